@@ -1,0 +1,145 @@
+//! File-system primitives every writer in the core goes through: atomic replacement,
+//! symlink-refusing directory checks and reads that tell "absent" from "broken".
+
+use std::fs::{self, File};
+use std::io::{self, Write};
+use std::path::Path;
+
+use crate::error::{Error, IoContext, Result};
+
+/// Prefix of the temporary files made by [`write_atomic`]; nothing else uses it.
+pub const TEMP_PREFIX: &str = ".ctask-tmp-";
+
+/// Replaces `path` with `bytes` atomically: temp file in the same directory, fsync,
+/// rename over the target, fsync of the directory. A symlink at `path` is replaced,
+/// never written through.
+pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
+    let dir = parent_of(path);
+    let mut tmp = tempfile::Builder::new()
+        .prefix(TEMP_PREFIX)
+        .tempfile_in(dir)
+        .at(dir)?;
+    tmp.write_all(bytes).at(tmp.path())?;
+    tmp.as_file().sync_all().at(tmp.path())?;
+    set_mode(tmp.as_file(), 0o644).at(tmp.path())?;
+    tmp.persist(path).map_err(|e| Error::io(path, e.error))?;
+    sync_dir(dir)
+}
+
+/// Serialises `value` as pretty JSON (with a final newline) and writes it atomically.
+pub fn write_json_atomic<T: serde::Serialize>(path: &Path, value: &T) -> Result<()> {
+    let mut bytes = serde_json::to_vec_pretty(value)
+        .map_err(|e| Error::format(path, format!("cannot serialise: {e}")))?;
+    bytes.push(b'\n');
+    write_atomic(path, &bytes)
+}
+
+/// fsyncs a directory so a rename or unlink inside it is durable.
+pub fn sync_dir(dir: &Path) -> Result<()> {
+    File::open(dir).and_then(|d| d.sync_all()).at(dir)
+}
+
+/// Removes a file; an absent file is not an error. Returns whether something was removed.
+pub fn remove_if_exists(path: &Path) -> Result<bool> {
+    match fs::remove_file(path) {
+        Ok(()) => Ok(true),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(false),
+        Err(e) => Err(Error::io(path, e)),
+    }
+}
+
+/// Reads a file; `Ok(None)` when it does not exist. Refuses a symlink.
+pub fn read_optional(path: &Path) -> Result<Option<Vec<u8>>> {
+    match fs::symlink_metadata(path) {
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(Error::io(path, e)),
+        Ok(m) if m.file_type().is_symlink() => {
+            return Err(Error::security(path, "is a symbolic link"));
+        }
+        Ok(_) => {}
+    }
+    match fs::read(path) {
+        Ok(b) => Ok(Some(b)),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(Error::io(path, e)),
+    }
+}
+
+/// Makes sure `dir` is a real directory (not a symlink), creating it when `create` is set
+/// and it is missing.
+pub fn ensure_real_dir(dir: &Path, create: bool) -> Result<()> {
+    match fs::symlink_metadata(dir) {
+        Ok(m) if m.file_type().is_symlink() => {
+            Err(Error::security(dir, "is a symbolic link; refusing to use it"))
+        }
+        Ok(m) if m.is_dir() => Ok(()),
+        Ok(_) => Err(Error::security(dir, "exists but is not a directory")),
+        Err(e) if e.kind() == io::ErrorKind::NotFound && create => {
+            match fs::create_dir(dir) {
+                Ok(()) => Ok(()),
+                Err(e) if e.kind() == io::ErrorKind::AlreadyExists => ensure_real_dir(dir, false),
+                Err(e) => Err(Error::io(dir, e)),
+            }
+        }
+        Err(e) => Err(Error::io(dir, e)),
+    }
+}
+
+fn parent_of(path: &Path) -> &Path {
+    match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => Path::new("."),
+    }
+}
+
+#[cfg(unix)]
+fn set_mode(file: &File, mode: u32) -> io::Result<()> {
+    use std::os::unix::fs::PermissionsExt;
+    file.set_permissions(fs::Permissions::from_mode(mode))
+}
+
+#[cfg(not(unix))]
+fn set_mode(_file: &File, _mode: u32) -> io::Result<()> {
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn atomic_write_replaces_and_leaves_no_temp() {
+        let d = tempfile::tempdir().unwrap();
+        let p = d.path().join("a.json");
+        write_atomic(&p, b"one").unwrap();
+        write_atomic(&p, b"two").unwrap();
+        assert_eq!(fs::read(&p).unwrap(), b"two");
+        let names: Vec<_> = fs::read_dir(d.path()).unwrap().map(|e| e.unwrap().file_name()).collect();
+        assert_eq!(names.len(), 1);
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn atomic_write_replaces_a_symlink_instead_of_following_it() {
+        let d = tempfile::tempdir().unwrap();
+        let victim = d.path().join("victim");
+        fs::write(&victim, b"keep").unwrap();
+        let p = d.path().join("link");
+        std::os::unix::fs::symlink(&victim, &p).unwrap();
+        write_atomic(&p, b"new").unwrap();
+        assert_eq!(fs::read(&victim).unwrap(), b"keep");
+        assert!(!fs::symlink_metadata(&p).unwrap().file_type().is_symlink());
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn symlinked_dir_is_refused() {
+        let d = tempfile::tempdir().unwrap();
+        let real = d.path().join("real");
+        fs::create_dir(&real).unwrap();
+        let link = d.path().join(".ctask");
+        std::os::unix::fs::symlink(&real, &link).unwrap();
+        assert!(matches!(ensure_real_dir(&link, true), Err(Error::PathSecurity { .. })));
+        assert!(matches!(read_optional(&link), Err(Error::PathSecurity { .. })));
+    }
+}

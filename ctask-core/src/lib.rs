@@ -1,0 +1,14 @@
+//! ctask-core: workspaces for AI-agent work and the recorded sessions around every visit.
+//!
+//! The core never prints, prompts or exits; the faces (CLI, C ABI, Python) translate its
+//! results and its one [`Error`] type.
+
+pub mod error;
+pub mod fsio;
+pub mod session;
+pub mod workspace;
+
+pub use error::{Error, Result};
+
+/// Version of ctask, as recorded in leases and summaries.
+pub const VERSION: &str = env!("CARGO_PKG_VERSION");

@@ -1,0 +1,1 @@
+//! Diff of two manifests into added / modified / deleted / renamed.

@@ -1,0 +1,5 @@
+//! Sessions: lease, liveness, locks, heartbeat, manifest, diff, summary, log, begin/end, run.
+
+pub mod diff;
+pub mod lease;
+pub mod manifest;

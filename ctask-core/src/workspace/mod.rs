@@ -1,0 +1,1 @@
+//! Workspaces: roots, naming, `task.yaml`, seeding, discovery, query resolution, config.
