@@ -1,7 +1,96 @@
 //! The `ctask` command line as a library: [`main`] takes the arguments and returns the exit code.
+//!
+//! Parsing is done by clap; every command lives in [`cmd`]; messages, hints and the mapping
+//! from [`ctask_core::Error`] to exit codes live in [`output`].
+
+use std::ffi::OsString;
+use std::path::PathBuf;
+
+use clap::{CommandFactory, FromArgMatches, Parser, Subcommand};
+use ctask_core::workspace::{Overrides, Settings};
+
+pub mod cmd;
+pub mod output;
+
+/// Exit code of a usage error.
+pub const EXIT_USAGE: i32 = 2;
+
+/// `ctask`: a named workspace for every piece of AI-agent work, and a recorded session
+/// around every visit.
+#[derive(Debug, Parser)]
+#[command(
+    version,
+    about = "A named workspace for every piece of AI-agent work, and a recorded session around every visit.",
+    arg_required_else_help = true,
+    max_term_width = 100
+)]
+pub struct Cli {
+    /// Task root (beats CTASK_ROOT and the config file).
+    #[arg(long, global = true, value_name = "DIR", value_hint = clap::ValueHint::DirPath)]
+    pub root: Option<PathBuf>,
+
+    /// The command to run.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Every `ctask` command.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Create a new workspace and print its path.
+    New(cmd::new::NewArgs),
+    /// List workspaces (archived ones with --all).
+    List(cmd::list::ListArgs),
+    /// Describe one workspace.
+    Info(cmd::info::InfoArgs),
+    /// Print the absolute path of a workspace.
+    Path(cmd::path::PathArgs),
+}
+
+/// What every command gets: the name ctask was invoked as and the global flags.
+#[derive(Debug, Clone)]
+pub struct Ctx {
+    /// File name of argv\[0\], used in hints.
+    pub prog: String,
+    /// Values given by global flags.
+    pub overrides: Overrides,
+}
+
+impl Ctx {
+    /// Resolves the settings (flags > environment > config file > defaults).
+    pub fn settings(&self) -> ctask_core::Result<Settings> {
+        Settings::from_env(&self.overrides)
+    }
+}
 
 /// Runs the CLI with `args` (the first one is the program name) and returns the exit code.
-pub fn main(args: Vec<std::ffi::OsString>) -> i32 {
-    let _ = args;
-    0
+pub fn main(args: Vec<OsString>) -> i32 {
+    let prog = args
+        .first()
+        .map(std::path::Path::new)
+        .and_then(|p| p.file_name())
+        .map(|n| n.to_string_lossy().into_owned())
+        .filter(|n| !n.is_empty())
+        .unwrap_or_else(|| "ctask".to_string());
+    let command = Cli::command()
+        .bin_name(prog.clone())
+        .display_name(prog.clone());
+    let cli = match command
+        .try_get_matches_from(args)
+        .and_then(|m| Cli::from_arg_matches(&m))
+    {
+        Ok(cli) => cli,
+        Err(e) => return output::clap_error(&e),
+    };
+    let ctx = Ctx {
+        prog,
+        overrides: Overrides {
+            root: cli.root.clone(),
+            ..Overrides::default()
+        },
+    };
+    match cmd::run(&ctx, cli.command) {
+        Ok(code) => code,
+        Err(e) => output::report_error(&ctx, &e),
+    }
 }

@@ -1,0 +1,144 @@
+//! `ctask list`: the workspaces under both roots.
+
+use clap::Args;
+use ctask_core::workspace::{Kind, Status, WorkspaceInfo, discover};
+
+use crate::cmd::info::to_json;
+use crate::{Ctx, output};
+
+/// Arguments of `ctask list`.
+#[derive(Debug, Args)]
+pub struct ListArgs {
+    /// Include archived workspaces.
+    #[arg(short, long)]
+    pub all: bool,
+    /// Only this category.
+    #[arg(short, long, value_name = "CAT")]
+    pub category: Option<String>,
+    /// At most N workspaces (the most recently updated).
+    #[arg(short = 'n', long = "limit", value_name = "N")]
+    pub limit: Option<usize>,
+    /// Only projects.
+    #[arg(long, conflicts_with = "tasks")]
+    pub projects: bool,
+    /// Only tasks.
+    #[arg(long, visible_alias = "task")]
+    pub tasks: bool,
+    /// Print only directory names, one per line.
+    #[arg(long, conflicts_with = "json")]
+    pub names: bool,
+    /// Print one JSON array (see docs/json.md).
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// Runs `ctask list`.
+pub fn run(ctx: &Ctx, args: ListArgs) -> ctask_core::Result<i32> {
+    let settings = ctx.settings()?;
+    let mut rows: Vec<WorkspaceInfo> = Vec::new();
+    for found in discover(&settings) {
+        let info = found.info();
+        if !args.all && info.status == Status::Archived {
+            continue;
+        }
+        if args.category.as_ref().is_some_and(|c| &info.category != c) {
+            continue;
+        }
+        // A broken workspace's type is unknown: it stays in the list, marked.
+        let wrong_kind = (args.projects && info.kind != Kind::Project)
+            || (args.tasks && info.kind != Kind::Task);
+        if wrong_kind && !info.broken {
+            continue;
+        }
+        rows.push(info);
+    }
+    // Most recently updated first; broken ones (no dates) last.
+    rows.sort_by(|a, b| {
+        let ka = a.updated_at.as_ref().or(a.created_at.as_ref());
+        let kb = b.updated_at.as_ref().or(b.created_at.as_ref());
+        kb.cmp(&ka).then_with(|| a.path.cmp(&b.path))
+    });
+    if let Some(n) = args.limit {
+        rows.truncate(n);
+    }
+    for r in rows.iter().filter(|r| r.broken) {
+        if let Some(e) = &r.error {
+            output::warn(&format!("broken workspace: {e}"));
+        }
+    }
+
+    if args.json {
+        output::data(&to_json(&rows)?)?;
+    } else if args.names {
+        for r in &rows {
+            output::data(&r.dir_name)?;
+        }
+    } else if rows.is_empty() {
+        output::message(&format!(
+            "no workspaces under {}; create one with `{} new TITLE`",
+            settings.root.value.display(),
+            ctx.prog
+        ));
+    } else {
+        output::data(&table(&rows))?;
+    }
+    Ok(0)
+}
+
+fn table(rows: &[WorkspaceInfo]) -> String {
+    let header = ["NAME", "TYPE", "CATEGORY", "STATUS", "UPDATED", "TITLE"].map(String::from);
+    let mut lines: Vec<[String; 6]> = vec![header];
+    for r in rows {
+        let updated = r
+            .updated_at
+            .as_ref()
+            .or(r.created_at.as_ref())
+            .map(|t| local_time(t))
+            .unwrap_or_else(|| "-".to_string());
+        let status = if r.broken {
+            "broken".to_string()
+        } else {
+            r.status.to_string()
+        };
+        lines.push([
+            r.dir_name.clone(),
+            r.kind.to_string(),
+            r.category.clone(),
+            status,
+            updated,
+            r.title.clone(),
+        ]);
+    }
+    let mut widths = [0usize; 6];
+    for l in &lines {
+        for (w, c) in widths.iter_mut().zip(l.iter()) {
+            *w = (*w).max(c.chars().count());
+        }
+    }
+    lines
+        .iter()
+        .map(|l| {
+            let mut s = String::new();
+            for (i, c) in l.iter().enumerate() {
+                if i + 1 == l.len() {
+                    s.push_str(c);
+                } else {
+                    s.push_str(&format!("{c:<w$}  ", w = widths[i]));
+                }
+            }
+            s.trim_end().to_string()
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// An RFC 3339 time shown as local `YYYY-MM-DD HH:MM`.
+fn local_time(t: &str) -> String {
+    match chrono::DateTime::parse_from_rfc3339(t) {
+        Ok(t) => t
+            .with_timezone(&chrono::Local)
+            .format("%Y-%m-%d %H:%M")
+            .to_string(),
+        Err(_) => t.to_string(),
+    }
+}

@@ -1,0 +1,50 @@
+//! `ctask new`: create a workspace and print its absolute path.
+
+use clap::Args;
+use ctask_core::workspace::{AgentSpec, NewOptions, Workspace};
+
+use crate::{Ctx, output};
+
+/// Arguments of `ctask new`.
+#[derive(Debug, Args)]
+pub struct NewArgs {
+    /// Title of the work (the slug is made from it; empty → task-HHMMSS).
+    pub title: Option<String>,
+    /// Category (tasks default to `general`; projects live flat in the project root).
+    #[arg(short, long, value_name = "CAT")]
+    pub category: Option<String>,
+    /// Create a project: its own git repository and a launch directory named after it.
+    #[arg(long)]
+    pub project: bool,
+    /// Agent to record: `claude`, `opencode`, or any other command.
+    #[arg(short, long, value_name = "AGENT")]
+    pub agent: Option<String>,
+    /// Only create the workspace; do not start a session in it.
+    #[arg(long)]
+    pub no_launch: bool,
+}
+
+/// Runs `ctask new`.
+pub fn run(ctx: &Ctx, args: NewArgs) -> ctask_core::Result<i32> {
+    let settings = ctx.settings()?;
+    let agent = match args.agent.as_deref() {
+        Some(a) if a.trim().is_empty() => {
+            return Err(ctask_core::Error::invalid("--agent must not be empty"));
+        }
+        Some(a) => Some(AgentSpec::from_plain(a)),
+        None => None,
+    };
+    let opts = NewOptions {
+        title: args.title.unwrap_or_default(),
+        category: args.category,
+        project: args.project,
+        agent,
+    };
+    let ws = Workspace::create(&settings, &opts)?;
+    output::message(&format!(
+        "created {} {} ({})",
+        ws.task.kind, ws.dir_name, ws.task.category
+    ));
+    output::data(&ws.dir.display().to_string())?;
+    Ok(0)
+}
