@@ -1,0 +1,163 @@
+//! Safe hashing of one file: never follows a symlink, never blocks on a FIFO, never reads
+//! anything `fstat` does not call a regular file.
+
+use std::fs::{File, Metadata, OpenOptions};
+use std::io::{self, Read};
+use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
+use std::path::Path;
+
+use sha2::{Digest, Sha256};
+
+use super::Timestamp;
+
+/// Size of each hashing worker's read buffer; files up to this size take one read.
+pub(crate) const BUFFER_SIZE: usize = 256 * 1024;
+
+/// What `lstat`/`fstat` said about a path, in the terms a manifest needs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Stat {
+    pub(crate) size: u64,
+    pub(crate) mtime: Timestamp,
+    pub(crate) ino: u64,
+    pub(crate) ctime: Timestamp,
+    pub(crate) kind: StatKind,
+}
+
+/// File types as far as a manifest cares.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum StatKind {
+    File,
+    Dir,
+    Symlink,
+    /// FIFO, socket, block or character device.
+    Other,
+}
+
+impl Stat {
+    /// The fields of `m`.
+    pub(crate) fn of(m: &Metadata) -> Self {
+        let ft = m.file_type();
+        let kind = if ft.is_file() {
+            StatKind::File
+        } else if ft.is_dir() {
+            StatKind::Dir
+        } else if ft.is_symlink() {
+            StatKind::Symlink
+        } else {
+            StatKind::Other
+        };
+        Stat {
+            size: m.size(),
+            mtime: Timestamp::from_unix(m.mtime(), m.mtime_nsec()),
+            ino: m.ino(),
+            ctime: Timestamp::from_unix(m.ctime(), m.ctime_nsec()),
+            kind,
+        }
+    }
+}
+
+/// The outcome of [`hash_file`].
+#[derive(Debug)]
+pub(crate) enum Hashed {
+    /// A regular file: `fstat` of the opened file (taken before reading) and the digest.
+    File(Stat, [u8; 32]),
+    /// The opened path is not a regular file (`fstat`); it was not read.
+    NotFile(Stat),
+    /// The path was swapped for a symlink or socket since it was listed: stat it again.
+    Changed,
+    /// The path no longer exists.
+    Gone,
+}
+
+/// Opens `path` with `O_NOFOLLOW|O_NONBLOCK|O_NOCTTY|O_CLOEXEC` and hashes it if `fstat`
+/// says it is a regular file, reading through `buf` (resized to [`BUFFER_SIZE`]).
+pub(crate) fn hash_file(path: &Path, buf: &mut Vec<u8>) -> io::Result<Hashed> {
+    let mut file = match OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK | libc::O_NOCTTY)
+        .open(path)
+    {
+        Ok(f) => f,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(Hashed::Gone),
+        Err(e) if matches!(e.raw_os_error(), Some(libc::ELOOP | libc::ENXIO)) => {
+            return Ok(Hashed::Changed);
+        }
+        Err(e) => return Err(e),
+    };
+    let stat = Stat::of(&file.metadata()?);
+    if stat.kind != StatKind::File {
+        return Ok(Hashed::NotFile(stat));
+    }
+    let digest = digest(&mut file, buf)?;
+    Ok(Hashed::File(stat, digest))
+}
+
+fn digest(file: &mut File, buf: &mut Vec<u8>) -> io::Result<[u8; 32]> {
+    if buf.len() < BUFFER_SIZE {
+        buf.resize(BUFFER_SIZE, 0);
+    }
+    let mut h = Sha256::new();
+    loop {
+        match file.read(buf) {
+            Ok(0) => break,
+            Ok(n) => h.update(&buf[..n]),
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(h.finalize().into())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hashes_regular_file() {
+        let d = tempfile::tempdir().unwrap();
+        let p = d.path().join("f");
+        std::fs::write(&p, b"abc").unwrap();
+        let mut buf = Vec::new();
+        let Hashed::File(st, dg) = hash_file(&p, &mut buf).unwrap() else {
+            panic!("not hashed");
+        };
+        assert_eq!(st.size, 3);
+        assert_eq!(
+            super::super::entry::hex32::encode(&dg).as_slice(),
+            b"ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+        );
+    }
+
+    #[test]
+    fn fifo_is_not_opened_for_reading_and_does_not_block() {
+        let d = tempfile::tempdir().unwrap();
+        let p = d.path().join("fifo");
+        let c = std::ffi::CString::new(p.as_os_str().as_encoded_bytes()).unwrap();
+        assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o644) }, 0);
+        let mut buf = Vec::new();
+        let r = hash_file(&p, &mut buf).unwrap();
+        assert!(
+            matches!(
+                r,
+                Hashed::NotFile(Stat {
+                    kind: StatKind::Other,
+                    ..
+                })
+            ),
+            "{r:?}"
+        );
+    }
+
+    #[test]
+    fn symlink_is_not_followed() {
+        let d = tempfile::tempdir().unwrap();
+        let p = d.path().join("l");
+        std::os::unix::fs::symlink("/etc/hostname", &p).unwrap();
+        let mut buf = Vec::new();
+        assert!(matches!(hash_file(&p, &mut buf).unwrap(), Hashed::Changed));
+        assert!(matches!(
+            hash_file(&d.path().join("none"), &mut buf).unwrap(),
+            Hashed::Gone
+        ));
+    }
+}
