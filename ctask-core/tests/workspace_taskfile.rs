@@ -108,9 +108,7 @@ fn truncated_or_corrupt_yaml_is_an_error_naming_the_file_and_nothing_is_rewritte
         ("truncated in a quoted string", truncated.into_bytes()),
         (
             "truncated before the slug",
-            FULL[..FULL.find("slug:").expect("slug")]
-                .as_bytes()
-                .to_vec(),
+            FULL.as_bytes()[..FULL.find("slug:").expect("slug")].to_vec(),
         ),
         (
             "unclosed flow",
