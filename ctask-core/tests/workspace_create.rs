@@ -292,3 +292,11 @@ fn a_missing_seed_dir_fails_and_creates_nothing() {
                 == 0
     );
 }
+
+#[test]
+fn titles_are_kept_on_one_line() {
+    let fx = Fixture::new();
+    let ws = Workspace::create(&fx.settings(), &task("  Two\nlines\tand  tabs ")).expect("create");
+    assert_eq!(ws.task.title, "Two lines and tabs");
+    assert_eq!(ws.task.slug, "two-lines-and-tabs");
+}

@@ -114,10 +114,12 @@ pub(crate) fn create(settings: &Settings, opts: &NewOptions) -> Result<Workspace
     fs::create_dir_all(&base).at(&base)?;
 
     let (dir, stored_slug) = claim_dir(&base, date, &base_slug)?;
-    let title = if opts.title.trim().is_empty() {
+    // One line: runs of whitespace (newlines and tabs included) become one space.
+    let title = opts.title.split_whitespace().collect::<Vec<_>>().join(" ");
+    let title = if title.is_empty() {
         stored_slug.clone()
     } else {
-        opts.title.trim().to_string()
+        title
     };
     let kind = if opts.project {
         Kind::Project
