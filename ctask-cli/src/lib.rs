@@ -11,6 +11,7 @@ use ctask_core::workspace::{Overrides, Settings};
 
 pub mod cmd;
 pub mod output;
+pub mod signals;
 
 /// Exit code of a usage error.
 pub const EXIT_USAGE: i32 = 2;
@@ -45,6 +46,18 @@ pub enum Command {
     Info(cmd::info::InfoArgs),
     /// Print the absolute path of a workspace.
     Path(cmd::path::PathArgs),
+    /// Start a session in a workspace and launch its agent.
+    Resume(cmd::entry::ResumeArgs),
+    /// Resume the workspace whose last session ended most recently.
+    Last(cmd::entry::LastArgs),
+    /// Start a session in a workspace with a shell.
+    Open(cmd::entry::OpenArgs),
+    /// Show who is in a workspace now, and its last session.
+    Status(cmd::status::StatusArgs),
+    /// Show what changed since the last session ended.
+    Diff(cmd::diff::DiffArgs),
+    /// Show a workspace's session log.
+    Log(cmd::log::LogArgs),
 }
 
 /// What every command gets: the name ctask was invoked as and the global flags.

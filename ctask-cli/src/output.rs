@@ -91,3 +91,17 @@ pub fn clap_error(e: &clap::Error) -> i32 {
         0
     }
 }
+
+/// Asks a yes/no question on the terminal (stderr + stdin); anything but y/yes is no.
+pub fn confirm(question: &str) -> bool {
+    {
+        let mut err = io::stderr().lock();
+        let _ = write!(err, "{PREFIX}{question} [y/N] ");
+        let _ = err.flush();
+    }
+    let mut answer = String::new();
+    if io::stdin().read_line(&mut answer).is_err() {
+        return false;
+    }
+    matches!(answer.trim().to_ascii_lowercase().as_str(), "y" | "yes")
+}

@@ -69,18 +69,17 @@ pub fn read_optional(path: &Path) -> Result<Option<Vec<u8>>> {
 /// and it is missing.
 pub fn ensure_real_dir(dir: &Path, create: bool) -> Result<()> {
     match fs::symlink_metadata(dir) {
-        Ok(m) if m.file_type().is_symlink() => {
-            Err(Error::security(dir, "is a symbolic link; refusing to use it"))
-        }
+        Ok(m) if m.file_type().is_symlink() => Err(Error::security(
+            dir,
+            "is a symbolic link; refusing to use it",
+        )),
         Ok(m) if m.is_dir() => Ok(()),
         Ok(_) => Err(Error::security(dir, "exists but is not a directory")),
-        Err(e) if e.kind() == io::ErrorKind::NotFound && create => {
-            match fs::create_dir(dir) {
-                Ok(()) => Ok(()),
-                Err(e) if e.kind() == io::ErrorKind::AlreadyExists => ensure_real_dir(dir, false),
-                Err(e) => Err(Error::io(dir, e)),
-            }
-        }
+        Err(e) if e.kind() == io::ErrorKind::NotFound && create => match fs::create_dir(dir) {
+            Ok(()) => Ok(()),
+            Err(e) if e.kind() == io::ErrorKind::AlreadyExists => ensure_real_dir(dir, false),
+            Err(e) => Err(Error::io(dir, e)),
+        },
         Err(e) => Err(Error::io(dir, e)),
     }
 }
@@ -114,7 +113,10 @@ mod tests {
         write_atomic(&p, b"one").unwrap();
         write_atomic(&p, b"two").unwrap();
         assert_eq!(fs::read(&p).unwrap(), b"two");
-        let names: Vec<_> = fs::read_dir(d.path()).unwrap().map(|e| e.unwrap().file_name()).collect();
+        let names: Vec<_> = fs::read_dir(d.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
         assert_eq!(names.len(), 1);
     }
 
@@ -139,7 +141,13 @@ mod tests {
         fs::create_dir(&real).unwrap();
         let link = d.path().join(".ctask");
         std::os::unix::fs::symlink(&real, &link).unwrap();
-        assert!(matches!(ensure_real_dir(&link, true), Err(Error::PathSecurity { .. })));
-        assert!(matches!(read_optional(&link), Err(Error::PathSecurity { .. })));
+        assert!(matches!(
+            ensure_real_dir(&link, true),
+            Err(Error::PathSecurity { .. })
+        ));
+        assert!(matches!(
+            read_optional(&link),
+            Err(Error::PathSecurity { .. })
+        ));
     }
 }

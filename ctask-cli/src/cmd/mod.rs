@@ -2,10 +2,14 @@
 
 use crate::{Command, Ctx};
 
+pub mod diff;
+pub mod entry;
 pub mod info;
 pub mod list;
+pub mod log;
 pub mod new;
 pub mod path;
+pub mod status;
 
 /// Runs `command` and returns its exit code.
 pub fn run(ctx: &Ctx, command: Command) -> ctask_core::Result<i32> {
@@ -14,5 +18,11 @@ pub fn run(ctx: &Ctx, command: Command) -> ctask_core::Result<i32> {
         Command::List(a) => list::run(ctx, a),
         Command::Info(a) => info::run(ctx, a),
         Command::Path(a) => path::run(ctx, a),
+        Command::Resume(a) => entry::resume(ctx, a),
+        Command::Last(a) => entry::last_cmd(ctx, a),
+        Command::Open(a) => entry::open(ctx, a),
+        Command::Status(a) => status::run(ctx, a),
+        Command::Diff(a) => diff::run(ctx, a),
+        Command::Log(a) => log::run(ctx, a),
     }
 }

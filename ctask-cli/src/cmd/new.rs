@@ -22,6 +22,9 @@ pub struct NewArgs {
     /// Only create the workspace; do not start a session in it.
     #[arg(long)]
     pub no_launch: bool,
+    /// Launch options (when not `--no-launch`).
+    #[command(flatten)]
+    pub launch: crate::cmd::entry::LaunchArgs,
 }
 
 /// Runs `ctask new`.
@@ -45,6 +48,10 @@ pub fn run(ctx: &Ctx, args: NewArgs) -> ctask_core::Result<i32> {
         "created {} {} ({})",
         ws.task.kind, ws.dir_name, ws.task.category
     ));
-    output::data(&ws.dir.display().to_string())?;
-    Ok(0)
+    if args.no_launch {
+        output::data(&ws.dir.display().to_string())?;
+        return Ok(0);
+    }
+    output::message(&format!("workspace: {}", ws.dir.display()));
+    crate::cmd::entry::launch(&settings, &ws, None, &args.launch, true)
 }

@@ -1,5 +1,301 @@
 //! Sessions: lease, liveness, locks, heartbeat, manifest, diff, summary, log, begin/end, run.
+//!
+//! A [`Session`] is begun with [`Session::begin`] (DESIGN §4.3) and ended with
+//! [`Session::end`] (§4.4); a begin that finds a dead owner first closes its session
+//! ([`recovery`], §4.6).
 
+mod begin;
 pub mod diff;
+mod end;
+pub mod heartbeat;
+pub mod host;
+pub mod launch;
 pub mod lease;
+pub mod liveness;
+pub mod lock;
+pub mod log;
 pub mod manifest;
+pub mod paths;
+pub mod recovery;
+pub mod run;
+pub mod status;
+pub mod summary;
+pub mod timefmt;
+pub mod writelock;
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use chrono::{DateTime, Utc};
+
+pub use diff::{Diff, Rename};
+pub use lease::{Lease, Mode};
+pub use manifest::{CaptureOptions, Manifest};
+pub use run::{RunResult, run};
+pub use status::{DiffReport, StatusReport, diff_since_last, status};
+pub use summary::{DetectedVia, EndReason, Summary, SummaryBrief};
+
+use heartbeat::{Beat, Heartbeat};
+use launch::LaunchDir;
+use lock::SessionLock;
+use paths::CtaskPaths;
+
+/// What a begin does when a live session already owns the workspace.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum OnActive {
+    /// Fail with [`crate::Error::ActiveSession`].
+    #[default]
+    Error,
+    /// Share the workspace without a lease (DESIGN §4.3 step 7).
+    Coexist,
+}
+
+/// How a session is begun.
+#[derive(Debug, Clone)]
+pub struct SessionOptions {
+    /// Label recorded as `agent` (the command, `shell`, or a library caller's name).
+    pub agent: String,
+    /// The argv this begin will launch; resolved on PATH before anything is written.
+    pub launch: Option<Vec<String>>,
+    /// Extra variables for the child (`agent.env`), applied over the `CTASK_*` ones.
+    pub agent_env: BTreeMap<String, String>,
+    /// Policy toward a live owner.
+    pub on_active: OnActive,
+    /// Never prompt or block: alive → coexist, dead → recover.
+    pub force: bool,
+    /// Direct or persistent.
+    pub mode: Mode,
+    /// Launch directory relative to the workspace; `None` → inherited `CTASK_LAUNCH_DIR`,
+    /// else `launch_dir` of `task.yaml`.
+    pub launch_dir: Option<String>,
+    /// Run the heartbeat thread.
+    pub heartbeat: bool,
+    /// Heartbeat interval in seconds.
+    pub heartbeat_seconds: u64,
+    /// Age after which another host's lease is expired.
+    pub stale_after_seconds: u64,
+    /// Manifest options (ignore files).
+    pub capture: CaptureOptions,
+    /// The workspace was created by this very invocation (provisional cleanup applies).
+    pub newly_created: bool,
+    /// The root the workspace lives under (for `CTASK_ROOT`); inferred when `None`.
+    pub root: Option<PathBuf>,
+}
+
+impl Default for SessionOptions {
+    fn default() -> Self {
+        SessionOptions {
+            agent: "library".into(),
+            launch: None,
+            agent_env: BTreeMap::new(),
+            on_active: OnActive::Error,
+            force: false,
+            mode: Mode::Direct,
+            launch_dir: None,
+            heartbeat: true,
+            heartbeat_seconds: 30,
+            stale_after_seconds: 60,
+            capture: CaptureOptions::default(),
+            newly_created: false,
+            root: None,
+        }
+    }
+}
+
+/// Whether this handle owns the lease or shares a live owner's workspace.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Role {
+    /// Holds `session.lock` and the lease.
+    Owner,
+    /// Shares a live owner's workspace; writes only its own log lines at end.
+    Coexist,
+}
+
+/// What a begin did about a dead owner's lease before starting.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Recovered {
+    /// The dead session's id (`unknown` for an unreadable lease).
+    pub session_id: String,
+    /// `owner_died`, `finalized`, `incomplete` or `unreadable`.
+    pub outcome: String,
+    /// Its closing summary, when one was written now.
+    pub summary: Option<SummaryBrief>,
+}
+
+/// How an end came about.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Ending {
+    /// Why.
+    pub reason: EndReason,
+    /// How it was noticed.
+    pub detected_via: DetectedVia,
+    /// The agent's exit code, when known.
+    pub exit_code: Option<i32>,
+}
+
+impl Ending {
+    /// The agent exited with `code`.
+    pub fn child_exit(code: i32) -> Ending {
+        Ending {
+            reason: EndReason::ChildExited,
+            detected_via: DetectedVia::ChildExit,
+            exit_code: Some(code),
+        }
+    }
+}
+
+/// The result of ending a session.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Outcome {
+    /// The session's summary (without its end manifest).
+    pub summary: SummaryBrief,
+    /// The workspace was provisional and has been removed.
+    pub workspace_removed: bool,
+}
+
+/// A begun session. Thread-safe; ends as `abandoned` when dropped un-ended in the process
+/// that began it, and is inert in any other (after `fork`).
+pub struct Session {
+    inner: Mutex<Inner>,
+}
+
+struct Inner {
+    ws_dir: PathBuf,
+    paths: CtaskPaths,
+    id: String,
+    agent: String,
+    mode: Mode,
+    role: Role,
+    started_at: DateTime<Utc>,
+    lock: Option<SessionLock>,
+    beat: Option<Arc<Mutex<Beat>>>,
+    heartbeat: Option<Heartbeat>,
+    start: Manifest,
+    capture: CaptureOptions,
+    launch: LaunchDir,
+    env: BTreeMap<String, String>,
+    outside_changes: Option<Diff>,
+    last_summary: Option<SummaryBrief>,
+    owner_lease: Option<Lease>,
+    recovered: Option<Recovered>,
+    warnings: Vec<String>,
+    newly_created: bool,
+    owner_pid: u32,
+    outcome: Option<Outcome>,
+}
+
+impl std::fmt::Debug for Session {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let i = self.lock();
+        f.debug_struct("Session")
+            .field("id", &i.id)
+            .field("workspace", &i.ws_dir)
+            .field("role", &i.role)
+            .field("ended", &i.outcome.is_some())
+            .finish()
+    }
+}
+
+impl Session {
+    fn lock(&self) -> MutexGuard<'_, Inner> {
+        self.inner.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// The session id.
+    pub fn id(&self) -> String {
+        self.lock().id.clone()
+    }
+
+    /// The workspace directory.
+    pub fn workspace(&self) -> PathBuf {
+        self.lock().ws_dir.clone()
+    }
+
+    /// Absolute launch directory.
+    pub fn launch_dir(&self) -> PathBuf {
+        self.lock().launch.abs.clone()
+    }
+
+    /// The `CTASK_*` variables (plus `agent.env`) for the child.
+    pub fn env(&self) -> BTreeMap<String, String> {
+        self.lock().env.clone()
+    }
+
+    /// Whether this handle holds the lease (false when coexisting).
+    pub fn owns_lease(&self) -> bool {
+        self.lock().role == Role::Owner
+    }
+
+    /// Owner or coexisting.
+    pub fn role(&self) -> Role {
+        self.lock().role
+    }
+
+    /// Session mode.
+    pub fn mode(&self) -> Mode {
+        self.lock().mode
+    }
+
+    /// When the session began.
+    pub fn started_at(&self) -> DateTime<Utc> {
+        self.lock().started_at
+    }
+
+    /// Files changed outside any session since the last one ended (`None`: no baseline).
+    pub fn outside_changes(&self) -> Option<Diff> {
+        self.lock().outside_changes.clone()
+    }
+
+    /// The previous session's summary (for the "last time" banner).
+    pub fn last_summary(&self) -> Option<SummaryBrief> {
+        self.lock().last_summary.clone()
+    }
+
+    /// The live owner's lease, when this session coexists with it.
+    pub fn owner(&self) -> Option<Lease> {
+        self.lock().owner_lease.clone()
+    }
+
+    /// What begin did about a dead previous owner, if anything.
+    pub fn recovered(&self) -> Option<Recovered> {
+        self.lock().recovered.clone()
+    }
+
+    /// Warnings collected during begin (unreadable summary, missing launch dir, …).
+    pub fn warnings(&self) -> Vec<String> {
+        self.lock().warnings.clone()
+    }
+
+    /// The outcome, once ended.
+    pub fn outcome(&self) -> Option<Outcome> {
+        self.lock().outcome.clone()
+    }
+
+    /// Writes the heartbeat now (for hosts that tick it themselves). A no-op for a coexisting
+    /// or ended session.
+    pub fn heartbeat(&self) -> crate::Result<()> {
+        let inner = self.lock();
+        if inner.outcome.is_some() || std::process::id() != inner.owner_pid {
+            return Ok(());
+        }
+        match &inner.beat {
+            Some(b) => b.lock().unwrap_or_else(|p| p.into_inner()).tick(),
+            None => Ok(()),
+        }
+    }
+}
+
+/// The root a workspace lives under, when the caller did not say: tasks (and projects filed
+/// under a category) sit two levels down, flat projects one.
+fn infer_root(ws_dir: &Path, flat_project: bool) -> PathBuf {
+    if let Some(r) = std::env::var_os("CTASK_ROOT").filter(|r| !r.is_empty()) {
+        return PathBuf::from(r);
+    }
+    let up = if flat_project { 1 } else { 2 };
+    ws_dir
+        .ancestors()
+        .nth(up)
+        .map(Path::to_path_buf)
+        .unwrap_or_else(|| ws_dir.to_path_buf())
+}

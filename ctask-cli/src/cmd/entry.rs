@@ -1,0 +1,289 @@
+//! The entry commands — `resume`, `last`, `open` and `new` without `--no-launch` — which
+//! start a session in a workspace, launch its agent (or a shell) and end the session when
+//! it exits.
+
+use std::io::IsTerminal;
+
+use clap::Args;
+use ctask_core::Error;
+use ctask_core::session::run::{RunHooks, run_with};
+use ctask_core::session::{Diff, OnActive, Session, SessionOptions, SummaryBrief};
+use ctask_core::workspace::{
+    AgentSpec, ResolveOptions, Settings, Status, Workspace, last, resolve,
+};
+
+use crate::{Ctx, output, signals};
+
+/// Options shared by every entry command.
+#[derive(Debug, Args, Default, Clone)]
+pub struct LaunchArgs {
+    /// Share a busy workspace without asking, and skip the outside-changes warning.
+    #[arg(long)]
+    pub force: bool,
+    /// Launch a shell instead of the agent.
+    #[arg(long)]
+    pub shell: bool,
+    /// Run the agent as a child of ctask (the default).
+    #[arg(long)]
+    pub direct: bool,
+    /// Arguments replacing the agent's configured arguments for this launch.
+    #[arg(last = true, value_name = "ARGS")]
+    pub args: Vec<String>,
+}
+
+/// Arguments of `ctask resume`.
+#[derive(Debug, Args)]
+pub struct ResumeArgs {
+    /// Directory name, slug, part of a slug, or a path.
+    pub query: String,
+    /// Agent command for this launch only.
+    #[arg(short, long, value_name = "CMD")]
+    pub agent: Option<String>,
+    /// Launch options.
+    #[command(flatten)]
+    pub launch: LaunchArgs,
+}
+
+/// Arguments of `ctask last`.
+#[derive(Debug, Args)]
+pub struct LastArgs {
+    /// Agent command for this launch only.
+    #[arg(short, long, value_name = "CMD")]
+    pub agent: Option<String>,
+    /// Launch options.
+    #[command(flatten)]
+    pub launch: LaunchArgs,
+}
+
+/// Arguments of `ctask open`.
+#[derive(Debug, Args)]
+pub struct OpenArgs {
+    /// Directory name, slug, part of a slug, or a path.
+    pub query: String,
+    /// Match archived workspaces too (`-a` as in the reference tool).
+    #[arg(short = 'a', long = "all")]
+    pub all: bool,
+    /// Share a busy workspace without asking, and skip the outside-changes warning.
+    #[arg(long)]
+    pub force: bool,
+    /// Run the shell as a child of ctask (the default).
+    #[arg(long)]
+    pub direct: bool,
+}
+
+/// Runs `ctask resume`.
+pub fn resume(ctx: &Ctx, a: ResumeArgs) -> ctask_core::Result<i32> {
+    let settings = ctx.settings()?;
+    let ws = resolve(
+        &settings,
+        &a.query,
+        ResolveOptions {
+            include_archived: true,
+        },
+    )?;
+    refuse_archived(ctx, &ws)?;
+    launch(&settings, &ws, a.agent.as_deref(), &a.launch, false)
+}
+
+/// Runs `ctask last`.
+pub fn last_cmd(ctx: &Ctx, a: LastArgs) -> ctask_core::Result<i32> {
+    let settings = ctx.settings()?;
+    let ws = last(&settings, ResolveOptions::default())?;
+    launch(&settings, &ws, a.agent.as_deref(), &a.launch, false)
+}
+
+/// Runs `ctask open`.
+pub fn open(ctx: &Ctx, a: OpenArgs) -> ctask_core::Result<i32> {
+    let settings = ctx.settings()?;
+    let ws = resolve(
+        &settings,
+        &a.query,
+        ResolveOptions {
+            include_archived: a.all,
+        },
+    )?;
+    let launch_args = LaunchArgs {
+        force: a.force,
+        shell: true,
+        direct: a.direct,
+        args: Vec::new(),
+    };
+    launch(&settings, &ws, None, &launch_args, false)
+}
+
+fn refuse_archived(ctx: &Ctx, ws: &Workspace) -> ctask_core::Result<()> {
+    if ws.task.status == Status::Archived {
+        return Err(Error::invalid(format!(
+            "workspace {} is archived; run `{} restore {}` first",
+            ws.dir_name, ctx.prog, ws.dir_name
+        )));
+    }
+    Ok(())
+}
+
+/// The argv, the label recorded as `agent`, and the agent's environment.
+fn agent_argv(
+    settings: &Settings,
+    ws: &Workspace,
+    agent: Option<&str>,
+    l: &LaunchArgs,
+) -> ctask_core::Result<(Vec<String>, String, AgentSpec)> {
+    if l.shell {
+        let shell = std::env::var("SHELL")
+            .ok()
+            .filter(|s| !s.is_empty())
+            .unwrap_or_else(|| "/bin/sh".into());
+        let spec = AgentSpec::from_plain(&shell);
+        return Ok((vec![shell], "shell".into(), spec));
+    }
+    let mut spec = match agent {
+        Some(a) if a.trim().is_empty() => return Err(Error::invalid("--agent must not be empty")),
+        Some(a) => AgentSpec::from_plain(a),
+        None => ws.agent(settings),
+    };
+    if !l.args.is_empty() {
+        spec.args = l.args.clone();
+    }
+    let argv = spec.argv()?;
+    let label = argv.first().cloned().unwrap_or_default();
+    Ok((argv, label, spec))
+}
+
+/// Starts a session in `ws` running its agent; returns the agent's exit code.
+pub fn launch(
+    settings: &Settings,
+    ws: &Workspace,
+    agent: Option<&str>,
+    l: &LaunchArgs,
+    newly_created: bool,
+) -> ctask_core::Result<i32> {
+    let (argv, label, spec) = agent_argv(settings, ws, agent, l)?;
+    let opts = SessionOptions {
+        agent: label,
+        agent_env: spec.env.clone(),
+        force: l.force,
+        heartbeat_seconds: settings.heartbeat_seconds.value,
+        stale_after_seconds: settings.stale_after_seconds.value,
+        newly_created,
+        root: Some(settings.root.value.clone()),
+        ..SessionOptions::default()
+    };
+    signals::forward_termination();
+    let mut hooks = CliHooks { force: l.force };
+    let result = match run_with(&ws.dir, &argv, opts.clone(), &mut hooks) {
+        Err(Error::ActiveSession { owner }) => {
+            describe_owner(&owner);
+            if !std::io::stdin().is_terminal() {
+                return Err(Error::ActiveSession { owner });
+            }
+            if !output::confirm("Join it without a lease (your changes are still recorded)?") {
+                output::message("not joining");
+                return Ok(0);
+            }
+            run_with(
+                &ws.dir,
+                &argv,
+                SessionOptions {
+                    on_active: OnActive::Coexist,
+                    ..opts
+                },
+                &mut hooks,
+            )
+        }
+        other => other,
+    }?;
+    if result.workspace_removed {
+        output::message(&format!(
+            "removed {}: it was new, nothing changed and the agent exited with {}",
+            ws.dir.display(),
+            result.exit_code
+        ));
+    } else {
+        output::message(&format!("session ended: {}", one_line(&result.summary)));
+    }
+    if let Some(sig) = signals::pending() {
+        return Ok(128 + sig);
+    }
+    Ok(result.exit_code)
+}
+
+fn describe_owner(owner: &ctask_core::session::Lease) {
+    let agent = owner.agent.as_deref().unwrap_or("?");
+    output::message(&format!(
+        "workspace is busy: session {} (pid {} on {}, agent {agent}) is active",
+        owner.session_id, owner.pid, owner.hostname
+    ));
+}
+
+struct CliHooks {
+    force: bool,
+}
+
+impl RunHooks for CliHooks {
+    fn begun(&mut self, s: &Session) {
+        for w in s.warnings() {
+            output::warn(&w);
+        }
+        if let Some(owner) = s.owner() {
+            output::message(&format!(
+                "sharing the workspace with session {} (pid {} on {}); no lease taken",
+                owner.session_id, owner.pid, owner.hostname
+            ));
+        }
+        if let Some(last) = s.last_summary() {
+            output::message(&format!("last time: {}", one_line(&last)));
+        }
+        if !self.force
+            && let Some(d) = s.outside_changes().filter(|d| !d.is_empty())
+        {
+            output::warn(&format!(
+                "files changed outside a ctask session:\n{}",
+                list_changes(&d)
+            ));
+        }
+        signals::shield_interrupts();
+    }
+
+    fn spawned(&mut self, pid: u32) {
+        signals::child_started(pid);
+    }
+
+    fn exited(&mut self) {
+        signals::child_finished();
+    }
+}
+
+/// A summary in one line: when, how it ended, and the change counts.
+pub fn one_line(s: &SummaryBrief) -> String {
+    let ended = s
+        .ended_at
+        .map(|t| t.format("%Y-%m-%d %H:%M UTC").to_string())
+        .unwrap_or_else(|| "?".into());
+    let reason = s.end_reason.map_or("?", |r| r.as_str());
+    let exit = s
+        .exit_code
+        .map_or_else(String::new, |c| format!(", exit {c}"));
+    format!(
+        "{} ended {ended} ({reason}{exit}, {} s): {} added, {} modified, {} deleted, {} renamed",
+        s.agent,
+        s.duration_seconds,
+        s.files_added.len(),
+        s.files_modified.len(),
+        s.files_deleted.len(),
+        s.files_renamed.len()
+    )
+}
+
+/// A diff as indented lines (`+ added`, `~ modified`, `- deleted`, `> from -> to`).
+pub fn list_changes(d: &Diff) -> String {
+    let mut lines = Vec::new();
+    lines.extend(d.added.iter().map(|p| format!("  + {p}")));
+    lines.extend(d.modified.iter().map(|p| format!("  ~ {p}")));
+    lines.extend(d.deleted.iter().map(|p| format!("  - {p}")));
+    lines.extend(
+        d.renamed
+            .iter()
+            .map(|r| format!("  > {} -> {}", r.from, r.to)),
+    );
+    lines.join("\n")
+}

@@ -1,0 +1,409 @@
+//! begin, in exactly the order of DESIGN §4.3: validate → `try_lock` → judge the lease →
+//! recover a dead one → one capture → outside diff → lease → start manifest → `start`
+//! line → heartbeat. A failure after the lock undoes what was written.
+
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use super::heartbeat::{Beat, Heartbeat};
+use super::launch::{self, LaunchDir};
+use super::lease::{self, Lease, LeaseFile};
+use super::liveness::{self, Judgement};
+use super::lock::SessionLock;
+use super::manifest::{self, Capture, Manifest};
+use super::paths::CtaskPaths;
+use super::summary::{self, Summary, SummaryFile};
+use super::writelock::WriteLock;
+use super::{
+    Inner, OnActive, Recovered, Role, Session, SessionOptions, diff, host, log, recovery, timefmt,
+};
+use crate::error::{Error, Result};
+use crate::fsio;
+use crate::workspace::{Kind, Workspace};
+
+/// Everything step 1 establishes before anything is written.
+struct Validated {
+    ws: Workspace,
+    paths: CtaskPaths,
+    launch: LaunchDir,
+    warnings: Vec<String>,
+}
+
+impl Session {
+    /// Begins a session in workspace `dir` (DESIGN §4.3).
+    pub fn begin(dir: &Path, opts: SessionOptions) -> Result<Session> {
+        let v = validate(dir, &opts)?;
+        match SessionLock::try_acquire(&v.paths.session_lock)? {
+            None => {
+                let owner = wait_for_owner(&v.paths.lease);
+                coexist_or_refuse(v, opts, owner)
+            }
+            Some(lock) => {
+                let judgement = liveness::judge_unlocked(
+                    lease::read(&v.paths.lease)?,
+                    opts.stale_after_seconds,
+                );
+                match judgement {
+                    Judgement::Alive(owner) | Judgement::Unknown { lease: owner, .. } => {
+                        lock.release();
+                        coexist_or_refuse(v, opts, owner)
+                    }
+                    other => begin_owned(v, opts, lock, other),
+                }
+            }
+        }
+    }
+}
+
+/// Step 1: validation and resolution; nothing is written except a missing `.ctask/`.
+fn validate(dir: &Path, opts: &SessionOptions) -> Result<Validated> {
+    let ws = Workspace::open(dir)?;
+    let paths = CtaskPaths::new(&ws.dir);
+    fsio::ensure_real_dir(&paths.dir, true)?;
+    let logs = ws.dir.join(log::LOG_DIR);
+    if std::fs::symlink_metadata(&logs).is_ok_and(|m| m.file_type().is_symlink()) {
+        return Err(Error::security(
+            &logs,
+            "is a symbolic link; refusing to use it",
+        ));
+    }
+    if let Some(argv) = &opts.launch {
+        let program = argv
+            .first()
+            .ok_or_else(|| Error::invalid("empty command to launch"))?;
+        launch::find_program(program)?;
+    }
+    let rel = opts
+        .launch_dir
+        .clone()
+        .or_else(|| launch::inherited("CTASK_LAUNCH_DIR", &ws.dir))
+        .or_else(|| ws.task.launch_dir.clone());
+    let launch = launch::resolve_launch_dir(&ws.dir, rel.as_deref())?;
+    let warnings = launch.warning.iter().cloned().collect();
+    Ok(Validated {
+        ws,
+        paths,
+        launch,
+        warnings,
+    })
+}
+
+/// The live owner's lease, re-read for a moment in case it is still being written.
+fn wait_for_owner(lease_path: &Path) -> Lease {
+    let deadline = Instant::now() + Duration::from_secs(2);
+    let mut last = None;
+    loop {
+        if let Ok(LeaseFile::Present(l)) = lease::read(lease_path) {
+            let plausible = !l.is_this_host()
+                || host::same_process_running(l.pid, l.process_start, l.boot_id.as_deref());
+            if plausible {
+                return *l;
+            }
+            last = Some(*l);
+        }
+        if Instant::now() >= deadline {
+            return last.unwrap_or_else(|| Lease {
+                session_id: "unknown (starting)".into(),
+                hostname: "unknown".into(),
+                ..Lease::default()
+            });
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// Reads the last summary; an unreadable one is a warning and no baseline (DESIGN §6).
+fn read_last_summary(paths: &CtaskPaths, warnings: &mut Vec<String>) -> Result<Option<Summary>> {
+    match summary::read::<Vec<manifest::Entry>>(&paths.summary)? {
+        SummaryFile::Absent => Ok(None),
+        SummaryFile::Present(s) => Ok(Some(*s)),
+        SummaryFile::Unreadable(detail) => {
+            warnings.push(format!(
+                "{} is unreadable ({detail}); proceeding without a baseline",
+                paths.summary.display()
+            ));
+            Ok(None)
+        }
+    }
+}
+
+/// The hash cache and the outside-change baseline a last summary provides.
+fn baseline(last: Option<&Summary>, ws: &Path, opts: &SessionOptions) -> Option<Manifest> {
+    let mut m = last?.end_manifest();
+    if m.is_foreign() {
+        m.retain_included(ws, &opts.capture);
+    }
+    Some(m)
+}
+
+fn cache_of(m: Option<&Manifest>, last: Option<&Summary>) -> Option<Manifest> {
+    let m = m?;
+    let native = last.is_some_and(|s| s.end_manifest_captured_at.is_some());
+    (native && !m.is_foreign()).then(|| m.clone())
+}
+
+fn outside_diff(base: Option<&Manifest>, now: &Manifest) -> Option<diff::Diff> {
+    base.map(|b| diff::diff(b, now))
+}
+
+/// Step 7: a live owner holds the workspace.
+fn coexist_or_refuse(v: Validated, opts: SessionOptions, owner: Lease) -> Result<Session> {
+    if opts.on_active == OnActive::Error && !opts.force {
+        return Err(Error::ActiveSession {
+            owner: Box::new(owner),
+        });
+    }
+    let mut warnings = v.warnings;
+    let last = read_last_summary(&v.paths, &mut warnings)?;
+    let base = baseline(last.as_ref(), &v.ws.dir, &opts);
+    let cache = cache_of(base.as_ref(), last.as_ref());
+    let capture = manifest::capture(&v.ws.dir, &opts.capture, cache.as_ref())?;
+    note_skipped(&capture, &mut warnings);
+    let outside = outside_diff(base.as_ref(), &capture.manifest);
+    let started_at = timefmt::now_secs();
+    let id = lease::new_session_id(started_at);
+    Ok(assemble(
+        v.ws,
+        v.paths,
+        v.launch,
+        &opts,
+        Assembly {
+            id,
+            role: Role::Coexist,
+            started_at,
+            lock: None,
+            beat: None,
+            start: capture.manifest,
+            outside,
+            last: last.map(|s| s.brief()),
+            owner: Some(owner),
+            recovered: None,
+            warnings,
+        },
+    ))
+}
+
+/// Steps 3–6, holding `session.lock`.
+fn begin_owned(
+    v: Validated,
+    opts: SessionOptions,
+    lock: SessionLock,
+    judgement: Judgement,
+) -> Result<Session> {
+    let mut warnings = v.warnings;
+    // Step 3: close a dead owner's session before anything else.
+    let mut reused: Option<Capture> = None;
+    let mut recovered: Option<Recovered> = None;
+    match judgement {
+        Judgement::Dead { lease, .. } => {
+            let r =
+                recovery::recover_dead(&v.ws.dir, &v.paths, &lease, &opts.capture, &mut warnings)?;
+            reused = r.capture;
+            recovered = Some(r.report);
+        }
+        Judgement::Unreadable(detail) => {
+            recovered = Some(recovery::reclaim_unreadable(
+                &v.ws.dir,
+                &v.paths,
+                &detail,
+                &mut warnings,
+            )?);
+        }
+        Judgement::NoLease | Judgement::Alive(_) | Judgement::Unknown { .. } => {}
+    }
+    // Step 4: one capture, diffed against the last end manifest.
+    let last = read_last_summary(&v.paths, &mut warnings)?;
+    let base = baseline(last.as_ref(), &v.ws.dir, &opts);
+    let capture = match reused {
+        Some(c) => c,
+        None => {
+            let cache = cache_of(base.as_ref(), last.as_ref());
+            manifest::capture(&v.ws.dir, &opts.capture, cache.as_ref())?
+        }
+    };
+    note_skipped(&capture, &mut warnings);
+    let outside = outside_diff(base.as_ref(), &capture.manifest);
+    // Step 5: lease, start manifest, start line — under write.lock, undone on failure.
+    let started_at = timefmt::now_secs();
+    let id = lease::new_session_id(started_at);
+    let mut new_lease = Lease::new(id.clone(), &opts.agent, opts.mode, opts.heartbeat_seconds);
+    new_lease.started_at = Some(started_at);
+    new_lease.heartbeat_at = Some(started_at);
+    write_start(&v.ws.dir, &v.paths, &new_lease, &capture.manifest, &opts)?;
+    // Step 6: heartbeat.
+    let beat = Arc::new(Mutex::new(Beat {
+        lease_path: v.paths.lease.clone(),
+        write_lock: v.paths.write_lock.clone(),
+        lease: new_lease,
+    }));
+    let hb = if opts.heartbeat {
+        match Heartbeat::start(
+            Arc::clone(&beat),
+            Duration::from_secs(opts.heartbeat_seconds.max(1)),
+        ) {
+            Ok(h) => Some(h),
+            Err(e) => {
+                undo_start(&v.paths);
+                return Err(e);
+            }
+        }
+    } else {
+        None
+    };
+    let mut session = assemble(
+        v.ws,
+        v.paths,
+        v.launch,
+        &opts,
+        Assembly {
+            id,
+            role: Role::Owner,
+            started_at,
+            lock: Some(lock),
+            beat: Some(beat),
+            start: capture.manifest,
+            outside,
+            last: last.map(|s| s.brief()),
+            owner: None,
+            recovered,
+            warnings,
+        },
+    );
+    session
+        .inner
+        .get_mut()
+        .unwrap_or_else(|p| p.into_inner())
+        .heartbeat = hb;
+    Ok(session)
+}
+
+fn note_skipped(c: &Capture, warnings: &mut Vec<String>) {
+    if c.skipped_non_utf8 > 0 {
+        warnings.push(format!(
+            "{} file name(s) are not valid UTF-8 and were left out of the manifest",
+            c.skipped_non_utf8
+        ));
+    }
+}
+
+/// Writes the lease, the start manifest and the `start` line under `write.lock`; on any
+/// failure removes what it wrote.
+fn write_start(
+    ws: &Path,
+    paths: &CtaskPaths,
+    l: &Lease,
+    start: &Manifest,
+    opts: &SessionOptions,
+) -> Result<()> {
+    let _guard = WriteLock::acquire(&paths.write_lock)?;
+    let result = (|| {
+        lease::write(&paths.lease, l)?;
+        fsio::write_json_atomic(&paths.start_manifest, start)?;
+        log::append(
+            ws,
+            l.started_at.unwrap_or_else(timefmt::now_secs),
+            "start",
+            &start_fields(l, opts.mode.as_str(), None),
+        )
+    })();
+    if result.is_err() {
+        undo_start(paths);
+    }
+    result
+}
+
+/// Removes what a failed begin wrote (start manifest first, then the lease).
+fn undo_start(paths: &CtaskPaths) {
+    let _ = fsio::remove_if_exists(&paths.start_manifest);
+    let _ = fsio::remove_if_exists(&paths.lease);
+}
+
+/// Fields of a `start` line.
+pub(super) fn start_fields(
+    l: &Lease,
+    mode: &str,
+    role: Option<&str>,
+) -> Vec<(&'static str, String)> {
+    let mut f = vec![
+        ("id", l.session_id.clone()),
+        ("agent", l.agent.clone().unwrap_or_default()),
+        ("mode", mode.to_owned()),
+        ("pid", l.pid.to_string()),
+        ("host", l.hostname.clone()),
+        ("user", l.user.clone().unwrap_or_default()),
+    ];
+    if let Some(r) = role {
+        f.push(("role", r.to_owned()));
+    }
+    f
+}
+
+struct Assembly {
+    id: String,
+    role: Role,
+    started_at: chrono::DateTime<chrono::Utc>,
+    lock: Option<SessionLock>,
+    beat: Option<Arc<Mutex<Beat>>>,
+    start: Manifest,
+    outside: Option<diff::Diff>,
+    last: Option<summary::SummaryBrief>,
+    owner: Option<Lease>,
+    recovered: Option<Recovered>,
+    warnings: Vec<String>,
+}
+
+fn assemble(
+    ws: Workspace,
+    paths: CtaskPaths,
+    launch: LaunchDir,
+    opts: &SessionOptions,
+    a: Assembly,
+) -> Session {
+    let flat_project = ws.task.kind == Kind::Project
+        && ws.dir.parent().is_some_and(|p| {
+            p.file_name()
+                .is_none_or(|n| n.to_string_lossy() != ws.task.category)
+        });
+    let root = opts
+        .root
+        .clone()
+        .unwrap_or_else(|| super::infer_root(&ws.dir, flat_project));
+    let env = launch::child_env(&launch::EnvFacts {
+        slug: &ws.task.slug,
+        workspace: &ws.dir,
+        root: &root,
+        category: &ws.task.category,
+        kind: ws.task.kind.as_str(),
+        launch_rel: &launch.rel,
+        session_id: &a.id,
+        session_mode: opts.mode.as_str(),
+        agent_env: &opts.agent_env,
+    });
+    Session {
+        inner: Mutex::new(Inner {
+            ws_dir: ws.dir,
+            paths,
+            id: a.id,
+            agent: opts.agent.clone(),
+            mode: opts.mode,
+            role: a.role,
+            started_at: a.started_at,
+            lock: a.lock,
+            beat: a.beat,
+            heartbeat: None,
+            start: a.start,
+            capture: opts.capture.clone(),
+            launch,
+            env,
+            outside_changes: a.outside,
+            last_summary: a.last,
+            owner_lease: a.owner,
+            recovered: a.recovered,
+            warnings: a.warnings,
+            newly_created: opts.newly_created,
+            owner_pid: std::process::id(),
+            outcome: None,
+        }),
+    }
+}

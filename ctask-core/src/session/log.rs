@@ -1,0 +1,335 @@
+//! `logs/sessions.log`: one line per event, `<RFC 3339 UTC> <event> key=value…`, appended
+//! with one `write(2)` through descriptors that never follow a symlink.
+
+use std::ffi::CString;
+use std::fs::File;
+use std::io::{self, Read};
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+use std::os::unix::ffi::OsStrExt;
+use std::path::{Path, PathBuf};
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+
+use super::timefmt;
+use crate::error::{Error, Result};
+
+/// The log's directory, relative to the workspace.
+pub const LOG_DIR: &str = "logs";
+/// The log's file name inside [`LOG_DIR`].
+pub const LOG_FILE: &str = "sessions.log";
+
+/// One parsed log line.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct LogEntry {
+    /// Timestamp as written.
+    pub ts: String,
+    /// `start`, `end`, `adopt`, `lease-removed`, …
+    pub event: String,
+    /// Key/value pairs in their written order (a JSON object).
+    #[serde(serialize_with = "ordered_map")]
+    pub fields: Vec<(String, String)>,
+}
+
+fn ordered_map<S: serde::Serializer>(fields: &[(String, String)], s: S) -> Result<S::Ok, S::Error> {
+    use serde::ser::SerializeMap;
+    let mut m = s.serialize_map(Some(fields.len()))?;
+    for (k, v) in fields {
+        m.serialize_entry(k, v)?;
+    }
+    m.end()
+}
+
+impl LogEntry {
+    /// The value of `key`, if present.
+    pub fn get(&self, key: &str) -> Option<&str> {
+        self.fields
+            .iter()
+            .find(|(k, _)| k == key)
+            .map(|(_, v)| v.as_str())
+    }
+}
+
+/// Formats one line (with its newline) for `event` at `ts`.
+pub fn format_line(ts: DateTime<Utc>, event: &str, fields: &[(&str, String)]) -> String {
+    let mut line = format!("{} {}", timefmt::format(&ts), event);
+    for (k, v) in fields {
+        line.push(' ');
+        line.push_str(k);
+        line.push('=');
+        line.push_str(&quote(v));
+    }
+    line.push('\n');
+    line
+}
+
+fn is_bare(v: &str) -> bool {
+    !v.is_empty()
+        && v.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"._:/@+-".contains(&b))
+}
+
+/// A value as written: bare when it matches `[A-Za-z0-9._:/@+-]+`, else double-quoted.
+pub fn quote(v: &str) -> String {
+    if is_bare(v) {
+        return v.to_owned();
+    }
+    let mut out = String::with_capacity(v.len() + 2);
+    out.push('"');
+    for c in v.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+    out
+}
+
+/// Parses one line; `None` for a line that does not follow the grammar.
+pub fn parse_line(line: &str) -> Option<LogEntry> {
+    let line = line.trim_end_matches(['\n', '\r']);
+    let (ts, rest) = line.split_once(' ')?;
+    timefmt::parse(ts)?;
+    let (event, mut rest) = match rest.split_once(' ') {
+        Some((e, r)) => (e, r),
+        None => (rest, ""),
+    };
+    if event.is_empty() {
+        return None;
+    }
+    let mut fields = Vec::new();
+    loop {
+        rest = rest.trim_start_matches(' ');
+        if rest.is_empty() {
+            break;
+        }
+        let (key, after) = rest.split_once('=')?;
+        if key.is_empty() || key.contains(' ') {
+            return None;
+        }
+        let (value, remaining) = if let Some(quoted) = after.strip_prefix('"') {
+            unquote(quoted)?
+        } else {
+            match after.split_once(' ') {
+                Some((v, r)) => (v.to_owned(), r),
+                None => (after.to_owned(), ""),
+            }
+        };
+        fields.push((key.to_owned(), value));
+        rest = remaining;
+    }
+    Some(LogEntry {
+        ts: ts.to_owned(),
+        event: event.to_owned(),
+        fields,
+    })
+}
+
+/// Reads a quoted value (after its opening quote); returns it and what follows.
+fn unquote(s: &str) -> Option<(String, &str)> {
+    let mut out = String::new();
+    let mut chars = s.char_indices();
+    while let Some((i, c)) = chars.next() {
+        match c {
+            '"' => return Some((out, &s[i + 1..])),
+            '\\' => match chars.next()?.1 {
+                'n' => out.push('\n'),
+                other => out.push(other),
+            },
+            c => out.push(c),
+        }
+    }
+    None
+}
+
+/// The log file of workspace `ws`.
+pub fn log_path(ws: &Path) -> PathBuf {
+    ws.join(LOG_DIR).join(LOG_FILE)
+}
+
+fn cpath(p: &Path) -> Result<CString> {
+    CString::new(p.as_os_str().as_bytes()).map_err(|_| Error::invalid("path contains a NUL byte"))
+}
+
+fn nofollow_error(path: &Path, e: io::Error) -> Error {
+    match e.raw_os_error() {
+        Some(libc::ELOOP) | Some(libc::ENOTDIR) => Error::security(
+            path,
+            "is a symbolic link or not a directory; refusing to use it",
+        ),
+        _ => Error::io(path, e),
+    }
+}
+
+/// Opens `logs/` (created when missing) and `sessions.log` in it without following links.
+fn open_log(ws: &Path, write: bool) -> Result<Option<File>> {
+    let dir = ws.join(LOG_DIR);
+    let cdir = cpath(&dir)?;
+    let flags = libc::O_RDONLY | libc::O_DIRECTORY | libc::O_NOFOLLOW | libc::O_CLOEXEC;
+    // SAFETY: cdir is a valid NUL-terminated string.
+    let mut fd = unsafe { libc::open(cdir.as_ptr(), flags) };
+    if fd < 0 {
+        let e = io::Error::last_os_error();
+        if e.kind() == io::ErrorKind::NotFound && write {
+            // SAFETY: as above.
+            if unsafe { libc::mkdir(cdir.as_ptr(), 0o755) } != 0 {
+                let e = io::Error::last_os_error();
+                if e.kind() != io::ErrorKind::AlreadyExists {
+                    return Err(Error::io(&dir, e));
+                }
+            }
+            // SAFETY: as above.
+            fd = unsafe { libc::open(cdir.as_ptr(), flags) };
+            if fd < 0 {
+                return Err(nofollow_error(&dir, io::Error::last_os_error()));
+            }
+        } else if e.kind() == io::ErrorKind::NotFound {
+            return Ok(None);
+        } else {
+            return Err(nofollow_error(&dir, e));
+        }
+    }
+    // SAFETY: fd is a freshly opened descriptor that we own.
+    let dirfd = unsafe { OwnedFd::from_raw_fd(fd) };
+    let name = CString::new(LOG_FILE).map_err(|_| Error::invalid("bad log name"))?;
+    let file_flags = if write {
+        libc::O_RDWR | libc::O_APPEND | libc::O_CREAT
+    } else {
+        libc::O_RDONLY
+    } | libc::O_NOFOLLOW
+        | libc::O_CLOEXEC
+        | libc::O_NONBLOCK;
+    // SAFETY: dirfd is open, name is NUL-terminated.
+    let ffd = unsafe { libc::openat(dirfd.as_raw_fd(), name.as_ptr(), file_flags, 0o644) };
+    let path = dir.join(LOG_FILE);
+    if ffd < 0 {
+        let e = io::Error::last_os_error();
+        if e.kind() == io::ErrorKind::NotFound && !write {
+            return Ok(None);
+        }
+        return Err(nofollow_error(&path, e));
+    }
+    // SAFETY: ffd is a freshly opened descriptor that we own.
+    let file = unsafe { File::from_raw_fd(ffd) };
+    let meta = file.metadata().map_err(|e| Error::io(&path, e))?;
+    if !meta.is_file() {
+        return Err(Error::security(&path, "is not a regular file"));
+    }
+    Ok(Some(file))
+}
+
+/// Appends one event line to the log of workspace `ws` with a single `write(2)`, first
+/// repairing a missing trailing newline left by an interrupted append.
+pub fn append(ws: &Path, ts: DateTime<Utc>, event: &str, fields: &[(&str, String)]) -> Result<()> {
+    let path = log_path(ws);
+    let file =
+        open_log(ws, true)?.ok_or_else(|| Error::io(&path, io::ErrorKind::NotFound.into()))?;
+    let mut line = format_line(ts, event, fields);
+    let len = file.metadata().map_err(|e| Error::io(&path, e))?.len();
+    if len > 0 {
+        let mut last = [0u8; 1];
+        // SAFETY: the buffer holds one byte; the fd is open for reading.
+        let n = unsafe {
+            libc::pread(
+                file.as_raw_fd(),
+                last.as_mut_ptr().cast(),
+                1,
+                (len - 1) as libc::off_t,
+            )
+        };
+        if n == 1 && last[0] != b'\n' {
+            line.insert(0, '\n');
+        }
+    }
+    let bytes = line.as_bytes();
+    // SAFETY: bytes is valid for its length; O_APPEND makes the write land at the end.
+    let n = unsafe { libc::write(file.as_raw_fd(), bytes.as_ptr().cast(), bytes.len()) };
+    if n < 0 {
+        return Err(Error::io(&path, io::Error::last_os_error()));
+    }
+    if n as usize != bytes.len() {
+        return Err(Error::io(
+            &path,
+            io::Error::new(io::ErrorKind::WriteZero, "short write to the session log"),
+        ));
+    }
+    file.sync_data().map_err(|e| Error::io(&path, e))
+}
+
+/// The log's text, read without following symlinks (a missing log is empty).
+pub fn read_text(ws: &Path) -> Result<String> {
+    let path = log_path(ws);
+    let Some(mut file) = open_log(ws, false)? else {
+        return Ok(String::new());
+    };
+    let mut text = Vec::new();
+    file.read_to_end(&mut text)
+        .map_err(|e| Error::io(&path, e))?;
+    Ok(String::from_utf8_lossy(&text).into_owned())
+}
+
+/// Reads and parses every well-formed line of the log (a missing log is empty).
+pub fn read(ws: &Path) -> Result<Vec<LogEntry>> {
+    Ok(read_text(ws)?.lines().filter_map(parse_line).collect())
+}
+
+/// Whether the log has a line of `event` with `id=<id>`.
+pub fn has_event(entries: &[LogEntry], event: &str, id: &str) -> bool {
+    entries
+        .iter()
+        .any(|e| e.event == event && e.get("id") == Some(id))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn format_and_parse_round_trip() {
+        let ts = timefmt::parse("2026-11-24T10:02:11Z").unwrap();
+        let line = format_line(
+            ts,
+            "end",
+            &[
+                ("id", "h-1-x".into()),
+                ("agent", "my agent \"q\"\nx\\".into()),
+                ("exit", "0".into()),
+            ],
+        );
+        assert_eq!(
+            line,
+            "2026-11-24T10:02:11Z end id=h-1-x agent=\"my agent \\\"q\\\"\\nx\\\\\" exit=0\n"
+        );
+        let e = parse_line(&line).unwrap();
+        assert_eq!(e.event, "end");
+        assert_eq!(e.get("agent"), Some("my agent \"q\"\nx\\"));
+        assert_eq!(e.get("exit"), Some("0"));
+        assert_eq!(quote(""), "\"\"");
+    }
+
+    #[test]
+    fn append_repairs_missing_newline_and_refuses_symlinks() {
+        let d = tempfile::tempdir().unwrap();
+        let ws = d.path();
+        std::fs::create_dir(ws.join("logs")).unwrap();
+        std::fs::write(log_path(ws), "2026-01-01T00:00:00Z start id=a agent=x").unwrap();
+        append(ws, timefmt::now_secs(), "end", &[("id", "a".into())]).unwrap();
+        let entries = read(ws).unwrap();
+        assert_eq!(entries.len(), 2);
+        assert!(has_event(&entries, "end", "a"));
+
+        let other = tempfile::tempdir().unwrap();
+        std::fs::write(other.path().join("victim"), "x").unwrap();
+        std::fs::remove_file(log_path(ws)).unwrap();
+        std::os::unix::fs::symlink(other.path().join("victim"), log_path(ws)).unwrap();
+        let err = append(ws, timefmt::now_secs(), "end", &[]).unwrap_err();
+        assert!(matches!(err, Error::PathSecurity { .. }), "{err}");
+        assert_eq!(
+            std::fs::read_to_string(other.path().join("victim")).unwrap(),
+            "x"
+        );
+    }
+}

@@ -1,0 +1,167 @@
+//! Crash recovery (DESIGN §4.6): holding `session.lock`, a begin that finds a dead owner's
+//! lease closes that session first, so its changes are attributed once, to it.
+
+use std::path::Path;
+
+use super::diff::{self, Diff};
+use super::end;
+use super::lease::{LOCK_MARKER, Lease};
+use super::log;
+use super::manifest::{self, Capture, CaptureOptions, Manifest};
+use super::paths::CtaskPaths;
+use super::summary::{self, DetectedVia, EndReason, Summary, SummaryFile};
+use super::writelock::WriteLock;
+use super::{Recovered, timefmt};
+use crate::error::Result;
+use crate::fsio;
+
+/// What recovering a dead lease produced.
+#[derive(Debug)]
+pub struct Recovery {
+    /// What was done, for the caller.
+    pub report: Recovered,
+    /// The tree captured while closing the session (reused by the begin that recovered).
+    pub capture: Option<Capture>,
+}
+
+/// Closes the session of dead lease `l` (the caller holds `session.lock`).
+pub fn recover_dead(
+    ws: &Path,
+    paths: &CtaskPaths,
+    l: &Lease,
+    opts: &CaptureOptions,
+    warnings: &mut Vec<String>,
+) -> Result<Recovery> {
+    let last = match summary::read::<summary::Omitted>(&paths.summary)? {
+        SummaryFile::Present(s) => Some(*s),
+        _ => None,
+    };
+    let entries = log::read(ws)?;
+    // Finalized: only the lease was left behind.
+    if let Some(s) = last.as_ref().filter(|s| s.session_id == l.session_id) {
+        let _guard = WriteLock::acquire(&paths.write_lock)?;
+        if !log::has_event(&entries, "end", &l.session_id) {
+            let counts = [
+                s.files_added.len(),
+                s.files_modified.len(),
+                s.files_deleted.len(),
+                s.files_renamed.len(),
+            ];
+            let ts = s.ended_at.unwrap_or_else(timefmt::now_secs);
+            log::append(ws, ts, "end", &end::end_fields_counts(s, counts, None))?;
+        }
+        remove_lease_and_start(paths)?;
+        log_removed(ws, &l.session_id, "finalized")?;
+        return Ok(report(l, "finalized", None, None));
+    }
+    // Incomplete: killed inside begin, before the agent ran.
+    if l.lock.as_deref() == Some(LOCK_MARKER) && !log::has_event(&entries, "start", &l.session_id) {
+        let _guard = WriteLock::acquire(&paths.write_lock)?;
+        remove_lease_and_start(paths)?;
+        log_removed(ws, &l.session_id, "incomplete")?;
+        return Ok(report(l, "incomplete", None, None));
+    }
+    // Otherwise: the owner died mid-session; close it now.
+    let start = match manifest::read_manifest(&paths.start_manifest) {
+        Ok(m) => m,
+        Err(e) => {
+            warnings.push(format!(
+                "{e}; the dead session's changes cannot be told apart"
+            ));
+            None
+        }
+    };
+    let cache = start.as_ref().filter(|m| !m.is_foreign());
+    let capture = manifest::capture(ws, opts, cache)?;
+    let changes = match &start {
+        Some(s) => diff::diff(s, &capture.manifest),
+        None => Diff::default(),
+    };
+    let s = dead_summary(l, &changes, &capture.manifest);
+    end::finalize(ws, paths, &s, &changes)?;
+    warnings.push(format!(
+        "session {} (pid {} on {}) ended without closing; its changes were recorded",
+        l.session_id, l.pid, l.hostname
+    ));
+    Ok(report(l, "owner_died", Some(s), Some(capture)))
+}
+
+/// Reclaims an unparseable `session.json` (the caller holds `session.lock`).
+pub fn reclaim_unreadable(
+    ws: &Path,
+    paths: &CtaskPaths,
+    detail: &str,
+    warnings: &mut Vec<String>,
+) -> Result<Recovered> {
+    let _guard = WriteLock::acquire(&paths.write_lock)?;
+    fsio::remove_if_exists(&paths.lease)?;
+    log_removed(ws, "unknown", "unreadable")?;
+    warnings.push(format!(
+        "{} was unreadable ({detail}) and no session holds it; removed it",
+        paths.lease.display()
+    ));
+    Ok(Recovered {
+        session_id: "unknown".into(),
+        outcome: "unreadable".into(),
+        summary: None,
+    })
+}
+
+fn dead_summary(l: &Lease, changes: &Diff, end: &Manifest) -> Summary {
+    let ended_at = l
+        .heartbeat_at
+        .or(l.started_at)
+        .unwrap_or_else(timefmt::now_secs);
+    let duration = l
+        .started_at
+        .map_or(0, |s| (ended_at - s).num_seconds().max(0));
+    Summary {
+        session_id: l.session_id.clone(),
+        hostname: l.hostname.clone(),
+        agent: l.agent.clone().unwrap_or_default(),
+        mode: l.session_mode().as_str().to_owned(),
+        started_at: l.started_at,
+        ended_at: Some(ended_at),
+        duration_seconds: duration,
+        files_added: changes.added.clone(),
+        files_modified: changes.modified.clone(),
+        files_deleted: changes.deleted.clone(),
+        notes_updated: summary::notes_updated(changes),
+        end_reason: Some(EndReason::OwnerDied),
+        detected_via: Some(DetectedVia::Recovery),
+        session_ownership: None,
+        adopted_from_orphan_at: l.adopted_from_orphan_at,
+        exit_code: None,
+        files_renamed: changes.renamed.clone(),
+        outside_changes: None,
+        ctask_version: Some(crate::VERSION.to_owned()),
+        end_manifest_captured_at: Some(end.captured_at),
+        end_manifest: end.entries.clone(),
+    }
+}
+
+fn remove_lease_and_start(paths: &CtaskPaths) -> Result<()> {
+    fsio::remove_if_exists(&paths.start_manifest)?;
+    fsio::remove_if_exists(&paths.lease)?;
+    Ok(())
+}
+
+fn log_removed(ws: &Path, id: &str, reason: &str) -> Result<()> {
+    log::append(
+        ws,
+        timefmt::now_secs(),
+        "lease-removed",
+        &[("id", id.to_owned()), ("reason", reason.to_owned())],
+    )
+}
+
+fn report(l: &Lease, outcome: &str, s: Option<Summary>, capture: Option<Capture>) -> Recovery {
+    Recovery {
+        report: Recovered {
+            session_id: l.session_id.clone(),
+            outcome: outcome.to_owned(),
+            summary: s.map(|s| s.brief()),
+        },
+        capture,
+    }
+}

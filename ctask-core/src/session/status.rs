@@ -1,0 +1,152 @@
+//! Read-only views of a workspace's sessions: its status (lease state, owner, last summary)
+//! and the changes since the last session ended. Probers never write anything.
+
+use std::path::Path;
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+
+use super::diff::{self, Diff};
+use super::lease::{Lease, Mode};
+use super::liveness::{self, State};
+use super::manifest::{self, CaptureOptions, Entry};
+use super::paths::CtaskPaths;
+use super::summary::{self, Omitted, SummaryBrief, SummaryFile};
+use super::timefmt;
+use crate::error::Result;
+use crate::workspace::Workspace;
+
+/// A workspace's session status.
+#[derive(Debug, Clone, Serialize)]
+pub struct StatusReport {
+    /// `none`, `active`, `stale` or `unknown`.
+    pub state: State,
+    /// Mode of the live or stale session.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub mode: Option<Mode>,
+    /// The lease, when one parses.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub lease: Option<Lease>,
+    /// Seconds since the owner's last heartbeat.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub heartbeat_age_s: Option<i64>,
+    /// tmux session of a persistent session.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tmux_session: Option<String>,
+    /// Whether a client is attached to it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub attached: Option<bool>,
+    /// Why the state is stale or unknown, or why the last summary could not be read.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub diagnostic: Option<String>,
+    /// The last ended session's summary.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub last_summary: Option<SummaryBrief>,
+}
+
+/// The status of workspace `dir` (shared-lock probe; writes nothing).
+pub fn status(dir: &Path, stale_after_s: u64) -> Result<StatusReport> {
+    let ws = Workspace::open(dir)?;
+    status_of(&ws.dir, stale_after_s)
+}
+
+/// [`status`] for an already opened workspace directory.
+pub fn status_of(ws_dir: &Path, stale_after_s: u64) -> Result<StatusReport> {
+    let paths = CtaskPaths::new(ws_dir);
+    let probe = liveness::probe(&paths.dir, stale_after_s)?;
+    let mut diagnostic = probe.diagnostic;
+    let last_summary = match summary::read::<Omitted>(&paths.summary)? {
+        SummaryFile::Present(s) => Some(*s),
+        SummaryFile::Absent => None,
+        SummaryFile::Unreadable(d) => {
+            diagnostic
+                .get_or_insert_with(|| format!("{} is unreadable ({d})", paths.summary.display()));
+            None
+        }
+    };
+    let live = probe.state != State::None;
+    let lease = probe.lease.filter(|_| live);
+    Ok(StatusReport {
+        state: probe.state,
+        mode: lease.as_ref().map(Lease::session_mode),
+        heartbeat_age_s: lease.as_ref().and_then(|l| l.heartbeat_age_s(Utc::now())),
+        tmux_session: lease.as_ref().and_then(|l| l.tmux_session.clone()),
+        attached: None,
+        lease,
+        diagnostic,
+        last_summary,
+    })
+}
+
+/// Changes since the last session ended.
+#[derive(Debug, Clone, Serialize)]
+pub struct DiffReport {
+    /// `last_session` or `none`.
+    pub baseline: &'static str,
+    /// The session whose end manifest is the baseline.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub baseline_session_id: Option<String>,
+    /// When that session ended.
+    #[serde(skip_serializing_if = "Option::is_none", with = "timefmt::opt")]
+    pub since: Option<DateTime<Utc>>,
+    /// The changes.
+    #[serde(flatten)]
+    pub diff: Diff,
+    /// Problems met on the way (e.g. an unreadable summary), for the caller to show.
+    #[serde(skip)]
+    pub warnings: Vec<String>,
+}
+
+/// Captures workspace `dir` and diffs it against the last ended session's end manifest
+/// (during a live session too; it never repeats an old summary's lists). Writes nothing.
+pub fn diff_since_last(dir: &Path, opts: &CaptureOptions) -> Result<DiffReport> {
+    let ws = Workspace::open(dir)?;
+    let paths = CtaskPaths::new(&ws.dir);
+    let mut warnings = Vec::new();
+    let last = match summary::read::<Vec<Entry>>(&paths.summary)? {
+        SummaryFile::Present(s) => Some(*s),
+        SummaryFile::Absent => None,
+        SummaryFile::Unreadable(d) => {
+            warnings.push(format!(
+                "{} is unreadable ({d}); no baseline",
+                paths.summary.display()
+            ));
+            None
+        }
+    };
+    let Some(mut last) = last else {
+        return Ok(DiffReport {
+            baseline: "none",
+            baseline_session_id: None,
+            since: None,
+            diff: Diff::default(),
+            warnings,
+        });
+    };
+    let native = last.end_manifest_captured_at.is_some();
+    let mut base = last.take_end_manifest();
+    let foreign = !native || base.is_foreign();
+    if foreign {
+        base.retain_included(&ws.dir, opts);
+    }
+    let capture = manifest::capture(&ws.dir, opts, (!foreign).then_some(&base))?;
+    Ok(DiffReport {
+        baseline: "last_session",
+        baseline_session_id: Some(last.session_id),
+        since: last.ended_at,
+        diff: diff::diff(&base, &capture.manifest),
+        warnings,
+    })
+}
+
+/// A status together with the workspace it belongs to (for listings).
+#[derive(Debug, Clone, Serialize)]
+pub struct NamedStatus {
+    /// Workspace directory.
+    pub path: std::path::PathBuf,
+    /// Its directory name.
+    pub dir_name: String,
+    /// Its status.
+    #[serde(flatten)]
+    pub status: StatusReport,
+}
