@@ -26,3 +26,4 @@ demo:
 
 clean:
 	$(CARGO) clean
+	rm -rf .venv
