@@ -106,9 +106,20 @@ fn new_prints_one_absolute_path_and_messages_go_to_stderr() {
     let second = env.new_ws(&["Fix Auth: login!"]);
     assert!(second.to_string_lossy().ends_with("_fix-auth-login-2"));
 
-    // Without --no-launch it (for now) also just creates.
-    let third = env.stdout(&["new", "Third"]);
-    assert!(PathBuf::from(third.trim_end()).join("task.yaml").is_file());
+    // Without --no-launch the agent is resolved first: the default agent (claude) is not
+    // on this PATH, so nothing is created and the exit code is 127.
+    env.cmd()
+        .env("PATH", "/usr/bin:/bin")
+        .args(["new", "Third"])
+        .assert()
+        .code(127)
+        .stderr(predicate::str::contains("\"claude\" not found"));
+    assert!(
+        !env.root()
+            .join("general")
+            .join(format!("{}_third", today()))
+            .exists()
+    );
 }
 
 #[test]

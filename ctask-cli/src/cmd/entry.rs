@@ -122,9 +122,9 @@ fn refuse_archived(ctx: &Ctx, ws: &Workspace) -> ctask_core::Result<()> {
 }
 
 /// The argv, the label recorded as `agent`, and the agent's environment.
-fn agent_argv(
-    settings: &Settings,
-    ws: &Workspace,
+/// `base` is the workspace's agent; `agent` a `-a` override for this launch.
+pub fn agent_argv(
+    base: AgentSpec,
     agent: Option<&str>,
     l: &LaunchArgs,
 ) -> ctask_core::Result<(Vec<String>, String, AgentSpec)> {
@@ -139,7 +139,7 @@ fn agent_argv(
     let mut spec = match agent {
         Some(a) if a.trim().is_empty() => return Err(Error::invalid("--agent must not be empty")),
         Some(a) => AgentSpec::from_plain(a),
-        None => ws.agent(settings),
+        None => base,
     };
     if !l.args.is_empty() {
         spec.args = l.args.clone();
@@ -157,7 +157,7 @@ pub fn launch(
     l: &LaunchArgs,
     newly_created: bool,
 ) -> ctask_core::Result<i32> {
-    let (argv, label, spec) = agent_argv(settings, ws, agent, l)?;
+    let (argv, label, spec) = agent_argv(ws.agent(settings), agent, l)?;
     let opts = SessionOptions {
         agent: label,
         agent_env: spec.env.clone(),

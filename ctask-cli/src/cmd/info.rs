@@ -1,6 +1,7 @@
 //! `ctask info`: describe one workspace.
 
 use clap::Args;
+use ctask_core::session::overview::annotate;
 use ctask_core::workspace::{ResolveOptions, WorkspaceInfo, resolve};
 
 use crate::{Ctx, output};
@@ -25,7 +26,8 @@ pub fn run(ctx: &Ctx, args: InfoArgs) -> ctask_core::Result<i32> {
             include_archived: true,
         },
     )?;
-    let info = ws.info();
+    let mut info = ws.info();
+    annotate(&mut info, settings.stale_after_seconds.value);
     if args.json {
         output::data(&to_json(&info)?)?;
     } else {
@@ -60,6 +62,19 @@ pub fn human(info: &WorkspaceInfo) -> String {
         if let Some(v) = v {
             rows.push((k, v.clone()));
         }
+    }
+    if let Some(s) = &info.session {
+        let who = match (s.pid, &s.hostname) {
+            (Some(pid), Some(h)) => format!(" (pid {pid} on {h})"),
+            _ => String::new(),
+        };
+        rows.push(("session", format!("{}{who}", s.state)));
+    }
+    if let Some(l) = &info.last_session {
+        rows.push((
+            "last session",
+            format!("ended {} ({})", l.ended_at, l.end_reason),
+        ));
     }
     let width = rows.iter().map(|(k, _)| k.len()).max().unwrap_or(0) + 1;
     rows.iter()

@@ -1,6 +1,7 @@
 //! `ctask list`: the workspaces under both roots.
 
 use clap::Args;
+use ctask_core::session::overview::annotate;
 use ctask_core::workspace::{Kind, Status, WorkspaceInfo, discover};
 
 use crate::cmd::info::to_json;
@@ -61,6 +62,9 @@ pub fn run(ctx: &Ctx, args: ListArgs) -> ctask_core::Result<i32> {
     if let Some(n) = args.limit {
         rows.truncate(n);
     }
+    for r in &mut rows {
+        annotate(r, settings.stale_after_seconds.value);
+    }
     for r in rows.iter().filter(|r| r.broken) {
         if let Some(e) = &r.error {
             output::warn(&format!("broken workspace: {e}"));
@@ -86,8 +90,12 @@ pub fn run(ctx: &Ctx, args: ListArgs) -> ctask_core::Result<i32> {
 }
 
 fn table(rows: &[WorkspaceInfo]) -> String {
-    let header = ["NAME", "TYPE", "CATEGORY", "STATUS", "UPDATED", "TITLE"].map(String::from);
-    let mut lines: Vec<[String; 6]> = vec![header];
+    let header = [
+        "NAME", "TYPE", "CATEGORY", "STATUS", "SESSION", "LAST", "UPDATED", "TITLE",
+    ]
+    .map(String::from);
+    let now = chrono::Utc::now();
+    let mut lines: Vec<[String; 8]> = vec![header];
     for r in rows {
         let updated = r
             .updated_at
@@ -105,11 +113,13 @@ fn table(rows: &[WorkspaceInfo]) -> String {
             r.kind.to_string(),
             r.category.clone(),
             status,
+            session_marker(r),
+            last_age(r, now),
             updated,
             r.title.clone(),
         ]);
     }
-    let mut widths = [0usize; 6];
+    let mut widths = [0usize; 8];
     for l in &lines {
         for (w, c) in widths.iter_mut().zip(l.iter()) {
             *w = (*w).max(c.chars().count());
@@ -130,6 +140,33 @@ fn table(rows: &[WorkspaceInfo]) -> String {
         })
         .collect::<Vec<_>>()
         .join("\n")
+}
+
+/// `* active` for a live session, the state name for a stale or unknown lease, `-` otherwise.
+fn session_marker(r: &WorkspaceInfo) -> String {
+    match &r.session {
+        Some(s) if s.state == "active" => "* active".to_string(),
+        Some(s) => s.state.clone(),
+        None => "-".to_string(),
+    }
+}
+
+/// How long ago the last session ended (`3m ago`), `-` when none has.
+fn last_age(r: &WorkspaceInfo, now: chrono::DateTime<chrono::Utc>) -> String {
+    let Some(t) = r
+        .last_session
+        .as_ref()
+        .and_then(|l| chrono::DateTime::parse_from_rfc3339(&l.ended_at).ok())
+    else {
+        return "-".to_string();
+    };
+    let secs = (now - t.with_timezone(&chrono::Utc)).num_seconds().max(0);
+    match secs {
+        s if s < 60 => format!("{s}s ago"),
+        s if s < 3600 => format!("{}m ago", s / 60),
+        s if s < 86_400 => format!("{}h ago", s / 3600),
+        s => format!("{}d ago", s / 86_400),
+    }
 }
 
 /// An RFC 3339 time shown as local `YYYY-MM-DD HH:MM`.

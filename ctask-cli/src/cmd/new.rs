@@ -43,6 +43,17 @@ pub fn run(ctx: &Ctx, args: NewArgs) -> ctask_core::Result<i32> {
         project: args.project,
         agent,
     };
+    if !args.no_launch {
+        // The agent is resolved before anything is created: not found → nothing changed.
+        let base = opts
+            .agent
+            .clone()
+            .unwrap_or_else(|| settings.default_agent.value.clone());
+        let (argv, _, _) = crate::cmd::entry::agent_argv(base, None, &args.launch)?;
+        if let Some(program) = argv.first() {
+            ctask_core::session::launch::find_program(program)?;
+        }
+    }
     let ws = Workspace::create(&settings, &opts)?;
     output::message(&format!(
         "created {} {} ({})",

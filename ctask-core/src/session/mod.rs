@@ -15,6 +15,7 @@ pub mod liveness;
 pub mod lock;
 pub mod log;
 pub mod manifest;
+pub mod overview;
 pub mod paths;
 pub mod recovery;
 pub mod run;
