@@ -88,19 +88,32 @@ pub(crate) fn hash_file(path: &Path, buf: &mut Vec<u8>) -> io::Result<Hashed> {
     if stat.kind != StatKind::File {
         return Ok(Hashed::NotFile(stat));
     }
-    let digest = digest(&mut file, buf)?;
+    let digest = digest(&mut file, stat.size, buf)?;
     Ok(Hashed::File(stat, digest))
 }
 
-fn digest(file: &mut File, buf: &mut Vec<u8>) -> io::Result<[u8; 32]> {
+/// SHA-256 of the file's first `size` bytes (its size at `fstat`), or of all of it when it
+/// turns out shorter, or when `size` is 0. Stopping at `size` saves the read that would
+/// only report end-of-file and keeps digest and recorded size consistent; a file that grows
+/// meanwhile has a new mtime and ctime and is hashed again by the next capture.
+fn digest(file: &mut File, size: u64, buf: &mut Vec<u8>) -> io::Result<[u8; 32]> {
     if buf.len() < BUFFER_SIZE {
         buf.resize(BUFFER_SIZE, 0);
     }
     let mut h = Sha256::new();
-    loop {
+    let mut done: u64 = 0;
+    while size == 0 || done < size {
         match file.read(buf) {
             Ok(0) => break,
-            Ok(n) => h.update(&buf[..n]),
+            Ok(n) => {
+                let take = if size == 0 {
+                    n
+                } else {
+                    n.min(usize::try_from(size - done).unwrap_or(usize::MAX))
+                };
+                h.update(&buf[..take]);
+                done += take as u64;
+            }
             Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
             Err(e) => return Err(e),
         }

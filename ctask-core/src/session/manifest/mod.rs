@@ -3,6 +3,7 @@
 //!
 //! The format and the rules are described in `docs/manifest.md`.
 
+mod cache;
 mod entry;
 mod hash;
 mod rules;

@@ -44,12 +44,25 @@ pub(crate) fn walker(root: &Path, opts: &CaptureOptions, threads: usize) -> Walk
     if opts.respect_ignore {
         b.add_custom_ignore_filename(CTASKIGNORE);
     }
-    let base = root.to_path_buf();
-    b.filter_entry(move |e| match e.path().strip_prefix(&base) {
-        Ok(rel) if e.depth() > 0 => rel.to_str().is_none_or(|r| !fixed_excluded(r)),
-        _ => true,
-    });
+    b.filter_entry(|e| !fixed_excluded_entry(e));
     b.build_parallel()
+}
+
+/// [`fixed_excluded`] for a walker entry, from its depth and names alone (its ancestors
+/// have passed the same test).
+fn fixed_excluded_entry(e: &ignore::DirEntry) -> bool {
+    let name = e.file_name();
+    if name == ".git" {
+        return true;
+    }
+    match e.depth() {
+        1 => name == ".ctask" || name == "task.yaml",
+        2 => {
+            name == "sessions.log"
+                && e.path().parent().and_then(Path::file_name) == Some("logs".as_ref())
+        }
+        _ => false,
+    }
 }
 
 /// The ignore files of one directory.

@@ -2,7 +2,7 @@
 
 use std::fmt;
 
-use chrono::{DateTime, Datelike, Timelike, Utc};
+use chrono::{DateTime, Utc};
 use serde::de::{self, Visitor};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
@@ -66,32 +66,129 @@ impl Timestamp {
 
     /// Parses an RFC 3339 timestamp with any offset and up to nine fraction digits.
     pub fn parse(s: &str) -> Option<Self> {
+        if let Some(t) = parse_utc_fast(s) {
+            return Some(t);
+        }
         let dt = DateTime::parse_from_rfc3339(s).ok()?;
         Some(Timestamp::from_datetime(&dt.with_timezone(&Utc)))
     }
 }
 
+impl Timestamp {
+    /// The RFC 3339 form `YYYY-MM-DDTHH:MM:SS.nnnnnnnnnZ`, as bytes.
+    fn to_bytes(self) -> [u8; 30] {
+        let (y, mo, d) = civil_from_days(self.secs.div_euclid(86_400));
+        let sod = self.secs.rem_euclid(86_400) as u32;
+        let mut out = *b"0000-00-00T00:00:00.000000000Z";
+        put_digits(&mut out[0..4], y as u32);
+        put_digits(&mut out[5..7], mo);
+        put_digits(&mut out[8..10], d);
+        put_digits(&mut out[11..13], sod / 3600);
+        put_digits(&mut out[14..16], sod / 60 % 60);
+        put_digits(&mut out[17..19], sod % 60);
+        put_digits(&mut out[20..29], self.nanos);
+        out
+    }
+}
+
+/// Writes `v` as decimal digits filling `out` (zero-padded; higher digits dropped).
+fn put_digits(out: &mut [u8], mut v: u32) {
+    for b in out.iter_mut().rev() {
+        *b = b'0' + (v % 10) as u8;
+        v /= 10;
+    }
+}
+
+/// Days since 1970-01-01 of a proleptic Gregorian date.
+fn days_from_civil(y: i64, m: u32, d: u32) -> i64 {
+    let y = if m <= 2 { y - 1 } else { y };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let mp = i64::from((m + 9) % 12);
+    let doy = (153 * mp + 2) / 5 + i64::from(d) - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    era * 146_097 + doe - 719_468
+}
+
+/// The proleptic Gregorian date `z` days after 1970-01-01.
+fn civil_from_days(z: i64) -> (i64, u32, u32) {
+    let z = z + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
+    (yoe + era * 400 + i64::from(m <= 2), m, d)
+}
+
+/// Parses the canonical UTC form (`Z`, optional fraction of 1–9 digits) without chrono;
+/// `None` for anything else (which chrono then gets to judge).
+fn parse_utc_fast(s: &str) -> Option<Timestamp> {
+    let b = s.as_bytes();
+    let num = |r: std::ops::Range<usize>| -> Option<u32> {
+        b.get(r)?.iter().try_fold(0u32, |acc, &c| {
+            c.is_ascii_digit().then(|| acc * 10 + u32::from(c - b'0'))
+        })
+    };
+    if b.len() < 20 || b[4] != b'-' || b[7] != b'-' || b[13] != b':' || b[16] != b':' {
+        return None;
+    }
+    if !matches!(b[10], b'T' | b't') || !matches!(b[b.len() - 1], b'Z' | b'z') {
+        return None;
+    }
+    let (y, mo, d) = (num(0..4)?, num(5..7)?, num(8..10)?);
+    let (h, mi, sec) = (num(11..13)?, num(14..16)?, num(17..19)?);
+    let nanos = match b.len() {
+        20 => 0,
+        22..=30 if b[19] == b'.' => {
+            let digits = b.len() - 21;
+            num(20..b.len() - 1)? * 10u32.pow((9 - digits) as u32)
+        }
+        _ => return None,
+    };
+    let leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+    let month_days = [
+        31,
+        if leap { 29 } else { 28 },
+        31,
+        30,
+        31,
+        30,
+        31,
+        31,
+        30,
+        31,
+        30,
+        31,
+    ];
+    if !(1..=12).contains(&mo) || d == 0 || d > month_days[(mo - 1) as usize] {
+        return None;
+    }
+    if h > 23 || mi > 59 || sec > 59 {
+        return None;
+    }
+    let days = days_from_civil(i64::from(y), mo, d);
+    let secs = days * 86_400 + i64::from(h * 3600 + mi * 60 + sec);
+    Some(Timestamp { secs, nanos })
+}
+
 impl fmt::Display for Timestamp {
     /// `YYYY-MM-DDTHH:MM:SS.nnnnnnnnnZ`.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let dt = self.to_datetime();
-        write!(
-            f,
-            "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:09}Z",
-            dt.year(),
-            dt.month(),
-            dt.day(),
-            dt.hour(),
-            dt.minute(),
-            dt.second(),
-            self.nanos
-        )
+        let bytes = self.to_bytes();
+        f.write_str(std::str::from_utf8(&bytes).map_err(|_| fmt::Error)?)
     }
 }
 
 impl Serialize for Timestamp {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.collect_str(self)
+        let bytes = self.to_bytes();
+        match std::str::from_utf8(&bytes) {
+            Ok(text) => s.serialize_str(text),
+            Err(_) => s.collect_str(self),
+        }
     }
 }
 
@@ -146,6 +243,40 @@ mod tests {
         let b = Timestamp::parse("2023-11-14T22:13:20Z").unwrap();
         assert_eq!(b, Timestamp::from_unix(1_700_000_000, 0));
         assert!(Timestamp::parse("yesterday").is_none());
+    }
+
+    #[test]
+    fn fast_paths_agree_with_chrono() {
+        let mut secs: i64 = super::MIN_SECS;
+        let mut nanos: i64 = 0;
+        while secs < super::MAX_SECS {
+            let t = Timestamp::from_unix(secs, nanos);
+            let text = t.to_string();
+            let chrono_text = t
+                .to_datetime()
+                .to_rfc3339_opts(chrono::SecondsFormat::Nanos, true);
+            assert_eq!(text, chrono_text);
+            assert_eq!(parse_utc_fast(&text), Some(t));
+            let short = t
+                .to_datetime()
+                .to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true);
+            assert_eq!(parse_utc_fast(&short), Some(t), "{short}");
+            secs += 7_777_777 + (secs.rem_euclid(86_400));
+            nanos = (nanos * 31 + 123_457) % 1_000_000_000;
+        }
+        for bad in [
+            "2023-02-29T00:00:00Z",
+            "2023-13-01T00:00:00Z",
+            "2023-01-01T24:00:00Z",
+            "2023-01-01T00:00:00.Z",
+            "2023-01-01T00:00:00.1234567890Z",
+            "2023-01-01 00:00:00Z",
+            "2023-01-01T00:00:00+00:00",
+        ] {
+            assert_eq!(parse_utc_fast(bad), None, "{bad}");
+        }
+        assert!(Timestamp::parse("2024-02-29T00:00:00Z").is_some());
+        assert!(Timestamp::parse("2023-01-01T00:00:00+00:00").is_some());
     }
 
     #[test]

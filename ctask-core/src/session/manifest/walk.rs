@@ -2,60 +2,15 @@
 //! unchanged files over from the hash cache and hash the rest, each with its own buffer.
 
 use std::io;
+use std::os::unix::ffi::OsStrExt;
 use std::path::Path;
 use std::sync::Mutex;
 
 use ignore::{DirEntry, ParallelVisitor, ParallelVisitorBuilder, WalkState};
 
+use super::cache::Cache;
 use super::hash::{Hashed, Stat, StatKind, hash_file};
-use super::{CaptureOptions, Entry, Kind, Manifest, Timestamp, rules};
-
-/// Seconds before the cache's `captured_at` from which a file counts as racily clean.
-const RACY_SECS: i64 = 2;
-
-/// The previous manifest used as a hash cache.
-pub(crate) struct Cache<'a> {
-    entries: &'a [Entry],
-    cutoff: Timestamp,
-}
-
-impl<'a> Cache<'a> {
-    /// A cache over `m`; `None` for a foreign manifest, which is never trusted as one.
-    pub(crate) fn new(m: &'a Manifest) -> Option<Self> {
-        if m.is_foreign() || !m.entries.is_sorted_by(|a, b| a.path < b.path) {
-            return None;
-        }
-        Some(Cache {
-            entries: &m.entries,
-            cutoff: Timestamp::from_datetime(&m.captured_at).minus_secs(RACY_SECS),
-        })
-    }
-
-    /// The cached digest of `rel`, if the file provably has not changed since.
-    fn lookup(&self, rel: &str, st: &Stat) -> Option<[u8; 32]> {
-        let i = self
-            .entries
-            .binary_search_by(|e| e.path.as_str().cmp(rel))
-            .ok()?;
-        let e = &self.entries[i];
-        reusable(e, st, self.cutoff).then_some(e.sha256).flatten()
-    }
-}
-
-/// Whether the cached entry `e` still describes the file `st`: a hashed regular file whose
-/// size, mtime, inode and ctime all match, and which is not racily clean (mtime and ctime
-/// both older than `cutoff`).
-pub(crate) fn reusable(e: &Entry, st: &Stat, cutoff: Timestamp) -> bool {
-    e.kind == Kind::File
-        && st.kind == StatKind::File
-        && e.sha256.is_some()
-        && e.size == st.size
-        && e.mtime == st.mtime
-        && e.ino == Some(st.ino)
-        && e.ctime == Some(st.ctime)
-        && st.mtime < cutoff
-        && st.ctime < cutoff
-}
+use super::{CaptureOptions, Entry, Kind, Manifest, rules};
 
 /// What one worker (or the whole walk) found.
 #[derive(Default)]
@@ -83,6 +38,8 @@ impl Part {
 
 struct Shared<'a> {
     root: &'a Path,
+    /// Length of `root` plus its separator: where relative paths begin.
+    prefix_len: usize,
     cache: Option<Cache<'a>>,
     parts: Mutex<Vec<Part>>,
 }
@@ -94,8 +51,10 @@ pub(crate) fn walk(
     cache: Option<&Manifest>,
     threads: usize,
 ) -> Part {
+    let root_len = root.as_os_str().len();
     let shared = Shared {
         root,
+        prefix_len: root_len + usize::from(!root.as_os_str().as_bytes().ends_with(b"/")),
         cache: cache.and_then(Cache::new),
         parts: Mutex::new(Vec::new()),
     };
@@ -142,10 +101,10 @@ impl ParallelVisitor for Worker<'_> {
         let entry = match entry {
             Ok(e) => e,
             Err(err) => {
-                if err
+                let vanished = err
                     .io_error()
-                    .is_none_or(|e| e.kind() != io::ErrorKind::NotFound)
-                {
+                    .is_some_and(|e| e.kind() == io::ErrorKind::NotFound);
+                if !vanished {
                     self.part.unreadable += 1;
                 }
                 return WalkState::Continue;
@@ -154,57 +113,58 @@ impl ParallelVisitor for Worker<'_> {
         if entry.depth() == 0 {
             return WalkState::Continue;
         }
-        let rel = match entry
-            .path()
-            .strip_prefix(self.shared.root)
-            .map(Path::to_str)
-        {
-            Ok(Some(rel)) => rel,
-            _ => {
-                // Not UTF-8: skip it (and, for a directory, everything below it).
-                self.part.skipped_non_utf8 += 1;
-                return WalkState::Skip;
-            }
+        let Some(rel) = relative(entry.path(), self.shared.root, self.shared.prefix_len) else {
+            // Not UTF-8: skip it (and, for a directory, everything below it).
+            self.part.skipped_non_utf8 += 1;
+            return WalkState::Skip;
         };
-        if entry.file_type().is_some_and(|t| t.is_dir()) {
+        let file_type = entry.file_type();
+        if file_type.is_some_and(|t| t.is_dir()) {
             return WalkState::Continue;
         }
-        self.record(entry.path(), rel);
+        let cached = self.shared.cache.as_ref().is_some_and(|c| c.has(rel));
+        let entry = if file_type.is_some_and(|t| t.is_file()) && !cached {
+            // Nothing to compare with: open and fstat directly, no lstat needed.
+            self.hash(entry.path(), rel)
+        } else {
+            self.record(entry.path(), rel)
+        };
+        if let Some(e) = entry {
+            self.part.entries.push(e);
+        }
         WalkState::Continue
     }
 }
 
 impl Worker<'_> {
-    /// Stats `path` and adds its entry (hashing it unless the cache vouches for it).
-    fn record(&mut self, path: &Path, rel: &str) {
+    /// The entry of `path` from its `lstat`: taken over from the cache when the cache
+    /// vouches for it, hashed otherwise.
+    fn record(&mut self, path: &Path, rel: &str) -> Option<Entry> {
         let st = match std::fs::symlink_metadata(path) {
             Ok(m) => Stat::of(&m),
             Err(e) => {
                 if e.kind() != io::ErrorKind::NotFound {
                     self.part.unreadable += 1;
                 }
-                return;
+                return None;
             }
         };
-        let entry = match st.kind {
-            StatKind::Dir => return,
+        match st.kind {
+            StatKind::Dir => None,
             StatKind::Symlink => symlink_entry(path, rel, &st),
-            StatKind::Other => plain_entry(rel, &st, Kind::Other),
-            StatKind::File => {
-                if let Some(sha) = self.shared.cache.as_ref().and_then(|c| c.lookup(rel, &st)) {
+            StatKind::Other => Some(base_entry(rel, &st, Kind::Other)),
+            StatKind::File => match self.shared.cache.as_ref().and_then(|c| c.lookup(rel, &st)) {
+                Some(sha) => {
                     self.part.cached += 1;
                     Some(file_entry(rel, &st, Some(sha)))
-                } else {
-                    self.hash(path, rel, &st)
                 }
-            }
-        };
-        if let Some(e) = entry {
-            self.part.entries.push(e);
+                None => self.hash(path, rel),
+            },
         }
     }
 
-    fn hash(&mut self, path: &Path, rel: &str, listed: &Stat) -> Option<Entry> {
+    /// The entry of `path`, read and hashed if it is (still) a regular file.
+    fn hash(&mut self, path: &Path, rel: &str) -> Option<Entry> {
         match hash_file(path, &mut self.buf) {
             Ok(Hashed::File(st, sha)) => {
                 self.part.hashed += 1;
@@ -212,31 +172,38 @@ impl Worker<'_> {
             }
             Ok(Hashed::NotFile(st)) => match st.kind {
                 StatKind::Dir => None,
-                StatKind::Symlink => symlink_entry(path, rel, &st),
-                StatKind::File | StatKind::Other => plain_entry(rel, &st, Kind::Other),
+                _ => Some(base_entry(rel, &st, Kind::Other)),
             },
             Ok(Hashed::Gone) => None,
-            Ok(Hashed::Changed) => {
-                // Swapped for a symlink or socket since it was listed: record what is
-                // there now, without opening it again.
+            Ok(Hashed::Changed) | Err(_) => {
+                // Swapped for a symlink or socket since it was listed, or unreadable
+                // (permissions, I/O error): record what is there without opening it again;
+                // a regular file is listed without a hash.
                 let st = Stat::of(&std::fs::symlink_metadata(path).ok()?);
                 match st.kind {
                     StatKind::Dir => None,
                     StatKind::Symlink => symlink_entry(path, rel, &st),
-                    StatKind::Other => plain_entry(rel, &st, Kind::Other),
+                    StatKind::Other => Some(base_entry(rel, &st, Kind::Other)),
                     StatKind::File => {
                         self.part.unreadable += 1;
                         Some(file_entry(rel, &st, None))
                     }
                 }
             }
-            Err(_) => {
-                // Unreadable (permissions, I/O error): listed without a hash.
-                self.part.unreadable += 1;
-                Some(file_entry(rel, listed, None))
-            }
         }
     }
+}
+
+/// `path` relative to `root` as UTF-8, `None` when it is not UTF-8. The walker builds
+/// paths by joining names onto `root`, so the bytes after `prefix_len` are the relative
+/// path; anything else falls back to component-wise stripping.
+fn relative<'p>(path: &'p Path, root: &Path, prefix_len: usize) -> Option<&'p str> {
+    let bytes = path.as_os_str().as_bytes();
+    let root_bytes = root.as_os_str().as_bytes();
+    if bytes.len() > prefix_len && bytes.starts_with(root_bytes) && bytes[prefix_len - 1] == b'/' {
+        return std::str::from_utf8(&bytes[prefix_len..]).ok();
+    }
+    path.strip_prefix(root).ok()?.to_str()
 }
 
 fn file_entry(rel: &str, st: &Stat, sha256: Option<[u8; 32]>) -> Entry {
@@ -244,10 +211,6 @@ fn file_entry(rel: &str, st: &Stat, sha256: Option<[u8; 32]>) -> Entry {
         sha256,
         ..base_entry(rel, st, Kind::File)
     }
-}
-
-fn plain_entry(rel: &str, st: &Stat, kind: Kind) -> Option<Entry> {
-    Some(base_entry(rel, st, kind))
 }
 
 fn symlink_entry(path: &Path, rel: &str, st: &Stat) -> Option<Entry> {
@@ -268,58 +231,5 @@ fn base_entry(rel: &str, st: &Stat, kind: Kind) -> Entry {
         target: None,
         ino: Some(st.ino),
         ctime: Some(st.ctime),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn stat() -> Stat {
-        Stat {
-            size: 3,
-            mtime: Timestamp::from_unix(100, 1),
-            ino: 7,
-            ctime: Timestamp::from_unix(100, 2),
-            kind: StatKind::File,
-        }
-    }
-
-    fn cached() -> Entry {
-        let st = stat();
-        file_entry("a", &st, Some([1; 32]))
-    }
-
-    #[test]
-    fn reuse_needs_every_key_to_match() {
-        let cutoff = Timestamp::from_unix(1000, 0);
-        assert!(reusable(&cached(), &stat(), cutoff));
-        let changes: [fn(&mut Stat); 5] = [
-            |s| s.size += 1,
-            |s| s.mtime = Timestamp::from_unix(100, 0),
-            |s| s.ino += 1,
-            |s| s.ctime = Timestamp::from_unix(101, 2),
-            |s| s.kind = StatKind::Other,
-        ];
-        for change in changes {
-            let mut st = stat();
-            change(&mut st);
-            assert!(!reusable(&cached(), &st, cutoff), "{st:?}");
-        }
-        let mut no_hash = cached();
-        no_hash.sha256 = None;
-        assert!(!reusable(&no_hash, &stat(), cutoff));
-    }
-
-    #[test]
-    fn racily_clean_entries_are_not_reused() {
-        assert!(!reusable(&cached(), &stat(), Timestamp::from_unix(100, 1)));
-        let mut st = stat();
-        st.mtime = Timestamp::from_unix(10, 0);
-        let mut e = cached();
-        e.mtime = st.mtime;
-        // ctime still recent relative to the cut-off: re-hash.
-        assert!(!reusable(&e, &st, Timestamp::from_unix(100, 2)));
-        assert!(reusable(&e, &st, Timestamp::from_unix(100, 3)));
     }
 }
