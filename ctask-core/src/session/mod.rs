@@ -22,6 +22,7 @@ pub mod run;
 pub mod status;
 pub mod summary;
 pub mod timefmt;
+pub mod tmux;
 pub mod writelock;
 
 use std::collections::BTreeMap;

@@ -1,0 +1,250 @@
+//! tmux for persistent sessions: the session-name rule, the version check (≥ 3.2), and the
+//! few commands ctask runs — always against the default server (which honours
+//! `TMUX_TMPDIR`) and always targeting sessions exactly (`-t =NAME`).
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+
+use sha2::{Digest, Sha256};
+
+use super::launch::find_program;
+use crate::error::{Error, Result};
+
+/// The oldest tmux ctask works with (`new-session -e` appeared in 3.2).
+pub const MIN_VERSION: (u32, u32) = (3, 2);
+
+/// Lower-cases and maps `[^a-z0-9_-]` to `_`, collapses runs of `_`, trims `_` and `-`
+/// at both ends; empty → `_`.
+fn clean(part: &str) -> String {
+    let mut out = String::with_capacity(part.len());
+    for c in part.chars().flat_map(char::to_lowercase) {
+        let c = if c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_' || c == '-' {
+            c
+        } else {
+            '_'
+        };
+        if c == '_' && out.ends_with('_') {
+            continue;
+        }
+        out.push(c);
+    }
+    let trimmed = out.trim_matches(['_', '-']);
+    if trimmed.is_empty() {
+        "_".to_owned()
+    } else {
+        trimmed.to_owned()
+    }
+}
+
+/// The tmux session name of a workspace: `ctask-<category>-<slug≤30>-<hash6>`, where
+/// `hash6` is the first 6 hex digits of SHA-256 of the cleaned absolute workspace path.
+pub fn session_name(category: &str, slug: &str, workspace: &Path) -> String {
+    let mut slug = clean(slug);
+    if slug.len() > 30 {
+        slug.truncate(30);
+        let t = slug.trim_end_matches('_');
+        slug = if t.is_empty() {
+            "_".to_owned()
+        } else {
+            t.to_owned()
+        };
+    }
+    let path = clean_path(workspace);
+    let digest = Sha256::digest(path.as_os_str().as_encoded_bytes());
+    let hash6: String = digest.iter().take(3).map(|b| format!("{b:02x}")).collect();
+    format!("ctask-{}-{}-{}", clean(category), slug, hash6)
+}
+
+/// The path with `.` components, repeated and trailing separators removed (lexically).
+fn clean_path(p: &Path) -> PathBuf {
+    p.components()
+        .filter(|c| !matches!(c, std::path::Component::CurDir))
+        .collect()
+}
+
+/// Parses `tmux -V` output (`tmux 3.3a`, `tmux next-3.4`, `tmux 3.2-rc2`) into (major, minor).
+pub fn parse_version(text: &str) -> Option<(u32, u32)> {
+    let v = text.trim().strip_prefix("tmux ")?;
+    let v = v.trim_start_matches(|c: char| !c.is_ascii_digit());
+    let mut parts = v.split(|c: char| !c.is_ascii_digit());
+    let major = parts.next()?.parse().ok()?;
+    let minor = parts.next().and_then(|m| m.parse().ok()).unwrap_or(0);
+    Some((major, minor))
+}
+
+/// A usable tmux binary.
+#[derive(Debug, Clone)]
+pub struct Tmux {
+    /// The binary.
+    pub bin: PathBuf,
+    /// Its version.
+    pub version: (u32, u32),
+}
+
+impl Tmux {
+    /// Finds tmux on PATH and checks it is at least [`MIN_VERSION`].
+    pub fn find() -> Result<Tmux> {
+        let bin = find_program("tmux").map_err(|_| Error::Tmux {
+            detail: "tmux is not installed (persistent mode needs tmux 3.2 or newer)".into(),
+        })?;
+        let out = Command::new(&bin)
+            .arg("-V")
+            .stdin(Stdio::null())
+            .output()
+            .map_err(|e| Error::Tmux {
+                detail: format!("cannot run {}: {e}", bin.display()),
+            })?;
+        let text = String::from_utf8_lossy(&out.stdout);
+        let version = parse_version(&text).ok_or_else(|| Error::Tmux {
+            detail: format!(
+                "cannot read the version of {} ({:?})",
+                bin.display(),
+                text.trim()
+            ),
+        })?;
+        if version < MIN_VERSION {
+            return Err(Error::Tmux {
+                detail: format!(
+                    "tmux {}.{} is too old; persistent mode needs tmux {}.{} or newer",
+                    version.0, version.1, MIN_VERSION.0, MIN_VERSION.1
+                ),
+            });
+        }
+        Ok(Tmux { bin, version })
+    }
+
+    fn run(&self, args: &[&str]) -> Result<Output> {
+        Command::new(&self.bin)
+            .args(args)
+            .stdin(Stdio::null())
+            .output()
+            .map_err(|e| Error::Tmux {
+                detail: format!("cannot run tmux: {e}"),
+            })
+    }
+
+    fn run_ok(&self, args: &[&str]) -> Result<String> {
+        let out = self.run(args)?;
+        if !out.status.success() {
+            return Err(Error::Tmux {
+                detail: format!(
+                    "`tmux {}` failed: {}",
+                    args.first().copied().unwrap_or(""),
+                    String::from_utf8_lossy(&out.stderr).trim()
+                ),
+            });
+        }
+        Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+    }
+
+    /// Whether session `name` exists.
+    pub fn has_session(&self, name: &str) -> bool {
+        self.run(&["has-session", "-t", &format!("={name}")])
+            .is_ok_and(|o| o.status.success())
+    }
+
+    /// Creates detached session `name` in `cwd` running `argv` directly (no shell), with
+    /// `remain-on-exit on` set in the same command list, before the pane can exit.
+    pub fn new_session(&self, name: &str, cwd: &Path, argv: &[String]) -> Result<()> {
+        let cwd = cwd.to_string_lossy();
+        let target = format!("={name}:");
+        let mut args: Vec<&str> = vec!["new-session", "-d", "-s", name, "-c", &cwd, "--"];
+        args.extend(argv.iter().map(String::as_str));
+        args.extend([
+            ";",
+            "set-option",
+            "-w",
+            "-t",
+            &target,
+            "remain-on-exit",
+            "on",
+        ]);
+        self.run_ok(&args).map(|_| ())
+    }
+
+    /// The pane's state: `None` while the agent runs, else its exit code (a signal death
+    /// → 128 + signal when tmux reports it; `Some(None)` when the code is unknown).
+    pub fn pane_exit(&self, name: &str) -> Result<Option<Option<i32>>> {
+        let out = self.run_ok(&[
+            "list-panes",
+            "-t",
+            &format!("={name}"),
+            "-F",
+            "#{pane_dead} #{pane_dead_status} #{pane_dead_signal}",
+        ])?;
+        let line = out.lines().next().unwrap_or("");
+        let mut f = line.split(' ');
+        if f.next() != Some("1") {
+            return Ok(None);
+        }
+        let status = f.next().and_then(|s| s.parse::<i32>().ok());
+        let signal = f
+            .next()
+            .and_then(|s| s.parse::<i32>().ok())
+            .filter(|s| *s > 0);
+        Ok(Some(status.or(signal.map(|s| 128 + s))))
+    }
+
+    /// Whether a client is attached to session `name`.
+    pub fn attached(&self, name: &str) -> Option<bool> {
+        let out = self
+            .run_ok(&["list-sessions", "-F", "#{session_name} #{session_attached}"])
+            .ok()?;
+        out.lines()
+            .filter_map(|l| l.rsplit_once(' '))
+            .find(|(n, _)| *n == name)
+            .map(|(_, a)| a.trim() != "0")
+    }
+
+    /// Kills session `name` (absent is not an error).
+    pub fn kill_session(&self, name: &str) -> Result<()> {
+        let _ = self.run(&["kill-session", "-t", &format!("={name}")])?;
+        Ok(())
+    }
+
+    /// The command that attaches the calling terminal to session `name`.
+    pub fn attach_command(&self, name: &str) -> Command {
+        let mut c = Command::new(&self.bin);
+        c.args(["attach-session", "-t", &format!("={name}")]);
+        c
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_follow_the_rule() {
+        let ws = Path::new("/r/general/2026-01-01_x");
+        let n = session_name("General", "Fix.Auth:login", ws);
+        assert!(n.starts_with("ctask-general-fix_auth_login-"), "{n}");
+        assert_eq!(n.len(), "ctask-general-fix_auth_login-".len() + 6);
+        assert_eq!(session_name("", "", ws).split('-').nth(1), Some("_"));
+        let long = session_name("c", &"a".repeat(29).to_string().replace('a', "ab"), ws);
+        let slug = long
+            .trim_start_matches("ctask-c-")
+            .rsplit_once('-')
+            .unwrap()
+            .0;
+        assert!(slug.len() <= 30 && !slug.ends_with('_'), "{slug}");
+        assert_ne!(
+            session_name("c", "s", Path::new("/a")),
+            session_name("c", "s", Path::new("/b"))
+        );
+        assert_eq!(
+            session_name("c", "s", Path::new("/a/./b/")),
+            session_name("c", "s", Path::new("/a/b"))
+        );
+        assert_eq!(session_name("é", "日本語", ws).split('-').nth(1), Some("_"));
+    }
+
+    #[test]
+    fn versions_parse() {
+        assert_eq!(parse_version("tmux 3.3a\n"), Some((3, 3)));
+        assert_eq!(parse_version("tmux next-3.4"), Some((3, 4)));
+        assert_eq!(parse_version("tmux 3.2-rc2"), Some((3, 2)));
+        assert_eq!(parse_version("tmux 2.9"), Some((2, 9)));
+        assert_eq!(parse_version("screen"), None);
+    }
+}
