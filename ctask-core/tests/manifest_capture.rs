@@ -232,3 +232,13 @@ fn root_reached_through_a_symlink_is_walked() {
     let c = capture(&link, &opts(true), None).unwrap();
     assert_eq!(paths(&c.manifest), ["a"]);
 }
+
+#[test]
+fn root_named_like_an_excluded_name_is_walked() {
+    let d = tempfile::tempdir().unwrap();
+    let root = d.path().join(".git");
+    write(&root, "x", "x");
+    write(&root, "logs/sessions.log", "x");
+    let c = capture(&root, &opts(true), None).unwrap();
+    assert_eq!(paths(&c.manifest), ["x"]);
+}

@@ -52,10 +52,9 @@ pub(crate) fn walker(root: &Path, opts: &CaptureOptions, threads: usize) -> Walk
 /// have passed the same test).
 fn fixed_excluded_entry(e: &ignore::DirEntry) -> bool {
     let name = e.file_name();
-    if name == ".git" {
-        return true;
-    }
     match e.depth() {
+        0 => false,
+        _ if name == ".git" => true,
         1 => name == ".ctask" || name == "task.yaml",
         2 => {
             name == "sessions.log"
