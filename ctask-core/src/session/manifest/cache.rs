@@ -19,7 +19,7 @@ pub(crate) struct Cache<'a> {
 impl<'a> Cache<'a> {
     /// A cache over `m`; `None` for a foreign manifest, which is never trusted as one.
     pub(crate) fn new(m: &'a Manifest) -> Option<Self> {
-        if m.is_foreign() || !m.entries.is_sorted_by(|a, b| a.path < b.path) {
+        if m.is_foreign() {
             return None;
         }
         let mut index = HashMap::with_capacity(m.entries.len());

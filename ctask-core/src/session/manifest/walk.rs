@@ -233,3 +233,27 @@ fn base_entry(rel: &str, st: &Stat, kind: Kind) -> Entry {
         ctime: Some(st.ctime),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn relative_paths_for_any_spelling_of_the_root() {
+        let cases = [
+            ("/w", "/w/a/b", Some("a/b")),
+            ("/w/", "/w/a", Some("a")),
+            (".", "./a", Some("a")),
+            ("/", "/etc", Some("etc")),
+            ("/w", "/wx/a", None),
+        ];
+        for (root, path, want) in cases {
+            let root = Path::new(root);
+            let len =
+                root.as_os_str().len() + usize::from(!root.as_os_str().as_bytes().ends_with(b"/"));
+            assert_eq!(relative(Path::new(path), root, len), want, "{path}");
+        }
+        let bad = std::ffi::OsStr::from_bytes(b"/w/\xff");
+        assert_eq!(relative(Path::new(bad), Path::new("/w"), 3), None);
+    }
+}
