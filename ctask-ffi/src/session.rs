@@ -1,0 +1,246 @@
+//! Sessions over the C ABI: begin, info, heartbeat, end, free.
+
+use std::collections::BTreeMap;
+use std::ffi::{c_char, c_int};
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+
+use ctask_core::session::timefmt;
+use ctask_core::session::{Diff, Ending, Lease, Role, Session, SummaryBrief};
+use serde::Serialize;
+
+use crate::boundary::{arg_str, give_string, guard, guard_value, json_string, opt_str, out_arg};
+use crate::error::{Failure, ctask_status};
+use crate::options::{self, BeginOptions};
+
+/// A begun session (opaque).
+///
+/// Created by `ctask_session_begin`, released by `ctask_session_free`. All functions taking
+/// a session may be called from any thread, also concurrently, except `ctask_session_free`,
+/// which must not race with any other use of the same handle.
+#[allow(non_camel_case_types)]
+pub struct ctask_session {
+    session: Session,
+    /// Set once `ctask_session_end` has succeeded.
+    ended: Mutex<bool>,
+}
+
+/// What `ctask_session_info_json` reports.
+#[derive(Serialize)]
+struct SessionInfo {
+    session_id: String,
+    workspace: PathBuf,
+    launch_dir: PathBuf,
+    role: &'static str,
+    mode: &'static str,
+    started_at: String,
+    ended: bool,
+    env: BTreeMap<String, String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    outside_changes: Option<Diff>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    last_summary: Option<SummaryBrief>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    owner: Option<Lease>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    recovered: Option<RecoveredInfo>,
+    warnings: Vec<String>,
+}
+
+#[derive(Serialize)]
+struct RecoveredInfo {
+    session_id: String,
+    outcome: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    summary: Option<SummaryBrief>,
+}
+
+impl ctask_session {
+    fn info(&self) -> SessionInfo {
+        let s = &self.session;
+        SessionInfo {
+            session_id: s.id(),
+            workspace: s.workspace(),
+            launch_dir: s.launch_dir(),
+            role: match s.role() {
+                Role::Owner => "owner",
+                Role::Coexist => "coexist",
+            },
+            mode: s.mode().as_str(),
+            started_at: timefmt::format(&s.started_at()),
+            ended: s.outcome().is_some(),
+            env: s.env(),
+            outside_changes: s.outside_changes(),
+            last_summary: s.last_summary(),
+            owner: s.owner(),
+            recovered: s.recovered().map(|r| RecoveredInfo {
+                session_id: r.session_id,
+                outcome: r.outcome,
+                summary: r.summary,
+            }),
+            warnings: s.warnings(),
+        }
+    }
+}
+
+/// The session behind a handle argument.
+///
+/// # Safety
+/// `s` is NULL or a live handle from `ctask_session_begin`.
+unsafe fn handle<'a>(s: *const ctask_session) -> Result<&'a ctask_session, Failure> {
+    // SAFETY: per the contract, a non-NULL handle points to a live `ctask_session`.
+    unsafe { s.as_ref() }.ok_or_else(|| Failure::null("session"))
+}
+
+/// Begins a session in the workspace directory `dir` (DESIGN §4.3).
+///
+/// - `dir`: path of a workspace directory (one holding `task.yaml`), UTF-8, not NULL.
+///   Borrowed for the duration of the call.
+/// - `options_json`: NULL for the defaults, or a JSON object with any of `agent` (label
+///   recorded in the lease and summary, default `"library"`), `on_active` (`"error"`, the
+///   default, or `"coexist"`), `force` (bool), `launch_dir` (relative to the workspace),
+///   `heartbeat` (bool, default true: a background thread refreshes the lease),
+///   `heartbeat_seconds`, `stale_after_seconds`, `respect_ignore` (bool), `env` (object of
+///   extra variables for the child), `root` (reported as `CTASK_ROOT`), `mode` (only
+///   `"direct"`). Unknown keys are `CTASK_ERR_INVALID_ARGUMENT` naming the key. Borrowed.
+/// - `out`: receives the new handle on success (untouched on failure); not NULL. The
+///   caller owns the handle and releases it with `ctask_session_free`.
+///
+/// A live owner and `on_active` `"error"` give `CTASK_ERR_ACTIVE_SESSION` (the owner's
+/// lease is in `ctask_last_error_json`). A failed begin leaves the workspace as it was.
+/// Thread-safe.
+///
+/// # Safety
+/// Every pointer argument is NULL or valid: strings NUL-terminated and readable for the
+/// whole call, out-parameters aligned and writable.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn ctask_session_begin(
+    dir: *const c_char,
+    options_json: *const c_char,
+    out: *mut *mut ctask_session,
+) -> ctask_status {
+    guard(|| {
+        out_arg(out, "out")?;
+        // SAFETY: the caller passes NUL-terminated strings or NULL.
+        let dir = unsafe { arg_str(dir, "dir") }?;
+        let opts = unsafe { opt_str(options_json, "options_json") }?;
+        let opts: BeginOptions = options::parse(opts, "options_json")?;
+        let opts = opts.into_session_options()?;
+        let session = Session::begin(Path::new(dir), opts)?;
+        let h = Box::new(ctask_session {
+            session,
+            ended: Mutex::new(false),
+        });
+        // SAFETY: `out` was checked non-NULL; the caller makes it writable.
+        unsafe { out.write(Box::into_raw(h)) };
+        Ok(())
+    })
+}
+
+/// Describes a session as a JSON object (`session_id`, `workspace`, `launch_dir`, `role`,
+/// `mode`, `started_at`, `ended`, `env`, and when present `outside_changes`,
+/// `last_summary`, `owner`, `recovered`, `warnings`; see docs/c-api.md).
+///
+/// - `session`: a live handle, not NULL; borrowed.
+/// - `out_json`: receives a new string on success (untouched on failure); not NULL. Free
+///   it with `ctask_string_free`.
+///
+/// Works before and after `ctask_session_end`. Thread-safe.
+///
+/// # Safety
+/// `session` is NULL or a live handle from `ctask_session_begin` that has not been freed;
+/// other pointers are NULL or valid (out-parameters aligned and writable).
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn ctask_session_info_json(
+    session: *const ctask_session,
+    out_json: *mut *mut c_char,
+) -> ctask_status {
+    guard(|| {
+        out_arg(out_json, "out_json")?;
+        // SAFETY: NULL or a live handle, per the contract.
+        let h = unsafe { handle(session) }?;
+        let text = json_string(&h.info())?;
+        // SAFETY: checked non-NULL above.
+        unsafe { give_string(out_json, text) };
+        Ok(())
+    })
+}
+
+/// Writes the session's heartbeat now, for hosts that run no background thread (begin
+/// with `"heartbeat": false`) or want to tick it themselves.
+///
+/// - `session`: a live handle, not NULL; borrowed.
+///
+/// A no-op returning `CTASK_OK` for a coexisting or ended session. Thread-safe.
+///
+/// # Safety
+/// `session` is NULL or a live handle from `ctask_session_begin` that has not been freed;
+/// other pointers are NULL or valid (out-parameters aligned and writable).
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn ctask_session_heartbeat(session: *const ctask_session) -> ctask_status {
+    guard(|| {
+        // SAFETY: NULL or a live handle, per the contract.
+        let h = unsafe { handle(session) }?;
+        h.session.heartbeat()?;
+        Ok(())
+    })
+}
+
+/// Ends the session with the agent's exit code (DESIGN §4.4): captures the workspace,
+/// writes the summary and the `end` log line, removes the lease and releases the lock.
+///
+/// - `session`: a live handle, not NULL; borrowed (still to be freed afterwards).
+/// - `exit_code`: recorded as the summary's `exit_code` (`end_reason` `child_exited`).
+/// - `summary_json`: NULL when the summary is not wanted; otherwise receives, on the first
+///   successful end only, a new string holding the summary JSON (the shape of
+///   `last-session-summary.json` without `end_manifest`). Free it with `ctask_string_free`.
+///
+/// Idempotent: once a call has succeeded, later calls return `CTASK_OK` and write nothing
+/// to `summary_json`. After a failure the handle is finished all the same (its lock is
+/// released); a later begin recovers whatever was left unrecorded. Thread-safe.
+///
+/// # Safety
+/// `session` is NULL or a live handle from `ctask_session_begin` that has not been freed;
+/// other pointers are NULL or valid (out-parameters aligned and writable).
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn ctask_session_end(
+    session: *mut ctask_session,
+    exit_code: c_int,
+    summary_json: *mut *mut c_char,
+) -> ctask_status {
+    guard(|| {
+        // SAFETY: NULL or a live handle, per the contract.
+        let h = unsafe { handle(session) }?;
+        let mut ended = h.ended.lock().unwrap_or_else(|p| p.into_inner());
+        if *ended {
+            return Ok(());
+        }
+        let outcome = h.session.end(Ending::child_exit(exit_code))?;
+        *ended = true;
+        if !summary_json.is_null() {
+            let text = json_string(&outcome.summary)?;
+            // SAFETY: checked non-NULL.
+            unsafe { give_string(summary_json, text) };
+        }
+        Ok(())
+    })
+}
+
+/// Releases a session handle. NULL is a no-op.
+///
+/// A session that was not ended is ended now with `end_reason` `abandoned` (`detected_via`
+/// `drop`); any failure of that end is ignored. The handle must not be used afterwards (use
+/// after free is undefined behaviour), and this call must not race with another call on the
+/// same handle.
+///
+/// # Safety
+/// `session` is NULL or a live handle from `ctask_session_begin`, not used again afterwards.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn ctask_session_free(session: *mut ctask_session) {
+    guard_value((), || {
+        if !session.is_null() {
+            // SAFETY: a handle from `ctask_session_begin`, freed once, per the contract.
+            drop(unsafe { Box::from_raw(session) });
+        }
+    })
+}

@@ -1,0 +1,190 @@
+//! Workspaces over the C ABI: create, resolve, list, status, diff since the last session.
+
+use std::ffi::c_char;
+use std::path::Path;
+
+use ctask_core::session::{self, status};
+use ctask_core::workspace::{Status, Workspace, WorkspaceInfo, discover, resolve};
+
+use crate::boundary::{arg_str, give_string, guard, json_string, opt_str, out_arg};
+use crate::error::ctask_status;
+use crate::options::{self, CaptureOpts, CreateOptions, LookupOptions, StatusOptions};
+
+/// Creates a workspace and returns its description (a `WorkspaceInfo` JSON object, see
+/// docs/json.md).
+///
+/// - `options_json`: NULL for the defaults, or a JSON object with any of `title`,
+///   `category`, `project` (bool), `agent` (a name such as `"claude"`, or an object
+///   `{type, command, args, env}`), `root`, `project_root` (override `CTASK_ROOT`,
+///   `CTASK_PROJECT_ROOT` and the config file). Unknown keys are
+///   `CTASK_ERR_INVALID_ARGUMENT`. Borrowed.
+/// - `out_json`: receives a new string on success (untouched on failure); not NULL. Free
+///   it with `ctask_string_free`.
+///
+/// Thread-safe; concurrent creators of one title get distinct directories.
+///
+/// # Safety
+/// Every pointer argument is NULL or valid: strings NUL-terminated and readable for the
+/// whole call, out-parameters aligned and writable.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn ctask_workspace_create(
+    options_json: *const c_char,
+    out_json: *mut *mut c_char,
+) -> ctask_status {
+    guard(|| {
+        out_arg(out_json, "out_json")?;
+        // SAFETY: NULL or a NUL-terminated string, per the contract.
+        let opts = unsafe { opt_str(options_json, "options_json") }?;
+        let opts: CreateOptions = options::parse(opts, "options_json")?;
+        let (roots, new) = opts.split();
+        let ws = Workspace::create(&roots.settings()?, &new)?;
+        let text = json_string(&ws.info())?;
+        // SAFETY: checked non-NULL above.
+        unsafe { give_string(out_json, text) };
+        Ok(())
+    })
+}
+
+/// Resolves a query (directory name, slug, unique part of a slug, or a path containing
+/// `/`) to one workspace and returns its `WorkspaceInfo` JSON object.
+///
+/// - `query`: UTF-8, not NULL; borrowed.
+/// - `options_json`: NULL, or a JSON object with any of `all` (bool: match archived
+///   workspaces too), `root`, `project_root`. Borrowed.
+/// - `out_json`: receives a new string on success (untouched on failure); not NULL. Free
+///   it with `ctask_string_free`.
+///
+/// No match is `CTASK_ERR_NOT_FOUND`; several are `CTASK_ERR_AMBIGUOUS` (the candidates
+/// are in `ctask_last_error_json`). Thread-safe; writes nothing.
+///
+/// # Safety
+/// Every pointer argument is NULL or valid: strings NUL-terminated and readable for the
+/// whole call, out-parameters aligned and writable.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn ctask_workspace_resolve(
+    query: *const c_char,
+    options_json: *const c_char,
+    out_json: *mut *mut c_char,
+) -> ctask_status {
+    guard(|| {
+        out_arg(out_json, "out_json")?;
+        // SAFETY: NULL or NUL-terminated strings, per the contract.
+        let query = unsafe { arg_str(query, "query") }?;
+        let opts = unsafe { opt_str(options_json, "options_json") }?;
+        let opts: LookupOptions = options::parse(opts, "options_json")?;
+        let ws = resolve(&opts.settings()?, query, opts.resolve_options())?;
+        let text = json_string(&ws.info())?;
+        // SAFETY: checked non-NULL above.
+        unsafe { give_string(out_json, text) };
+        Ok(())
+    })
+}
+
+/// Lists the workspaces under both roots as a JSON array of `WorkspaceInfo` objects, most
+/// recently updated first, broken ones (marked `"broken": true`) last — as `ctask list
+/// --json` prints them.
+///
+/// - `options_json`: NULL, or a JSON object with any of `all` (bool: include archived
+///   workspaces), `root`, `project_root`. Borrowed.
+/// - `out_json`: receives a new string on success (untouched on failure); not NULL. Free
+///   it with `ctask_string_free`.
+///
+/// Thread-safe; writes nothing.
+///
+/// # Safety
+/// Every pointer argument is NULL or valid: strings NUL-terminated and readable for the
+/// whole call, out-parameters aligned and writable.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn ctask_workspace_list(
+    options_json: *const c_char,
+    out_json: *mut *mut c_char,
+) -> ctask_status {
+    guard(|| {
+        out_arg(out_json, "out_json")?;
+        // SAFETY: NULL or a NUL-terminated string, per the contract.
+        let opts = unsafe { opt_str(options_json, "options_json") }?;
+        let opts: LookupOptions = options::parse(opts, "options_json")?;
+        let mut rows: Vec<WorkspaceInfo> = discover(&opts.settings()?)
+            .iter()
+            .map(|f| f.info())
+            .filter(|i| opts.all || i.status != Status::Archived)
+            .collect();
+        rows.sort_by(|a, b| {
+            let ka = a.updated_at.as_ref().or(a.created_at.as_ref());
+            let kb = b.updated_at.as_ref().or(b.created_at.as_ref());
+            kb.cmp(&ka).then_with(|| a.path.cmp(&b.path))
+        });
+        let text = json_string(&rows)?;
+        // SAFETY: checked non-NULL above.
+        unsafe { give_string(out_json, text) };
+        Ok(())
+    })
+}
+
+/// Reports who is in a workspace now: a status JSON object (`state` = `"none"`,
+/// `"active"`, `"stale"` or `"unknown"`, and when present `mode`, `lease`,
+/// `heartbeat_age_s`, `diagnostic`, `last_summary`) — as `ctask status --json` prints it.
+///
+/// - `dir`: path of a workspace directory, UTF-8, not NULL; borrowed.
+/// - `options_json`: NULL, or a JSON object with `stale_after_seconds`. Borrowed.
+/// - `out_json`: receives a new string on success (untouched on failure); not NULL. Free
+///   it with `ctask_string_free`.
+///
+/// A probe: it never writes, reclaims or recovers anything. Thread-safe.
+///
+/// # Safety
+/// Every pointer argument is NULL or valid: strings NUL-terminated and readable for the
+/// whole call, out-parameters aligned and writable.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn ctask_workspace_status(
+    dir: *const c_char,
+    options_json: *const c_char,
+    out_json: *mut *mut c_char,
+) -> ctask_status {
+    guard(|| {
+        out_arg(out_json, "out_json")?;
+        // SAFETY: NULL or NUL-terminated strings, per the contract.
+        let dir = unsafe { arg_str(dir, "dir") }?;
+        let opts = unsafe { opt_str(options_json, "options_json") }?;
+        let opts: StatusOptions = options::parse(opts, "options_json")?;
+        let report = status(Path::new(dir), opts.stale_after()?)?;
+        let text = json_string(&report)?;
+        // SAFETY: checked non-NULL above.
+        unsafe { give_string(out_json, text) };
+        Ok(())
+    })
+}
+
+/// Captures a workspace and compares it with the end of its last session: a diff report
+/// JSON object (`baseline` = `"last_session"` or `"none"`, `baseline_session_id`, `since`,
+/// `added`, `modified`, `deleted`, `renamed`) — as `ctask diff --json` prints it.
+///
+/// - `dir`: path of a workspace directory, UTF-8, not NULL; borrowed.
+/// - `options_json`: NULL, or a JSON object with `respect_ignore` (bool). Borrowed.
+/// - `out_json`: receives a new string on success (untouched on failure); not NULL. Free
+///   it with `ctask_string_free`.
+///
+/// Reads the whole tree; writes nothing. Thread-safe.
+///
+/// # Safety
+/// Every pointer argument is NULL or valid: strings NUL-terminated and readable for the
+/// whole call, out-parameters aligned and writable.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn ctask_workspace_diff(
+    dir: *const c_char,
+    options_json: *const c_char,
+    out_json: *mut *mut c_char,
+) -> ctask_status {
+    guard(|| {
+        out_arg(out_json, "out_json")?;
+        // SAFETY: NULL or NUL-terminated strings, per the contract.
+        let dir = unsafe { arg_str(dir, "dir") }?;
+        let opts = unsafe { opt_str(options_json, "options_json") }?;
+        let opts: CaptureOpts = options::parse(opts, "options_json")?;
+        let report = session::diff_since_last(Path::new(dir), &opts.capture_options())?;
+        let text = json_string(&report)?;
+        // SAFETY: checked non-NULL above.
+        unsafe { give_string(out_json, text) };
+        Ok(())
+    })
+}
