@@ -1157,3 +1157,290 @@ fn diff_json_without_a_baseline() {
         })
     );
 }
+
+// ---------------------------------------------------------------------------------------
+// Signals beyond TERM: Ctrl-C goes to the agent, ctask survives it and closes the session.
+
+#[test]
+fn interrupts_reach_the_agent_and_ctask_survives_them() {
+    let env = Env::new();
+    let ws = env.new_ws("Interrupt");
+
+    // INT to ctask alone (not its group) does not end anything.
+    let g = env.gated(&ws, &[], "int1");
+    g.bg.signal(libc::SIGINT);
+    g.bg.signal(libc::SIGQUIT);
+    std::thread::sleep(Duration::from_millis(300));
+    let mut g = g;
+    assert!(g.bg.try_status().is_none(), "ctask died of SIGINT/SIGQUIT");
+    g.finish().ok();
+
+    // INT to the whole group, as a terminal's Ctrl-C does: the agent dies of it, ctask
+    // records the session and exits 128+2.
+    let ready = env.scratch("int2.ready");
+    let mut bg = env.spawn(
+        &sh_args(
+            &ws,
+            &[],
+            r#"echo up > "$1"; exec sleep 30"#,
+            &[path_str(&ready)],
+        ),
+        "int2",
+    );
+    wait_for(|| ready.exists(), "the agent");
+    let pgid = libc::pid_t::try_from(bg.pid()).expect("pid");
+    // SAFETY: the group was created for this child.
+    assert_eq!(unsafe { libc::kill(-pgid, libc::SIGINT) }, 0);
+    let out = bg.wait();
+    out.code_is(128 + libc::SIGINT);
+    let s = summary(&ws);
+    assert_eq!(s["exit_code"], 128 + libc::SIGINT);
+    assert_eq!(s["end_reason"], "child_exited");
+    assert!(!ctask_dir(&ws).join("session.json").exists());
+}
+
+#[test]
+fn the_heartbeat_ticks_and_never_delays_the_end() {
+    let env = Env::new();
+    let ws = env.new_ws("Heartbeat");
+    let ready = env.scratch("hb.ready");
+    let gate = env.scratch("hb.gate");
+    let mut cmd = env.std_cmd(&sh_args(
+        &ws,
+        &[],
+        GATED,
+        &[path_str(&ready), path_str(&gate)],
+    ));
+    cmd.env("CTASK_HEARTBEAT_SECONDS", "1")
+        .env("CTASK_STALE_AFTER_SECONDS", "2");
+    let g = Gated {
+        bg: env.spawn_with(cmd, "hb"),
+        ready,
+        gate,
+    };
+    g.wait_ready();
+    let first = lease(&ws);
+    assert_eq!(first["heartbeat_seconds"], 1);
+    let started = first["started_at"].as_str().expect("started_at").to_owned();
+    wait_for(
+        || {
+            fs::read_to_string(ctask_dir(&ws).join("session.json"))
+                .ok()
+                .and_then(|t| serde_json::from_str::<Value>(&t).ok())
+                .is_some_and(|l| l["heartbeat_at"].as_str() > Some(started.as_str()))
+        },
+        "a heartbeat",
+    );
+    let l = lease(&ws);
+    assert_eq!(l["session_id"], first["session_id"]);
+    assert_eq!(l["started_at"], first["started_at"]);
+    // Even with a stale_after of 2 s, a live owner stays active: its lock says so.
+    std::thread::sleep(Duration::from_millis(2500));
+    let st = env.json(&["status", path_str(&ws), "--json"]);
+    assert_eq!(st["state"], "active", "{st}");
+    g.finish().ok();
+
+    // With the default 30 s heartbeat, ctask still ends as soon as its agent does.
+    let g = env.gated(&ws, &[], "hb2");
+    let t0 = Instant::now();
+    g.finish().ok();
+    let took = t0.elapsed();
+    assert!(took < Duration::from_secs(5), "end took {took:?}");
+}
+
+// ---------------------------------------------------------------------------------------
+// write.lock held by someone else: exit 4 and nothing written; a dead holder's lock is broken.
+
+fn write_lock(ws: &Path, pid: u32, acquired_at: &str) {
+    let body = serde_json::json!({"pid": pid, "hostname": host(), "acquired_at": acquired_at});
+    fs::write(ctask_dir(ws).join("write.lock"), body.to_string()).expect("write.lock");
+}
+
+fn now_rfc3339() -> String {
+    chrono::Utc::now().format("%Y-%m-%dT%H:%M:%SZ").to_string()
+}
+
+/// The pid of a process that has exited and been reaped.
+fn dead_pid() -> u32 {
+    let mut c = StdCommand::new("true").spawn().expect("spawn true");
+    let pid = c.id();
+    c.wait().expect("wait");
+    pid
+}
+
+#[test]
+fn a_held_write_lock_is_exit_4_and_a_dead_holders_is_broken() {
+    let env = Env::new();
+    let ws = env.new_ws("Write lock");
+    write_lock(&ws, std::process::id(), &now_rfc3339());
+    let mut before = ctask_snapshot(&ws);
+    let out = env.resume_sh(&ws, "echo x > x.txt", &[]);
+    out.code_is(4);
+    assert!(out.stderr.contains("write.lock"), "{out:?}");
+    // Only the (empty, never removed) session.lock of step 2 may have appeared.
+    before.push(("session.lock".into(), Vec::new()));
+    before.sort();
+    assert_eq!(ctask_snapshot(&ws), before);
+    assert_eq!(log_text(&ws), "");
+    assert!(!ws.join("x.txt").exists(), "the agent ran");
+    // The session lock was released: status says none.
+    let st = env.json(&["status", path_str(&ws), "--json"]);
+    assert_eq!(st["state"], "none", "{st}");
+
+    write_lock(&ws, dead_pid(), &now_rfc3339());
+    env.resume_sh(&ws, "echo x > x.txt", &[]).ok();
+    assert_eq!(strings(&summary(&ws)["files_added"]), ["x.txt"]);
+    assert!(!ctask_dir(&ws).join("write.lock").exists());
+}
+
+// ---------------------------------------------------------------------------------------
+// Leases written by the reference tool (no `lock` marker).
+
+fn reference_lease(ws: &Path, id: &str, pid: u32, hostname: &str, heartbeat: Option<&str>) {
+    let mut l = serde_json::json!({
+        "session_id": id,
+        "pid": pid,
+        "hostname": hostname,
+        "agent": "claude",
+        "mode": "local",
+        "workspace_mode": "local",
+        "started_at": "2026-01-01T10:00:00Z",
+    });
+    if let Some(h) = heartbeat {
+        l["heartbeat_at"] = Value::from(h);
+    }
+    fs::write(ctask_dir(ws).join("session.json"), l.to_string()).expect("lease");
+}
+
+#[test]
+fn reference_leases_are_judged_by_pid_or_heartbeat() {
+    let env = Env::new();
+    let now = now_rfc3339();
+
+    // Same host, live pid → busy.
+    let ws = env.new_ws("Ref alive");
+    reference_lease(&ws, "ref-alive", std::process::id(), &host(), Some(&now));
+    let out = env.resume_sh(&ws, "true", &[]);
+    out.code_is(3);
+    assert!(
+        out.stderr
+            .contains(&format!("pid {} on {}", std::process::id(), host())),
+        "{out:?}"
+    );
+    assert_eq!(log_text(&ws), "");
+
+    // Other host, fresh heartbeat → busy.
+    reference_lease(&ws, "ref-remote", 4242, "elsewhere.example", Some(&now));
+    env.resume_sh(&ws, "true", &[]).code_is(3);
+    assert_eq!(log_text(&ws), "");
+
+    // Other host, no heartbeat → unknown: never reclaimed, and the user is told what to do.
+    reference_lease(&ws, "ref-unknown", 4242, "elsewhere.example", None);
+    let out = env.resume_sh(&ws, "true", &[]);
+    out.code_is(3);
+    assert!(out.stderr.contains("session.json"), "{out:?}");
+    assert!(ctask_dir(&ws).join("session.json").exists());
+    let st = env.json(&["status", path_str(&ws), "--json"]);
+    assert_eq!(st["state"], "unknown", "{st}");
+
+    // Same host, dead pid → closed as owner_died (not as incomplete: the reference tool
+    // logs no start line).
+    let ws = env.new_ws("Ref dead");
+    reference_lease(&ws, "ref-dead", dead_pid(), &host(), Some(&now));
+    let out = env.resume_sh(&ws, "true", &[]);
+    out.ok();
+    let died = events_for(&ws, "end", "ref-dead");
+    assert_eq!(died.len(), 1, "{}", log_text(&ws));
+    assert_eq!(field(&died[0], "reason"), Some("owner_died"));
+    assert_eq!(field(&died[0], "mode"), Some("direct"));
+    assert!(events_for(&ws, "start", "ref-dead").is_empty());
+    assert!(!log_text(&ws).contains("incomplete"));
+
+    // Other host, heartbeat long expired → closed too.
+    let ws = env.new_ws("Ref expired");
+    reference_lease(
+        &ws,
+        "ref-expired",
+        4242,
+        "elsewhere.example",
+        Some("2026-01-01T10:05:00Z"),
+    );
+    env.resume_sh(&ws, "true", &[]).ok();
+    let died = events_for(&ws, "end", "ref-expired");
+    assert_eq!(died.len(), 1, "{}", log_text(&ws));
+    assert_eq!(field(&died[0], "reason"), Some("owner_died"));
+}
+
+// ---------------------------------------------------------------------------------------
+// Other entry commands and flags.
+
+#[test]
+fn force_records_outside_changes_without_the_warning() {
+    let env = Env::new();
+    let ws = env.new_ws("Force quiet");
+    env.resume_sh(&ws, "true", &[]).ok();
+    fs::write(ws.join("outside.txt"), "o").expect("write");
+    let out = env.run(&sh_args(&ws, &["--force"], "true", &[]));
+    out.ok();
+    assert!(!out.stderr.contains("outside.txt"), "{out:?}");
+    assert_eq!(
+        strings(&summary(&ws)["outside_changes"]["added"]),
+        ["outside.txt"]
+    );
+}
+
+#[test]
+fn open_runs_a_shell_and_last_resumes_the_latest() {
+    let env = Env::new();
+    let a = env.new_ws("Alpha");
+    let b = env.new_ws("Beta");
+    env.resume_sh(&b, "true", &[]).ok();
+    std::thread::sleep(Duration::from_millis(1100));
+    env.resume_sh(&a, "true", &[]).ok();
+
+    // `last` picks Alpha, whose session ended last.
+    let out = env.run(&["last", "-a", "sh", "--", "-c", "echo \"$CTASK_TASK\""]);
+    out.ok();
+    assert_eq!(out.stdout.trim(), "alpha");
+
+    // `open` runs $SHELL (here sh reading an empty stdin) and records `shell`.
+    let mut cmd = env.std_cmd(&["open", path_str(&b)]);
+    cmd.env("SHELL", "/bin/sh");
+    let out = Out::from(cmd.output().expect("open"));
+    out.ok();
+    assert_eq!(summary(&b)["agent"], "shell");
+}
+
+#[test]
+fn a_project_nobody_used_is_removed_too() {
+    let env = Env::new();
+    let out = env.run(&["new", "Empty project", "--project", "-a", "false"]);
+    out.code_is(1);
+    let projects = env.root().join("projects");
+    let left: Vec<_> = fs::read_dir(&projects)
+        .map(|rd| rd.filter_map(|e| e.ok()).map(|e| e.file_name()).collect())
+        .unwrap_or_default();
+    assert!(left.is_empty(), "{left:?}");
+
+    // A project whose agent wrote into its launch directory stays.
+    let out = env.run(&[
+        "new",
+        "Used project",
+        "--project",
+        "-a",
+        "sh",
+        "--",
+        "-c",
+        "pwd; echo x > made.txt; exit 1",
+    ]);
+    out.code_is(1);
+    let ws = PathBuf::from(out.stdout.trim())
+        .parent()
+        .expect("parent")
+        .to_path_buf();
+    assert!(ws.join("task.yaml").is_file(), "{out:?}");
+    assert_eq!(
+        strings(&summary(&ws)["files_added"]),
+        ["used-project/made.txt"]
+    );
+}

@@ -6,11 +6,11 @@ use std::io::IsTerminal;
 
 use clap::Args;
 use ctask_core::Error;
+use ctask_core::session::liveness::State;
 use ctask_core::session::run::{RunHooks, run_with};
+use ctask_core::session::status::{last_worked, status_of};
 use ctask_core::session::{Diff, OnActive, Session, SessionOptions, SummaryBrief};
-use ctask_core::workspace::{
-    AgentSpec, ResolveOptions, Settings, Status, Workspace, last, resolve,
-};
+use ctask_core::workspace::{AgentSpec, ResolveOptions, Settings, Status, Workspace, resolve};
 
 use crate::{Ctx, output, signals};
 
@@ -88,7 +88,7 @@ pub fn resume(ctx: &Ctx, a: ResumeArgs) -> ctask_core::Result<i32> {
 /// Runs `ctask last`.
 pub fn last_cmd(ctx: &Ctx, a: LastArgs) -> ctask_core::Result<i32> {
     let settings = ctx.settings()?;
-    let ws = last(&settings, ResolveOptions::default())?;
+    let ws = last_worked(&settings, ResolveOptions::default())?;
     launch(&settings, &ws, a.agent.as_deref(), &a.launch, false)
 }
 
@@ -172,7 +172,7 @@ pub fn launch(
     let mut hooks = CliHooks { force: l.force };
     let result = match run_with(&ws.dir, &argv, opts.clone(), &mut hooks) {
         Err(Error::ActiveSession { owner }) => {
-            describe_owner(&owner);
+            describe_owner(ws, &owner, settings.stale_after_seconds.value);
             if !std::io::stdin().is_terminal() {
                 return Err(Error::ActiveSession { owner });
             }
@@ -207,12 +207,25 @@ pub fn launch(
     Ok(result.exit_code)
 }
 
-fn describe_owner(owner: &ctask_core::session::Lease) {
+/// Says who holds the workspace. A lease whose liveness cannot be told (another host's,
+/// without a readable heartbeat) is never reclaimed: the user is told how to clear it.
+fn describe_owner(ws: &Workspace, owner: &ctask_core::session::Lease, stale_after_s: u64) {
     let agent = owner.agent.as_deref().unwrap_or("?");
+    let unknown = status_of(&ws.dir, stale_after_s)
+        .ok()
+        .filter(|st| st.state == State::Unknown);
+    let state = if unknown.is_some() {
+        "may still be running (its state is unknown)"
+    } else {
+        "is active"
+    };
     output::message(&format!(
-        "workspace is busy: session {} (pid {} on {}, agent {agent}) is active",
+        "workspace is busy: session {} (pid {} on {}, agent {agent}) {state}",
         owner.session_id, owner.pid, owner.hostname
     ));
+    if let Some(why) = unknown.and_then(|st| st.diagnostic) {
+        output::message(&format!("hint: {why}"));
+    }
 }
 
 struct CliHooks {

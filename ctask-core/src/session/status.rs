@@ -13,8 +13,8 @@ use super::manifest::{self, CaptureOptions, Entry};
 use super::paths::CtaskPaths;
 use super::summary::{self, Omitted, SummaryBrief, SummaryFile};
 use super::timefmt;
-use crate::error::Result;
-use crate::workspace::Workspace;
+use crate::error::{Error, Result};
+use crate::workspace::{Found, ResolveOptions, Settings, Status, Workspace, discover};
 
 /// A workspace's session status.
 #[derive(Debug, Clone, Serialize)]
@@ -149,4 +149,29 @@ pub struct NamedStatus {
     /// Its status.
     #[serde(flatten)]
     pub status: StatusReport,
+}
+
+/// The workspace `last` means (DESIGN §3): the one whose last session ended most recently;
+/// a workspace without an ended session counts by its `updated_at` (else `created_at`).
+/// Archived workspaces only with `include_archived`; broken ones never. Reads only.
+pub fn last_worked(settings: &Settings, opts: ResolveOptions) -> Result<Workspace> {
+    discover(settings)
+        .into_iter()
+        .filter_map(|f| match f {
+            Found::Ok(w) if opts.include_archived || w.task.status != Status::Archived => Some(*w),
+            _ => None,
+        })
+        .map(|w| {
+            let ended = match summary::read::<Omitted>(&CtaskPaths::new(&w.dir).summary) {
+                Ok(SummaryFile::Present(s)) => s.ended_at,
+                _ => None,
+            };
+            let when = ended.or(w.task.updated_at).or(w.task.created_at);
+            (when, w)
+        })
+        .max_by_key(|(when, _)| *when)
+        .map(|(_, w)| w)
+        .ok_or_else(|| Error::NotFound {
+            query: "last".into(),
+        })
 }
