@@ -30,6 +30,14 @@ pub struct Cli {
     #[arg(long, global = true, value_name = "DIR", value_hint = clap::ValueHint::DirPath)]
     pub root: Option<PathBuf>,
 
+    /// When to colour output (never with NO_COLOR unless `always`).
+    #[arg(long, global = true, value_name = "WHEN", default_value = "auto")]
+    pub color: output::ColorWhen,
+
+    /// Print no informational messages on stderr (warnings and errors still show).
+    #[arg(short, long, global = true)]
+    pub quiet: bool,
+
     /// The command to run.
     #[command(subcommand)]
     pub command: Command,
@@ -58,6 +66,20 @@ pub enum Command {
     Diff(cmd::diff::DiffArgs),
     /// Show a workspace's session log.
     Log(cmd::log::LogArgs),
+    /// Print a workspace's notes.md (or open it in $VISUAL/$EDITOR with --edit).
+    Notes(cmd::notes::NotesArgs),
+    /// Archive a workspace: hidden from list and name matching until restored.
+    Archive(cmd::archive::ArchiveArgs),
+    /// Restore an archived workspace.
+    Restore(cmd::archive::RestoreArgs),
+    /// Delete a workspace and everything in it (asks first).
+    Delete(cmd::delete::DeleteArgs),
+    /// Check settings, roots, tools, agents, the filesystem and leases.
+    Doctor(cmd::doctor::DoctorArgs),
+    /// Check which agent a workspace would launch and whether it is found.
+    Agents(cmd::agents::AgentsArgs),
+    /// Print a shell completion script.
+    Completion(cmd::completion::CompletionArgs),
 }
 
 /// What every command gets: the name ctask was invoked as and the global flags.
@@ -95,6 +117,7 @@ pub fn main(args: Vec<OsString>) -> i32 {
         Ok(cli) => cli,
         Err(e) => return output::clap_error(&e),
     };
+    output::configure(cli.color, cli.quiet);
     let ctx = Ctx {
         prog,
         overrides: Overrides {

@@ -1,7 +1,9 @@
 //! Everything the CLI says: data on stdout, messages on stderr prefixed `[ctask] `, and
-//! the mapping from errors to exit codes.
+//! the mapping from errors to exit codes. Colours (only on a terminal, never with
+//! `NO_COLOR` unless `--color always`) and `--quiet` are decided once by [`configure`].
 
-use std::io::{self, Write};
+use std::io::{self, IsTerminal, Write};
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use ctask_core::Error;
 
@@ -21,17 +23,108 @@ pub fn exit_code(e: &Error) -> i32 {
     }
 }
 
-/// Writes a message (one or more lines) to stderr, each line prefixed.
-pub fn message(text: &str) {
+static QUIET: AtomicBool = AtomicBool::new(false);
+static COLOR_STDOUT: AtomicBool = AtomicBool::new(false);
+static COLOR_STDERR: AtomicBool = AtomicBool::new(false);
+
+/// When to colour output (`--color`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
+pub enum ColorWhen {
+    /// On a terminal, unless `NO_COLOR` is set (or `TERM` is `dumb`).
+    #[default]
+    Auto,
+    /// Always, even when not on a terminal and despite `NO_COLOR`.
+    Always,
+    /// Never.
+    Never,
+}
+
+/// Decides colours for stdout and stderr and whether informational messages are shown.
+/// Called once, after the arguments are parsed.
+pub fn configure(color: ColorWhen, quiet: bool) {
+    let env_allows = std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+        && std::env::var_os("TERM").is_none_or(|t| t != "dumb");
+    let decide = |tty: bool| match color {
+        ColorWhen::Always => true,
+        ColorWhen::Never => false,
+        ColorWhen::Auto => tty && env_allows,
+    };
+    COLOR_STDOUT.store(decide(io::stdout().is_terminal()), Ordering::Relaxed);
+    COLOR_STDERR.store(decide(io::stderr().is_terminal()), Ordering::Relaxed);
+    QUIET.store(quiet, Ordering::Relaxed);
+}
+
+/// Whether `--quiet` was given.
+pub fn is_quiet() -> bool {
+    QUIET.load(Ordering::Relaxed)
+}
+
+/// A text style.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Style {
+    /// Bold (headings).
+    Bold,
+    /// Dim (secondary details).
+    Dim,
+    /// Red (errors, problems).
+    Red,
+    /// Yellow (warnings).
+    Yellow,
+    /// Green (good news, live sessions).
+    Green,
+    /// Cyan (hints).
+    Cyan,
+}
+
+impl Style {
+    fn code(self) -> &'static str {
+        match self {
+            Style::Bold => "1",
+            Style::Dim => "2",
+            Style::Red => "31",
+            Style::Yellow => "33",
+            Style::Green => "32",
+            Style::Cyan => "36",
+        }
+    }
+}
+
+fn paint(on: bool, style: Style, text: &str) -> String {
+    if on && !text.is_empty() {
+        format!("\x1b[{}m{text}\x1b[0m", style.code())
+    } else {
+        text.to_owned()
+    }
+}
+
+/// `text` in `style` when stdout is coloured, else unchanged.
+pub fn paint_out(style: Style, text: &str) -> String {
+    paint(COLOR_STDOUT.load(Ordering::Relaxed), style, text)
+}
+
+/// `text` in `style` when stderr is coloured, else unchanged.
+pub fn paint_err(style: Style, text: &str) -> String {
+    paint(COLOR_STDERR.load(Ordering::Relaxed), style, text)
+}
+
+fn emit(text: &str) {
     let mut err = io::stderr().lock();
     for line in text.lines() {
         let _ = writeln!(err, "{PREFIX}{line}");
     }
 }
 
-/// Writes a warning to stderr.
+/// Writes an informational message (one or more lines) to stderr, each line prefixed;
+/// nothing with `--quiet`.
+pub fn message(text: &str) {
+    if !is_quiet() {
+        emit(text);
+    }
+}
+
+/// Writes a warning to stderr (shown with `--quiet` too).
 pub fn warn(text: &str) {
-    message(&format!("warning: {text}"));
+    emit(&format!("{} {text}", paint_err(Style::Yellow, "warning:")));
 }
 
 /// Writes data to stdout (a final newline is added). A reader that went away is not an
@@ -46,11 +139,16 @@ pub fn data(text: &str) -> ctask_core::Result<()> {
     }
 }
 
+/// Writes an error message to stderr (shown with `--quiet` too).
+pub fn error(text: &str) {
+    emit(&format!("{} {text}", paint_err(Style::Red, "error:")));
+}
+
 /// Prints `e` with a hint where one helps, and returns its exit code.
 pub fn report_error(ctx: &Ctx, e: &Error) -> i32 {
-    message(&format!("error: {e}"));
+    error(&e.to_string());
     if let Some(hint) = hint(ctx, e) {
-        message(&format!("hint: {hint}"));
+        emit(&format!("{} {hint}", paint_err(Style::Cyan, "hint:")));
     }
     exit_code(e)
 }

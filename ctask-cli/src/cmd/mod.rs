@@ -2,12 +2,18 @@
 
 use crate::{Command, Ctx};
 
+pub mod agents;
+pub mod archive;
+pub mod completion;
+pub mod delete;
 pub mod diff;
+pub mod doctor;
 pub mod entry;
 pub mod info;
 pub mod list;
 pub mod log;
 pub mod new;
+pub mod notes;
 pub mod path;
 pub mod status;
 
@@ -24,5 +30,12 @@ pub fn run(ctx: &Ctx, command: Command) -> ctask_core::Result<i32> {
         Command::Status(a) => status::run(ctx, a),
         Command::Diff(a) => diff::run(ctx, a),
         Command::Log(a) => log::run(ctx, a),
+        Command::Notes(a) => notes::run(ctx, a),
+        Command::Archive(a) => archive::archive(ctx, a),
+        Command::Restore(a) => archive::restore(ctx, a),
+        Command::Delete(a) => delete::run(ctx, a),
+        Command::Doctor(a) => doctor::run(ctx, a),
+        Command::Agents(a) => agents::run(ctx, a),
+        Command::Completion(a) => completion::run(ctx, a),
     }
 }

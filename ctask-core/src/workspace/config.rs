@@ -236,12 +236,30 @@ impl Settings {
         overrides: &Overrides,
         env: &dyn Fn(&str) -> Option<String>,
     ) -> Result<Settings> {
+        Settings::resolve_inner(overrides, env, true)
+    }
+
+    /// [`Settings::resolve`] without reading the config file: flags, environment and
+    /// defaults only (`config_loaded` is false). For diagnostics that must go on when the
+    /// config file itself is broken.
+    pub fn resolve_without_config(
+        overrides: &Overrides,
+        env: &dyn Fn(&str) -> Option<String>,
+    ) -> Result<Settings> {
+        Settings::resolve_inner(overrides, env, false)
+    }
+
+    fn resolve_inner(
+        overrides: &Overrides,
+        env: &dyn Fn(&str) -> Option<String>,
+        read_config: bool,
+    ) -> Result<Settings> {
         let get = |k: &str| env(k).filter(|v| !v.is_empty());
         let home = get("HOME");
         let config_path = config_path(env);
         let file = match &config_path {
-            Some(p) => ConfigFile::load(p)?,
-            None => None,
+            Some(p) if read_config => ConfigFile::load(p)?,
+            _ => None,
         };
         let config_loaded = file.is_some();
         let file = file.unwrap_or_default();
