@@ -1444,3 +1444,69 @@ fn a_project_nobody_used_is_removed_too() {
         ["used-project/made.txt"]
     );
 }
+
+#[test]
+fn sighup_is_forwarded_like_sigterm() {
+    let env = Env::new();
+    let ws = env.new_ws("Hangup");
+    let ready = env.scratch("hup.ready");
+    let mut bg = env.spawn(
+        &sh_args(
+            &ws,
+            &[],
+            r#"echo up > "$1"; exec sleep 30"#,
+            &[path_str(&ready)],
+        ),
+        "hup",
+    );
+    wait_for(|| ready.exists(), "the agent");
+    bg.signal(libc::SIGHUP);
+    let out = bg.wait();
+    out.code_is(128 + libc::SIGHUP);
+    assert_eq!(summary(&ws)["exit_code"], 128 + libc::SIGHUP);
+    assert!(!ctask_dir(&ws).join("session.json").exists());
+}
+
+#[test]
+fn sigterm_during_begin_reaches_the_agent_once_it_runs() {
+    let env = Env::new();
+    let ws = env.new_ws("Early term");
+    // A live holder of write.lock keeps begin waiting (up to 2 s) in step 5.
+    write_lock(&ws, std::process::id(), &now_rfc3339());
+    let ran = env.scratch("early.ran");
+    let mut bg = env.spawn(
+        &sh_args(
+            &ws,
+            &[],
+            r#"echo up > "$1"; exec sleep 30"#,
+            &[path_str(&ran)],
+        ),
+        "early",
+    );
+    // Wait until begin holds session.lock, then signal it and let it go on.
+    let lock_path = ctask_dir(&ws).join("session.lock");
+    wait_for(
+        || {
+            let held = fs::File::open(&lock_path).is_ok_and(|f| f.try_lock_shared().is_err());
+            held || bg.try_status().is_some()
+        },
+        "begin to take session.lock",
+    );
+    assert!(
+        bg.try_status().is_none(),
+        "ctask ended early: {}",
+        bg.stderr()
+    );
+    bg.signal(libc::SIGTERM);
+    fs::remove_file(ctask_dir(&ws).join("write.lock")).expect("release write.lock");
+    let t0 = Instant::now();
+    let out = bg.wait();
+    assert!(
+        t0.elapsed() < Duration::from_secs(20),
+        "the agent was not told"
+    );
+    out.code_is(128 + libc::SIGTERM);
+    let s = summary(&ws);
+    assert_eq!(s["exit_code"], 128 + libc::SIGTERM);
+    assert!(!ctask_dir(&ws).join("session.json").exists());
+}
