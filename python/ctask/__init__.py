@@ -1,5 +1,74 @@
-"""ctask: workspaces and recorded sessions for AI-agent work."""
+"""ctask: named workspaces for AI-agent work, and a recorded session around every visit.
 
-from ctask._ctask import __version__
+The work is done by the Rust extension ``ctask._ctask``; this package re-exports it::
 
-__all__ = ["__version__"]
+    import ctask
+
+    with ctask.Session(path, agent="my-script") as s:
+        subprocess.run(["claude"], cwd=s.launch_dir, env={**os.environ, **s.env})
+    print(s.summary)
+"""
+
+from ctask._ctask import (
+    ActiveSessionError,
+    AgentNotFoundError,
+    AmbiguousQueryError,
+    CtaskError,
+    CtaskWarning,
+    Diff,
+    DiffReport,
+    FormatError,
+    Lease,
+    LockTimeoutError,
+    Manifest,
+    ManifestEntry,
+    PathSecurityError,
+    Rename,
+    RunResult,
+    Session,
+    Status,
+    Summary,
+    TmuxError,
+    Workspace,
+    WorkspaceNotFoundError,
+    __version__,
+    capture_manifest,
+    diff,
+    diff_since_last,
+    list_workspaces,
+    resolve,
+    run,
+    status,
+)
+
+__all__ = [
+    "ActiveSessionError",
+    "AgentNotFoundError",
+    "AmbiguousQueryError",
+    "CtaskError",
+    "CtaskWarning",
+    "Diff",
+    "DiffReport",
+    "FormatError",
+    "Lease",
+    "LockTimeoutError",
+    "Manifest",
+    "ManifestEntry",
+    "PathSecurityError",
+    "Rename",
+    "RunResult",
+    "Session",
+    "Status",
+    "Summary",
+    "TmuxError",
+    "Workspace",
+    "WorkspaceNotFoundError",
+    "__version__",
+    "capture_manifest",
+    "diff",
+    "diff_since_last",
+    "list_workspaces",
+    "resolve",
+    "run",
+    "status",
+]

@@ -1,0 +1,232 @@
+//! The exception classes of `ctask._ctask` and the translation of core errors into them.
+
+use std::ffi::CString;
+
+use ctask_core::Error;
+use ctask_core::session::Lease;
+use pyo3::exceptions::{PyException, PyOSError, PyUserWarning, PyValueError};
+use pyo3::prelude::*;
+
+use crate::types::PyLease;
+
+pyo3::create_exception!(
+    ctask._ctask,
+    CtaskError,
+    PyException,
+    "Base class of every error ctask raises."
+);
+pyo3::create_exception!(
+    ctask._ctask,
+    ActiveSessionError,
+    CtaskError,
+    "A live session owns the workspace (attributes: pid, hostname, session_id, owner)."
+);
+pyo3::create_exception!(
+    ctask._ctask,
+    LockTimeoutError,
+    CtaskError,
+    "write.lock could not be taken in time (attribute: path)."
+);
+pyo3::create_exception!(
+    ctask._ctask,
+    PathSecurityError,
+    CtaskError,
+    "A path escapes the workspace or goes through a symlink (attributes: path, detail)."
+);
+pyo3::create_exception!(
+    ctask._ctask,
+    WorkspaceNotFoundError,
+    CtaskError,
+    "No workspace matches the query or path (attribute: query)."
+);
+pyo3::create_exception!(
+    ctask._ctask,
+    AmbiguousQueryError,
+    CtaskError,
+    "The query matches several workspaces (attributes: query, candidates)."
+);
+pyo3::create_exception!(
+    ctask._ctask,
+    AgentNotFoundError,
+    CtaskError,
+    "The command to launch is not on PATH (attribute: command)."
+);
+pyo3::create_exception!(
+    ctask._ctask,
+    FormatError,
+    CtaskError,
+    "A file does not have the expected format (attributes: path, detail)."
+);
+pyo3::create_exception!(
+    ctask._ctask,
+    TmuxError,
+    CtaskError,
+    "tmux is missing, too old or failed (attribute: detail)."
+);
+pyo3::create_exception!(
+    ctask._ctask,
+    CtaskWarning,
+    PyUserWarning,
+    "A problem ctask met and worked around (e.g. an unreadable summary file)."
+);
+
+/// Adds the exception classes to the module.
+pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    let py = m.py();
+    m.add("CtaskError", py.get_type::<CtaskError>())?;
+    m.add("ActiveSessionError", py.get_type::<ActiveSessionError>())?;
+    m.add("LockTimeoutError", py.get_type::<LockTimeoutError>())?;
+    m.add("PathSecurityError", py.get_type::<PathSecurityError>())?;
+    m.add(
+        "WorkspaceNotFoundError",
+        py.get_type::<WorkspaceNotFoundError>(),
+    )?;
+    m.add("AmbiguousQueryError", py.get_type::<AmbiguousQueryError>())?;
+    m.add("AgentNotFoundError", py.get_type::<AgentNotFoundError>())?;
+    m.add("FormatError", py.get_type::<FormatError>())?;
+    m.add("TmuxError", py.get_type::<TmuxError>())?;
+    m.add("CtaskWarning", py.get_type::<CtaskWarning>())?;
+    Ok(())
+}
+
+/// A core error as the matching Python exception, its attributes set.
+pub fn to_py(e: Error) -> PyErr {
+    Python::attach(|py| match build(py, e) {
+        Ok(err) | Err(err) => err,
+    })
+}
+
+/// The exception for `e`; `Err` carries a failure to build it (itself a `PyErr`).
+fn build(py: Python<'_>, e: Error) -> PyResult<PyErr> {
+    let message = e.to_string();
+    let err = match e {
+        Error::NotFound { query } => {
+            let err = WorkspaceNotFoundError::new_err(message);
+            set(py, &err, &[("query", query.into_pyobject(py)?.into_any())])?;
+            err
+        }
+        Error::Ambiguous { query, candidates } => {
+            let err = AmbiguousQueryError::new_err(message);
+            set(
+                py,
+                &err,
+                &[
+                    ("query", query.into_pyobject(py)?.into_any()),
+                    ("candidates", candidates.into_pyobject(py)?.into_any()),
+                ],
+            )?;
+            err
+        }
+        Error::ActiveSession { owner } => active_session(py, message, *owner)?,
+        Error::LockTimeout { path } => {
+            let err = LockTimeoutError::new_err(message);
+            set(py, &err, &[("path", path.into_pyobject(py)?.into_any())])?;
+            err
+        }
+        Error::PathSecurity { path, detail } => {
+            let err = PathSecurityError::new_err(message);
+            set(
+                py,
+                &err,
+                &[
+                    ("path", path.into_pyobject(py)?.into_any()),
+                    ("detail", detail.into_pyobject(py)?.into_any()),
+                ],
+            )?;
+            err
+        }
+        Error::AgentNotFound { command } => {
+            let err = AgentNotFoundError::new_err(message);
+            set(
+                py,
+                &err,
+                &[("command", command.into_pyobject(py)?.into_any())],
+            )?;
+            err
+        }
+        Error::BadFormat { path, detail } => {
+            let err = FormatError::new_err(message);
+            set(
+                py,
+                &err,
+                &[
+                    ("path", path.into_pyobject(py)?.into_any()),
+                    ("detail", detail.into_pyobject(py)?.into_any()),
+                ],
+            )?;
+            err
+        }
+        Error::Tmux { detail } => {
+            let err = TmuxError::new_err(message);
+            set(
+                py,
+                &err,
+                &[("detail", detail.into_pyobject(py)?.into_any())],
+            )?;
+            err
+        }
+        Error::InvalidArgument { .. } => PyValueError::new_err(message),
+        Error::Io { path, source } => {
+            let err = CtaskError::new_err(message);
+            set(
+                py,
+                &err,
+                &[("path", path.clone().into_pyobject(py)?.into_any())],
+            )?;
+            let cause = match source.raw_os_error() {
+                Some(errno) => PyOSError::new_err((errno, source.to_string(), path)),
+                None => PyOSError::new_err(source.to_string()),
+            };
+            err.set_cause(py, Some(cause));
+            err
+        }
+    };
+    Ok(err)
+}
+
+fn active_session(py: Python<'_>, message: String, owner: Lease) -> PyResult<PyErr> {
+    let err = ActiveSessionError::new_err(message);
+    set(
+        py,
+        &err,
+        &[
+            ("pid", owner.pid.into_pyobject(py)?.into_any()),
+            (
+                "hostname",
+                owner.hostname.clone().into_pyobject(py)?.into_any(),
+            ),
+            (
+                "session_id",
+                owner.session_id.clone().into_pyobject(py)?.into_any(),
+            ),
+            ("owner", Bound::new(py, PyLease(owner))?.into_any()),
+        ],
+    )?;
+    Ok(err)
+}
+
+fn set(py: Python<'_>, err: &PyErr, attrs: &[(&str, Bound<'_, PyAny>)]) -> PyResult<()> {
+    let value = err.value(py);
+    for (name, v) in attrs {
+        value.setattr(*name, v)?;
+    }
+    Ok(())
+}
+
+/// Shorthand: a core result into a Python one.
+pub trait IntoPyResult<T> {
+    /// Maps the error with [`to_py`].
+    fn py(self) -> PyResult<T>;
+}
+
+impl<T> IntoPyResult<T> for ctask_core::Result<T> {
+    fn py(self) -> PyResult<T> {
+        self.map_err(to_py)
+    }
+}
+
+/// Issues a [`CtaskWarning`] with `message` (interior NULs are replaced).
+pub fn warn(py: Python<'_>, message: &str) -> PyResult<()> {
+    let text = CString::new(message.replace('\0', "\u{fffd}")).unwrap_or_default();
+    PyErr::warn(py, &py.get_type::<CtaskWarning>(), &text, 1)
+}
