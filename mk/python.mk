@@ -35,13 +35,13 @@ py-install: py-wheel
 	$(PY_BIN)/python -m pip install --quiet --force-reinstall --no-deps $(PY_WHEELS)/ctask-*.whl
 
 py-test: py-install
-	$(PY_BIN)/python -m pytest -q tests/python
+	$(PY_BIN)/python -m pytest -q -p no:cacheprovider tests/python
 	$(PY_BIN)/python -m mypy.stubtest ctask._ctask
-	$(PY_BIN)/python -m mypy --strict examples/python/example.py
+	$(PY_BIN)/python -m mypy --cache-dir $(PY_VENV)/.mypy_cache --strict examples/python/example.py tests/python
 	@echo "py-test: pytest, stubtest and mypy --strict passed"
 
 py-demo: py-install
-	env -u CTASK_ROOT -u CTASK_WORKSPACE $(PY_BIN)/python examples/python/example.py
+	env -u CTASK_ROOT -u CTASK_WORKSPACE $(PY_BIN)/python examples/python/example.py tests/python
 
 py-clean:
 	rm -rf $(PY_VENV) $(PY_WHEELS)
