@@ -60,6 +60,8 @@ pub enum Command {
     Last(cmd::entry::LastArgs),
     /// Start a session in a workspace with a shell.
     Open(cmd::entry::OpenArgs),
+    /// Attach to a workspace's persistent (tmux) session, adopting or starting it as needed.
+    Attach(cmd::entry::AttachArgs),
     /// Show who is in a workspace now, and its last session.
     Status(cmd::status::StatusArgs),
     /// Show what changed since the last session ended.
@@ -80,6 +82,12 @@ pub enum Command {
     Agents(cmd::agents::AgentsArgs),
     /// Print a shell completion script.
     Completion(cmd::completion::CompletionArgs),
+    /// Internal: the tmux pane's command (load the env file, exec the agent).
+    #[command(name = "__exec", hide = true)]
+    Exec(cmd::hidden::ExecArgs),
+    /// Internal: the supervisor that owns a persistent session.
+    #[command(name = "__supervise", hide = true)]
+    Supervise,
 }
 
 /// What every command gets: the name ctask was invoked as and the global flags.

@@ -6,11 +6,14 @@ use std::io::IsTerminal;
 
 use clap::Args;
 use ctask_core::Error;
+use ctask_core::session::launch::inherited;
 use ctask_core::session::liveness::State;
 use ctask_core::session::run::{RunHooks, run_with};
 use ctask_core::session::status::{last_worked, status_of};
-use ctask_core::session::{Diff, OnActive, Session, SessionOptions, SummaryBrief};
-use ctask_core::workspace::{AgentSpec, ResolveOptions, Settings, Status, Workspace, resolve};
+use ctask_core::session::{Diff, Mode, OnActive, Session, SessionOptions, SummaryBrief};
+use ctask_core::workspace::{
+    AgentSpec, ResolveOptions, SessionMode, Settings, Source, Status, Workspace, resolve,
+};
 
 use crate::{Ctx, output, signals};
 
@@ -23,9 +26,15 @@ pub struct LaunchArgs {
     /// Launch a shell instead of the agent.
     #[arg(long)]
     pub shell: bool,
-    /// Run the agent as a child of ctask (the default).
+    /// Run the agent as a child of ctask (the default unless configured otherwise).
     #[arg(long)]
     pub direct: bool,
+    /// Run the agent in tmux, so it survives a closed terminal.
+    #[arg(long, conflicts_with = "direct")]
+    pub persistent: bool,
+    /// Run the agent in tmux and return at once without attaching (implies --persistent).
+    #[arg(long, conflicts_with = "direct")]
+    pub detach: bool,
     /// Arguments replacing the agent's configured arguments for this launch.
     #[arg(last = true, value_name = "ARGS")]
     pub args: Vec<String>,
@@ -66,9 +75,46 @@ pub struct OpenArgs {
     /// Share a busy workspace without asking, and skip the outside-changes warning.
     #[arg(long)]
     pub force: bool,
-    /// Run the shell as a child of ctask (the default).
+    /// Run the shell as a child of ctask (the default unless configured otherwise).
     #[arg(long)]
     pub direct: bool,
+    /// Run the shell in tmux, so it survives a closed terminal.
+    #[arg(long, conflicts_with = "direct")]
+    pub persistent: bool,
+    /// Run the shell in tmux and return at once without attaching.
+    #[arg(long, conflicts_with = "direct")]
+    pub detach: bool,
+}
+
+/// Arguments of `ctask attach`.
+#[derive(Debug, Args)]
+pub struct AttachArgs {
+    /// Directory name, slug, part of a slug, or a path.
+    pub query: String,
+    /// Agent command, when a new persistent session has to be started.
+    #[arg(short, long, value_name = "CMD")]
+    pub agent: Option<String>,
+    /// Start or adopt without attaching.
+    #[arg(long)]
+    pub detach: bool,
+}
+
+/// Runs `ctask attach`: persistent mode, whatever is configured.
+pub fn attach(ctx: &Ctx, a: AttachArgs) -> ctask_core::Result<i32> {
+    let settings = ctx.settings()?;
+    let ws = resolve(
+        &settings,
+        &a.query,
+        ResolveOptions {
+            include_archived: false,
+        },
+    )?;
+    let l = LaunchArgs {
+        persistent: true,
+        detach: a.detach,
+        ..LaunchArgs::default()
+    };
+    crate::cmd::persistent::launch(&settings, &ws, a.agent.as_deref(), &l, a.detach)
 }
 
 /// Runs `ctask resume`.
@@ -106,9 +152,33 @@ pub fn open(ctx: &Ctx, a: OpenArgs) -> ctask_core::Result<i32> {
         force: a.force,
         shell: true,
         direct: a.direct,
+        persistent: a.persistent,
+        detach: a.detach,
         args: Vec::new(),
     };
     launch(&settings, &ws, None, &launch_args, false)
+}
+
+/// Direct or persistent: the flags, else an inherited `CTASK_SESSION_MODE` (honoured only
+/// when `CTASK_WORKSPACE` is unset or names this workspace), else the configured mode.
+fn session_mode(settings: &Settings, ws: &Workspace, l: &LaunchArgs) -> Mode {
+    if l.persistent || l.detach {
+        return Mode::Persistent;
+    }
+    if l.direct {
+        return Mode::Direct;
+    }
+    let configured = match settings.session_mode.value {
+        SessionMode::Persistent => Mode::Persistent,
+        SessionMode::Direct => Mode::Direct,
+    };
+    if settings.session_mode.source == Source::Env
+        && inherited("CTASK_SESSION_MODE", &ws.dir).is_none()
+    {
+        // Another workspace's session mode, carried in by an agent: not ours.
+        return Mode::Direct;
+    }
+    configured
 }
 
 fn refuse_archived(ctx: &Ctx, ws: &Workspace) -> ctask_core::Result<()> {
@@ -157,6 +227,9 @@ pub fn launch(
     l: &LaunchArgs,
     newly_created: bool,
 ) -> ctask_core::Result<i32> {
+    if session_mode(settings, ws, l) == Mode::Persistent {
+        return crate::cmd::persistent::launch(settings, ws, agent, l, l.detach);
+    }
     let (argv, label, spec) = agent_argv(ws.agent(settings), agent, l)?;
     let opts = SessionOptions {
         agent: label,

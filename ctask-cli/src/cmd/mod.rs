@@ -9,12 +9,14 @@ pub mod delete;
 pub mod diff;
 pub mod doctor;
 pub mod entry;
+pub mod hidden;
 pub mod info;
 pub mod list;
 pub mod log;
 pub mod new;
 pub mod notes;
 pub mod path;
+pub mod persistent;
 pub mod status;
 
 /// Runs `command` and returns its exit code.
@@ -27,6 +29,9 @@ pub fn run(ctx: &Ctx, command: Command) -> ctask_core::Result<i32> {
         Command::Resume(a) => entry::resume(ctx, a),
         Command::Last(a) => entry::last_cmd(ctx, a),
         Command::Open(a) => entry::open(ctx, a),
+        Command::Attach(a) => entry::attach(ctx, a),
+        Command::Exec(a) => hidden::exec(a),
+        Command::Supervise => hidden::supervise(),
         Command::Status(a) => status::run(ctx, a),
         Command::Diff(a) => diff::run(ctx, a),
         Command::Log(a) => log::run(ctx, a),

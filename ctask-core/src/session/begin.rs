@@ -8,26 +8,31 @@ use std::time::{Duration, Instant};
 
 use super::heartbeat::{Beat, Heartbeat};
 use super::launch::{self, LaunchDir};
+use super::lease::Mode;
 use super::lease::{self, Lease, LeaseFile};
 use super::liveness::{self, Judgement};
 use super::lock::SessionLock;
 use super::manifest::{self, Capture, Manifest};
 use super::paths::CtaskPaths;
 use super::summary::{self, Summary, SummaryFile};
+use super::tmux::{self, Tmux};
 use super::writelock::WriteLock;
 use super::{
-    Inner, OnActive, Recovered, Role, Session, SessionOptions, diff, host, log, recovery, timefmt,
+    Inner, OnActive, Recovered, Role, Session, SessionOptions, adopt, diff, host, log, recovery,
+    timefmt,
 };
 use crate::error::{Error, Result};
 use crate::fsio;
 use crate::workspace::{Kind, Workspace};
 
 /// Everything step 1 establishes before anything is written.
-struct Validated {
-    ws: Workspace,
-    paths: CtaskPaths,
-    launch: LaunchDir,
-    warnings: Vec<String>,
+pub(super) struct Validated {
+    pub(super) ws: Workspace,
+    pub(super) paths: CtaskPaths,
+    pub(super) launch: LaunchDir,
+    pub(super) warnings: Vec<String>,
+    /// The tmux session of a persistent session (tmux checked to be usable).
+    pub(super) tmux: Option<(Tmux, String)>,
 }
 
 impl Session {
@@ -49,6 +54,9 @@ impl Session {
                         lock.release();
                         coexist_or_refuse(v, opts, owner)
                     }
+                    Judgement::Dead { lease, .. } if orphan_running(&v, &lease) => {
+                        adopt::adopt_owned(v, opts, lock, Some(lease))
+                    }
                     other => begin_owned(v, opts, lock, other),
                 }
             }
@@ -56,9 +64,25 @@ impl Session {
     }
 }
 
+/// Step 3's exception: in persistent mode, a dead lease whose tmux session still runs is
+/// adopted instead of recovered.
+fn orphan_running(v: &Validated, dead: &Lease) -> bool {
+    match (&v.tmux, &dead.tmux_session) {
+        (Some((tmux, name)), Some(theirs)) => theirs == name && tmux.has_session(name),
+        _ => false,
+    }
+}
+
 /// Step 1: validation and resolution; nothing is written except a missing `.ctask/`.
-fn validate(dir: &Path, opts: &SessionOptions) -> Result<Validated> {
+pub(super) fn validate(dir: &Path, opts: &SessionOptions) -> Result<Validated> {
     let ws = Workspace::open(dir)?;
+    let tmux = match opts.mode {
+        Mode::Persistent => {
+            let name = tmux::session_name(&ws.task.category, &ws.task.slug, &ws.dir);
+            Some((Tmux::find()?, name))
+        }
+        Mode::Direct => None,
+    };
     let paths = CtaskPaths::new(&ws.dir);
     fsio::ensure_real_dir(&paths.dir, true)?;
     let logs = ws.dir.join(log::LOG_DIR);
@@ -86,11 +110,12 @@ fn validate(dir: &Path, opts: &SessionOptions) -> Result<Validated> {
         paths,
         launch,
         warnings,
+        tmux,
     })
 }
 
 /// The live owner's lease, re-read for a moment in case it is still being written.
-fn wait_for_owner(lease_path: &Path) -> Lease {
+pub(super) fn wait_for_owner(lease_path: &Path) -> Lease {
     let deadline = Instant::now() + Duration::from_secs(2);
     let mut last = None;
     loop {
@@ -114,7 +139,10 @@ fn wait_for_owner(lease_path: &Path) -> Lease {
 }
 
 /// Reads the last summary; an unreadable one is a warning and no baseline (DESIGN §6).
-fn read_last_summary(paths: &CtaskPaths, warnings: &mut Vec<String>) -> Result<Option<Summary>> {
+pub(super) fn read_last_summary(
+    paths: &CtaskPaths,
+    warnings: &mut Vec<String>,
+) -> Result<Option<Summary>> {
     match summary::read::<Vec<manifest::Entry>>(&paths.summary)? {
         SummaryFile::Absent => Ok(None),
         SummaryFile::Present(s) => Ok(Some(*s)),
@@ -180,6 +208,8 @@ fn coexist_or_refuse(v: Validated, opts: SessionOptions, owner: Lease) -> Result
             owner: Some(owner),
             recovered: None,
             warnings,
+            tmux_session: None,
+            adopted_at: None,
         },
     ))
 }
@@ -230,27 +260,17 @@ fn begin_owned(
     let mut new_lease = Lease::new(id.clone(), &opts.agent, opts.mode, opts.heartbeat_seconds);
     new_lease.started_at = Some(started_at);
     new_lease.heartbeat_at = Some(started_at);
+    new_lease.tmux_session = v.tmux.as_ref().map(|(_, n)| n.clone());
     write_start(&v.ws.dir, &v.paths, &new_lease, &capture.manifest, &opts)?;
     // Step 6: heartbeat.
-    let beat = Arc::new(Mutex::new(Beat {
-        lease_path: v.paths.lease.clone(),
-        write_lock: v.paths.write_lock.clone(),
-        lease: new_lease,
-    }));
-    let hb = if opts.heartbeat {
-        match Heartbeat::start(
-            Arc::clone(&beat),
-            Duration::from_secs(opts.heartbeat_seconds.max(1)),
-        ) {
-            Ok(h) => Some(h),
-            Err(e) => {
-                undo_start(&v.paths);
-                return Err(e);
-            }
+    let (beat, hb) = match start_heartbeat(&v.paths, new_lease, &opts) {
+        Ok(b) => b,
+        Err(e) => {
+            undo_start(&v.paths);
+            return Err(e);
         }
-    } else {
-        None
     };
+    let tmux_session = v.tmux.as_ref().map(|(_, n)| n.clone());
     let mut session = assemble(
         v.ws,
         v.paths,
@@ -268,6 +288,8 @@ fn begin_owned(
             owner: None,
             recovered,
             warnings,
+            tmux_session,
+            adopted_at: None,
         },
     );
     session
@@ -276,6 +298,26 @@ fn begin_owned(
         .unwrap_or_else(|p| p.into_inner())
         .heartbeat = hb;
     Ok(session)
+}
+
+/// Starts the heartbeat of `lease` (when the options ask for one).
+pub(super) fn start_heartbeat(
+    paths: &CtaskPaths,
+    lease: Lease,
+    opts: &SessionOptions,
+) -> Result<(Arc<Mutex<Beat>>, Option<Heartbeat>)> {
+    let beat = Arc::new(Mutex::new(Beat {
+        lease_path: paths.lease.clone(),
+        write_lock: paths.write_lock.clone(),
+        lease,
+    }));
+    let hb = if opts.heartbeat {
+        let every = Duration::from_secs(opts.heartbeat_seconds.max(1));
+        Some(Heartbeat::start(Arc::clone(&beat), every)?)
+    } else {
+        None
+    };
+    Ok((beat, hb))
 }
 
 fn note_skipped(c: &Capture, warnings: &mut Vec<String>) {
@@ -299,7 +341,7 @@ fn write_start(
     let _guard = WriteLock::acquire(&paths.write_lock)?;
     let result = (|| {
         lease::write(&paths.lease, l)?;
-        fsio::write_json_atomic(&paths.start_manifest, start)?;
+        manifest::write_manifest(&paths.start_manifest, start)?;
         log::append(
             ws,
             l.started_at.unwrap_or_else(timefmt::now_secs),
@@ -314,7 +356,7 @@ fn write_start(
 }
 
 /// Removes what a failed begin wrote (start manifest first, then the lease).
-fn undo_start(paths: &CtaskPaths) {
+pub(super) fn undo_start(paths: &CtaskPaths) {
     let _ = fsio::remove_if_exists(&paths.start_manifest);
     let _ = fsio::remove_if_exists(&paths.lease);
 }
@@ -339,21 +381,24 @@ pub(super) fn start_fields(
     f
 }
 
-struct Assembly {
-    id: String,
-    role: Role,
-    started_at: chrono::DateTime<chrono::Utc>,
-    lock: Option<SessionLock>,
-    beat: Option<Arc<Mutex<Beat>>>,
-    start: Manifest,
-    outside: Option<diff::Diff>,
-    last: Option<summary::SummaryBrief>,
-    owner: Option<Lease>,
-    recovered: Option<Recovered>,
-    warnings: Vec<String>,
+/// The parts of a begun session that differ between begin, coexist and adopt.
+pub(super) struct Assembly {
+    pub(super) id: String,
+    pub(super) role: Role,
+    pub(super) started_at: chrono::DateTime<chrono::Utc>,
+    pub(super) lock: Option<SessionLock>,
+    pub(super) beat: Option<Arc<Mutex<Beat>>>,
+    pub(super) start: Manifest,
+    pub(super) outside: Option<diff::Diff>,
+    pub(super) last: Option<summary::SummaryBrief>,
+    pub(super) owner: Option<Lease>,
+    pub(super) recovered: Option<Recovered>,
+    pub(super) warnings: Vec<String>,
+    pub(super) tmux_session: Option<String>,
+    pub(super) adopted_at: Option<chrono::DateTime<chrono::Utc>>,
 }
 
-fn assemble(
+pub(super) fn assemble(
     ws: Workspace,
     paths: CtaskPaths,
     launch: LaunchDir,
@@ -404,6 +449,8 @@ fn assemble(
             newly_created: opts.newly_created,
             owner_pid: std::process::id(),
             outcome: None,
+            tmux_session: a.tmux_session,
+            adopted_at: a.adopted_at,
         }),
     }
 }

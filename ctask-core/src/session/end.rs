@@ -151,8 +151,15 @@ fn build_summary(
         notes_updated: summary::notes_updated(changes),
         end_reason: Some(ending.reason),
         detected_via: Some(ending.detected_via),
-        session_ownership: None,
-        adopted_from_orphan_at: None,
+        session_ownership: (inner.mode == Mode::Persistent).then(|| {
+            if inner.adopted_at.is_some() {
+                "adopted"
+            } else {
+                "created"
+            }
+            .to_owned()
+        }),
+        adopted_from_orphan_at: inner.adopted_at,
         exit_code: ending.exit_code,
         files_renamed: changes.renamed.clone(),
         outside_changes: inner.outside_changes.clone(),

@@ -4,6 +4,7 @@
 //! [`Session::end`] (§4.4); a begin that finds a dead owner first closes its session
 //! ([`recovery`], §4.6).
 
+mod adopt;
 mod begin;
 pub mod diff;
 mod end;
@@ -17,6 +18,7 @@ pub mod log;
 pub mod manifest;
 pub mod overview;
 pub mod paths;
+pub mod persistent;
 pub mod recovery;
 pub mod run;
 pub mod status;
@@ -185,6 +187,8 @@ struct Inner {
     newly_created: bool,
     owner_pid: u32,
     outcome: Option<Outcome>,
+    tmux_session: Option<String>,
+    adopted_at: Option<DateTime<Utc>>,
 }
 
 impl std::fmt::Debug for Session {
@@ -267,6 +271,16 @@ impl Session {
     /// Warnings collected during begin (unreadable summary, missing launch dir, …).
     pub fn warnings(&self) -> Vec<String> {
         self.lock().warnings.clone()
+    }
+
+    /// The tmux session of a persistent session.
+    pub fn tmux_session(&self) -> Option<String> {
+        self.lock().tmux_session.clone()
+    }
+
+    /// Whether this session adopted an orphaned persistent session.
+    pub fn adopted(&self) -> bool {
+        self.lock().adopted_at.is_some()
     }
 
     /// The outcome, once ended.

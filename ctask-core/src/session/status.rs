@@ -13,6 +13,7 @@ use super::manifest::{self, CaptureOptions, Entry};
 use super::paths::CtaskPaths;
 use super::summary::{self, Omitted, SummaryBrief, SummaryFile};
 use super::timefmt;
+use super::tmux::Tmux;
 use crate::error::{Error, Result};
 use crate::workspace::{Found, ResolveOptions, Settings, Status, Workspace, discover};
 
@@ -71,7 +72,11 @@ pub fn status_of(ws_dir: &Path, stale_after_s: u64) -> Result<StatusReport> {
         mode: lease.as_ref().map(Lease::session_mode),
         heartbeat_age_s: lease.as_ref().and_then(|l| l.heartbeat_age_s(Utc::now())),
         tmux_session: lease.as_ref().and_then(|l| l.tmux_session.clone()),
-        attached: None,
+        attached: lease
+            .as_ref()
+            .and_then(|l| l.tmux_session.as_deref())
+            .filter(|_| probe.state == State::Active)
+            .and_then(|name| Tmux::find().ok()?.attached(name)),
         lease,
         diagnostic,
         last_summary,
