@@ -4,8 +4,9 @@ use clap::Args;
 use ctask_core::session::overview::annotate;
 use ctask_core::workspace::{Kind, Status, WorkspaceInfo, discover};
 
+use crate::Ctx;
 use crate::cmd::info::to_json;
-use crate::{Ctx, output};
+use crate::output::{self, Style};
 
 /// Arguments of `ctask list`.
 #[derive(Debug, Args)]
@@ -127,13 +128,31 @@ fn table(rows: &[WorkspaceInfo]) -> String {
     }
     lines
         .iter()
-        .map(|l| {
+        .enumerate()
+        .map(|(row, l)| {
             let mut s = String::new();
             for (i, c) in l.iter().enumerate() {
-                if i + 1 == l.len() {
-                    s.push_str(c);
+                let cell = if i + 1 == l.len() {
+                    c.clone()
                 } else {
-                    s.push_str(&format!("{c:<w$}  ", w = widths[i]));
+                    format!("{c:<w$}  ", w = widths[i])
+                };
+                // Colour is applied after padding, so escape sequences never skew columns.
+                let style = match (row, i, c.as_str()) {
+                    (0, _, _) => Some(Style::Bold),
+                    (_, 4, "* active") => Some(Style::Green),
+                    (_, 4, "stale" | "unknown") | (_, 3, "broken") => Some(Style::Yellow),
+                    (_, 3, "archived") => Some(Style::Dim),
+                    _ => None,
+                };
+                match style {
+                    Some(st) => {
+                        let trimmed = cell.trim_end();
+                        let pad = &cell[trimmed.len()..];
+                        s.push_str(&output::paint_out(st, trimmed));
+                        s.push_str(pad);
+                    }
+                    None => s.push_str(&cell),
                 }
             }
             s.trim_end().to_string()

@@ -28,7 +28,8 @@ pub fn refuse_if_active(dir: &Path, stale_after_s: u64) -> Result<StatusReport> 
 
 fn busy(st: StatusReport) -> Error {
     let owner = st.lease.unwrap_or_else(|| crate::session::Lease {
-        session_id: "(lease unreadable)".to_owned(),
+        // session.lock is held but the lease is not readable (yet): a session is starting.
+        session_id: "(starting, lease not written yet)".to_owned(),
         hostname: "?".to_owned(),
         ..Default::default()
     });
