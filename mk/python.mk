@@ -36,12 +36,12 @@ py-install: py-wheel
 
 py-test: py-install
 	$(PY_BIN)/python -m pytest -q -p no:cacheprovider tests/python
-	$(PY_BIN)/python -m mypy.stubtest ctask._ctask
+	cd $(PY_VENV) && bin/python -m mypy.stubtest ctask._ctask
 	$(PY_BIN)/python -m mypy --cache-dir $(PY_VENV)/.mypy_cache --strict examples/python/example.py tests/python
 	@echo "py-test: pytest, stubtest and mypy --strict passed"
 
 py-demo: py-install
-	env -u CTASK_ROOT -u CTASK_WORKSPACE $(PY_BIN)/python examples/python/example.py tests/python
+	env -u CTASK_ROOT -u CTASK_WORKSPACE $(PY_BIN)/python examples/python/example.py
 
 py-clean:
 	rm -rf $(PY_VENV) $(PY_WHEELS)
