@@ -55,7 +55,8 @@ impl Env {
         cmd
     }
     /// Isolates `cmd`: private root, home and config; no inherited CTASK_*, colour or
-    /// editor variables; no standard input.
+    /// editor variables; a scratch working directory (never inside a workspace); no
+    /// standard input.
     fn apply(&self, cmd: &mut StdCommand) {
         for (k, _) in std::env::vars_os() {
             if k.to_string_lossy().starts_with("CTASK_") {
@@ -68,6 +69,7 @@ impl Env {
             .env_remove("NO_COLOR")
             .env_remove("VISUAL")
             .env_remove("EDITOR")
+            .current_dir(self.scratch())
             .stdin(Stdio::null());
     }
     fn cmd(&self) -> Command {
