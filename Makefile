@@ -3,18 +3,36 @@ SHELL := /bin/bash
 CARGO ?= cargo
 export CARGO_TERM_COLOR ?= never
 
-.PHONY: all build test lint rust-test demo clean
+.PHONY: all build test lint rust-test tools demo clean
 
 all: build
 
 build:
 	$(CARGO) build --workspace --release
 
+# Command-line tools the test suites drive. As root they are installed with apt-get when
+# missing; a tool still missing is an error (never a silent skip).
+TEST_TOOLS := tmux:tmux zsh:zsh script:bsdutils git:git
+tools:
+	@missing=""; for pair in $(TEST_TOOLS); do \
+	  cmd=$${pair%%:*}; pkg=$${pair##*:}; \
+	  command -v $$cmd >/dev/null 2>&1 || missing="$$missing $$pkg"; \
+	done; \
+	if [ -n "$$missing" ]; then \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	    echo "installing$$missing with apt-get"; \
+	    { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; } >/dev/null \
+	      || { echo "error: apt-get install$$missing failed" >&2; exit 1; }; \
+	  else \
+	    echo "error: missing tools:$$missing (install them, or run as root)" >&2; exit 1; \
+	  fi; \
+	fi
+
 lint:
 	$(CARGO) fmt --all --check
 	$(CARGO) clippy --workspace --all-targets -- -D warnings
 
-rust-test:
+rust-test: tools
 	$(CARGO) test --workspace
 
 test: lint rust-test
