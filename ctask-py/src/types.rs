@@ -246,6 +246,19 @@ pub struct PyLease(pub Lease);
 
 #[pymethods]
 impl PyLease {
+    /// Rebuilds a lease from its JSON form (used by pickling).
+    #[staticmethod]
+    fn _from_json(text: &str) -> PyResult<PyLease> {
+        serde_json::from_str(text)
+            .map(PyLease)
+            .map_err(|e| crate::errors::FormatError::new_err(format!("not a valid lease: {e}")))
+    }
+    fn __reduce__<'py>(slf: &Bound<'py, Self>) -> PyResult<(Bound<'py, PyAny>, (String,))> {
+        let json = serde_json::to_string(&slf.get().0).map_err(|e| {
+            pyo3::exceptions::PyValueError::new_err(format!("cannot serialise lease: {e}"))
+        })?;
+        Ok((slf.get_type().getattr("_from_json")?, (json,)))
+    }
     #[getter]
     fn session_id(&self) -> &str {
         &self.0.session_id

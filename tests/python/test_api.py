@@ -308,3 +308,27 @@ def test_example_runs(tmp_path: Path) -> None:
     assert r.returncode == 0, r.stdout + r.stderr
     assert "Rename(from_='draft.txt', to='report.txt')" in r.stdout
     assert "added: ['draft.txt'] modified: ['notes.md']" in r.stdout
+
+
+def test_exceptions_pickle_with_their_attributes(ws: ctask.Workspace) -> None:
+    import pickle
+
+    with pytest.raises(ctask.WorkspaceNotFoundError) as nf:
+        ctask.resolve("no-such-workspace")
+    again = pickle.loads(pickle.dumps(nf.value))
+    assert type(again) is ctask.WorkspaceNotFoundError
+    assert again.query == "no-such-workspace" and str(again) == str(nf.value)
+
+    with ctask.Session(ws.path) as s:
+        with pytest.raises(ctask.ActiveSessionError) as busy:
+            # The owner is this very process: a second begin is refused all the same.
+            ctask.Session(ws.path).begin()
+        err = pickle.loads(pickle.dumps(busy.value))
+        assert err.session_id == s.id and err.pid == os.getpid()
+        assert repr(err.owner) == repr(busy.value.owner)
+
+
+def test_missing_launch_dir_warns_and_uses_the_root(ws: ctask.Workspace) -> None:
+    with pytest.warns(ctask.CtaskWarning, match="nowhere"):
+        with ctask.Session(ws.path, launch_dir="nowhere") as s:
+            assert s.launch_dir == ws.path
