@@ -157,5 +157,5 @@ go-test: c-pc
 	$(call c_need,go,golang-go)
 	$(call c_need,pkg-config,pkg-config)
 	$(call c_need,gcc,gcc)
-	cd examples/go && PKG_CONFIG_PATH=$(C_PC_DIR) CGO_ENABLED=1 GOFLAGS=-mod=mod \
-	  GOPROXY=off GOTOOLCHAIN=local go test -count=1 -v ./...
+	cd examples/go && export PKG_CONFIG_PATH=$(C_PC_DIR) CGO_ENABLED=1 GOFLAGS=-mod=mod \
+	  GOPROXY=off GOTOOLCHAIN=local && go vet ./... && go test -count=1 -v ./...

@@ -1,0 +1,274 @@
+package ctask_test
+
+import (
+	"errors"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"testing"
+	"time"
+
+	"ctask"
+)
+
+// setup gives each test its own roots and no user configuration or inherited session.
+func setup(t *testing.T) ctask.Roots {
+	t.Helper()
+	tmp := t.TempDir()
+	t.Setenv("XDG_CONFIG_HOME", filepath.Join(tmp, "config"))
+	t.Setenv("CTASK_ROOT", filepath.Join(tmp, "tasks"))
+	for _, k := range []string{"CTASK_PROJECT_ROOT", "CTASK_WORKSPACE", "CTASK_LAUNCH_DIR",
+		"CTASK_SESSION_MODE", "CTASK_SEED_DIR", "CTASK_SEED_PROJECT_DIR"} {
+		t.Setenv(k, "")
+		os.Unsetenv(k)
+	}
+	return ctask.Roots{Root: filepath.Join(tmp, "tasks")}
+}
+
+func newWorkspace(t *testing.T, roots ctask.Roots, title string) ctask.Workspace {
+	t.Helper()
+	ws, err := ctask.CreateWorkspace(ctask.NewWorkspace{Title: title, Roots: roots})
+	if err != nil {
+		t.Fatalf("CreateWorkspace(%q): %v", title, err)
+	}
+	return ws
+}
+
+func TestVersion(t *testing.T) {
+	if v := ctask.Version(); len(strings.Split(v, ".")) != 3 {
+		t.Errorf("Version() = %q, want MAJOR.MINOR.PATCH", v)
+	}
+	if ctask.ABIVersion() != ctask.HeaderABIVersion {
+		t.Errorf("ABIVersion() = %d, header says %d", ctask.ABIVersion(), ctask.HeaderABIVersion)
+	}
+}
+
+func TestSession(t *testing.T) {
+	roots := setup(t)
+	ws := newWorkspace(t, roots, "Go session")
+
+	s, err := ctask.Begin(ws.Path, ctask.Options{Agent: "go-test", Env: map[string]string{"EXTRA": "1"}})
+	if err != nil {
+		t.Fatalf("Begin: %v", err)
+	}
+	defer s.Close()
+	if s.ID() == "" || s.LaunchDir() != ws.Path {
+		t.Errorf("ID %q, LaunchDir %q (workspace %q)", s.ID(), s.LaunchDir(), ws.Path)
+	}
+	env := s.Env()
+	if env["CTASK_SESSION_ID"] != s.ID() || env["EXTRA"] != "1" || env["CTASK_WORKSPACE"] != ws.Path {
+		t.Errorf("Env() = %v", env)
+	}
+	info, err := s.Info()
+	if err != nil || info.Role != "owner" || info.Ended {
+		t.Errorf("Info() = %+v, %v", info, err)
+	}
+
+	st, err := ctask.Status(ws.Path)
+	if err != nil {
+		t.Fatalf("Status: %v", err)
+	}
+	if st.State != "active" || st.Lease == nil || st.Lease.SessionID != s.ID() || st.Lease.Agent != "go-test" {
+		t.Errorf("Status during the session = %+v", st)
+	}
+	if err := s.Heartbeat(); err != nil {
+		t.Errorf("Heartbeat: %v", err)
+	}
+
+	if err := os.WriteFile(filepath.Join(ws.Path, "from-go.txt"), []byte("hello\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	sum, err := s.End(0)
+	if err != nil {
+		t.Fatalf("End: %v", err)
+	}
+	if sum.SessionID != s.ID() || sum.EndReason != "child_exited" || sum.ExitCode == nil || *sum.ExitCode != 0 {
+		t.Errorf("summary = %+v", sum)
+	}
+	if len(sum.FilesAdded) != 1 || sum.FilesAdded[0] != "from-go.txt" {
+		t.Errorf("FilesAdded = %v", sum.FilesAdded)
+	}
+	again, err := s.End(5)
+	if err != nil || again.SessionID != sum.SessionID || *again.ExitCode != 0 {
+		t.Errorf("second End = %+v, %v; want the first summary", again, err)
+	}
+
+	st, err = ctask.Status(ws.Path)
+	if err != nil || st.State != "none" || st.LastSummary == nil || st.LastSummary.SessionID != s.ID() {
+		t.Errorf("Status after End = %+v, %v", st, err)
+	}
+	if err := s.Close(); err != nil {
+		t.Errorf("Close: %v", err)
+	}
+	if _, err := s.Info(); !errors.Is(err, ctask.ErrClosed) {
+		t.Errorf("Info after Close: %v, want ErrClosed", err)
+	}
+	if again, err := s.End(0); err != nil || again.SessionID != sum.SessionID {
+		t.Errorf("End after Close = %+v, %v", again, err)
+	}
+}
+
+func TestBusyWorkspace(t *testing.T) {
+	roots := setup(t)
+	ws := newWorkspace(t, roots, "Go busy")
+
+	owner, err := ctask.Begin(ws.Path, ctask.Options{Agent: "first"})
+	if err != nil {
+		t.Fatalf("Begin: %v", err)
+	}
+	defer owner.Close()
+
+	second, err := ctask.Begin(ws.Path, ctask.Options{Agent: "second"})
+	if err == nil {
+		second.Close()
+		t.Fatal("a second Begin in a busy workspace succeeded")
+	}
+	var busy *ctask.ActiveSessionError
+	if !errors.As(err, &busy) {
+		t.Fatalf("error %v (%T) is not an *ActiveSessionError", err, err)
+	}
+	if busy.Owner.PID != os.Getpid() || busy.Owner.SessionID != owner.ID() || busy.Owner.Agent != "first" {
+		t.Errorf("Owner = %+v", busy.Owner)
+	}
+	if !errors.Is(err, ctask.ErrActiveSession) || errors.Is(err, ctask.ErrNotFound) {
+		t.Errorf("errors.Is does not match the code of %v", err)
+	}
+	var base *ctask.Error
+	if !errors.As(err, &base) || base.Code != ctask.CodeActiveSession {
+		t.Errorf("errors.As(*Error) = %+v", base)
+	}
+
+	guest, err := ctask.Begin(ws.Path, ctask.Options{Agent: "guest", OnActive: ctask.OnActiveCoexist})
+	if err != nil {
+		t.Fatalf("coexisting Begin: %v", err)
+	}
+	if info, _ := guest.Info(); info.Role != "coexist" || info.Owner == nil {
+		t.Errorf("coexisting session info = %+v", info)
+	}
+	if _, err := guest.End(0); err != nil {
+		t.Errorf("coexisting End: %v", err)
+	}
+	guest.Close()
+
+	if st, _ := ctask.Status(ws.Path); st.State != "active" || st.Lease.SessionID != owner.ID() {
+		t.Errorf("the owner lost the workspace: %+v", st)
+	}
+}
+
+func TestBadInput(t *testing.T) {
+	roots := setup(t)
+	ws := newWorkspace(t, roots, "Go bad input")
+	newWorkspace(t, roots, "Go bad other")
+
+	cases := []struct {
+		name string
+		dir  string
+		opts ctask.Options
+		want *ctask.Error
+	}{
+		{"missing directory", filepath.Join(ws.Path, "nope"), ctask.Options{}, ctask.ErrNotFound},
+		{"not a workspace", filepath.Dir(ws.Path), ctask.Options{}, ctask.ErrNotFound},
+		{"non-UTF-8 path", "/tmp/\xff\xfe", ctask.Options{}, ctask.ErrInvalidUTF8},
+		{"NUL in path", ws.Path + "\x00x", ctask.Options{}, ctask.ErrInvalidArgument},
+		{"launch dir escapes", ws.Path, ctask.Options{LaunchDir: "../x"}, ctask.ErrPathSecurity},
+		{"persistent mode", ws.Path, ctask.Options{Mode: "persistent"}, ctask.ErrInvalidArgument},
+		{"unknown policy", ws.Path, ctask.Options{OnActive: "wait"}, ctask.ErrInvalidArgument},
+		{"heartbeat too slow", ws.Path, ctask.Options{HeartbeatSeconds: 50, StaleAfterSeconds: 60}, ctask.ErrInvalidArgument},
+	}
+	for _, c := range cases {
+		s, err := ctask.Begin(c.dir, c.opts)
+		if err == nil {
+			s.Close()
+			t.Errorf("%s: Begin succeeded", c.name)
+			continue
+		}
+		if !errors.Is(err, c.want) {
+			t.Errorf("%s: error %v, want code %v", c.name, err, c.want.Code)
+		}
+		var e *ctask.Error
+		if !errors.As(err, &e) || e.Message == "" {
+			t.Errorf("%s: no message in %v", c.name, err)
+		}
+	}
+
+	_, err := ctask.Resolve("go-bad", roots, false)
+	var amb *ctask.AmbiguousError
+	if !errors.As(err, &amb) || len(amb.Candidates) != 2 || amb.Query != "go-bad" {
+		t.Errorf("Resolve of an ambiguous query: %v (%+v)", err, amb)
+	}
+	if _, err := ctask.Resolve("nothing-like-it", roots, false); !errors.Is(err, ctask.ErrNotFound) {
+		t.Errorf("Resolve of an unknown query: %v", err)
+	}
+	if _, err := ctask.Status("/nonexistent/ws"); !errors.Is(err, ctask.ErrNotFound) {
+		t.Errorf("Status of a missing workspace: %v", err)
+	}
+	if err := os.WriteFile(filepath.Join(ws.Path, "task.yaml"), []byte("title: [\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	_, err = ctask.Begin(ws.Path, ctask.Options{})
+	var e *ctask.Error
+	if !errors.As(err, &e) || e.Code != ctask.CodeBadFormat || !strings.HasSuffix(e.Path, "task.yaml") {
+		t.Errorf("Begin with a corrupt task.yaml: %v (%+v)", err, e)
+	}
+}
+
+func TestListResolveAndManifests(t *testing.T) {
+	roots := setup(t)
+	ws := newWorkspace(t, roots, "Go listed")
+	list, err := ctask.List(roots, false)
+	if err != nil || len(list) != 1 || list[0].Path != ws.Path {
+		t.Fatalf("List = %+v, %v", list, err)
+	}
+	got, err := ctask.Resolve("go-listed", roots, false)
+	if err != nil || got.Path != ws.Path {
+		t.Errorf("Resolve = %+v, %v", got, err)
+	}
+
+	before, err := ctask.CaptureManifest(ws.Path)
+	if err != nil {
+		t.Fatalf("CaptureManifest: %v", err)
+	}
+	if err := os.WriteFile(filepath.Join(ws.Path, "notes.md"), []byte("# Notes\nmore\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	after, err := ctask.CaptureManifest(ws.Path)
+	if err != nil {
+		t.Fatalf("CaptureManifest: %v", err)
+	}
+	d, err := ctask.DiffManifests(before, after)
+	if err != nil || len(d.Modified) != 1 || d.Modified[0] != "notes.md" || len(d.Added) != 0 {
+		t.Errorf("DiffManifests = %+v, %v", d, err)
+	}
+	if _, err := ctask.DiffManifests(ctask.Manifest{}, ctask.Manifest{}); err != nil {
+		t.Errorf("DiffManifests of empty manifests: %v", err)
+	}
+}
+
+func TestFinalizerEndsAbandonedSession(t *testing.T) {
+	roots := setup(t)
+	ws := newWorkspace(t, roots, "Go finalizer")
+	func() {
+		s, err := ctask.Begin(ws.Path, ctask.Options{NoHeartbeat: true})
+		if err != nil {
+			t.Fatalf("Begin: %v", err)
+		}
+		_ = s.ID()
+	}()
+	deadline := time.Now().Add(10 * time.Second)
+	for time.Now().Before(deadline) {
+		runtime.GC()
+		st, err := ctask.Status(ws.Path)
+		if err != nil {
+			t.Fatalf("Status: %v", err)
+		}
+		if st.State == "none" && st.LastSummary != nil {
+			if st.LastSummary.EndReason != "abandoned" {
+				t.Errorf("end_reason = %q, want abandoned", st.LastSummary.EndReason)
+			}
+			return
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	t.Fatal("the finalizer did not end the dropped session")
+}

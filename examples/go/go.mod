@@ -1,0 +1,3 @@
+module ctask
+
+go 1.19
