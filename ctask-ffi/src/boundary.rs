@@ -86,3 +86,46 @@ pub(crate) unsafe fn free_string(s: *mut c_char) {
         drop(unsafe { CString::from_raw(s) });
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::error::last_json;
+
+    #[test]
+    fn a_panic_becomes_a_status_and_a_message() {
+        let prev = std::panic::take_hook();
+        std::panic::set_hook(Box::new(|_| {}));
+        let st = guard(|| panic!("boom at the boundary"));
+        let v = guard_value(7, || panic!("again"));
+        std::panic::set_hook(prev);
+        assert_eq!(st, ctask_status::CTASK_ERR_PANIC);
+        assert_eq!(v, 7);
+        let j = last_json();
+        assert_eq!(j["name"], "CTASK_ERR_PANIC");
+        assert!(
+            j["message"]
+                .as_str()
+                .unwrap()
+                .contains("boom at the boundary")
+        );
+    }
+
+    #[test]
+    fn string_arguments_are_checked() {
+        // SAFETY: NULL and valid NUL-terminated literals.
+        unsafe {
+            assert_eq!(
+                arg_str(std::ptr::null(), "dir").unwrap_err().status,
+                ctask_status::CTASK_ERR_NULL_ARGUMENT
+            );
+            assert_eq!(opt_str(std::ptr::null(), "o").unwrap(), None);
+            let bad = c"\xff\xfe";
+            assert_eq!(
+                arg_str(bad.as_ptr(), "dir").unwrap_err().status,
+                ctask_status::CTASK_ERR_INVALID_UTF8
+            );
+            assert_eq!(arg_str(c"ok".as_ptr(), "dir").unwrap(), "ok");
+        }
+    }
+}

@@ -230,3 +230,120 @@ pub(crate) fn last_json() -> Value {
     })
     .unwrap_or_else(|_| json!({"status": 0, "name": "CTASK_OK", "message": ""}))
 }
+
+#[cfg(test)]
+mod tests {
+    use std::path::PathBuf;
+
+    use super::*;
+    use ctask_status::*;
+
+    #[test]
+    fn every_core_error_has_its_own_code_and_details() {
+        let owner = ctask_core::session::Lease {
+            session_id: "host-1-20260101T000000Z-abcd".into(),
+            pid: 42,
+            hostname: "host".into(),
+            ..Default::default()
+        };
+        let cases: Vec<(Error, ctask_status, &str)> = vec![
+            (
+                Error::NotFound { query: "q".into() },
+                CTASK_ERR_NOT_FOUND,
+                "query",
+            ),
+            (
+                Error::Ambiguous {
+                    query: "q".into(),
+                    candidates: vec![PathBuf::from("/a"), PathBuf::from("/b")],
+                },
+                CTASK_ERR_AMBIGUOUS,
+                "candidates",
+            ),
+            (
+                Error::ActiveSession {
+                    owner: Box::new(owner),
+                },
+                CTASK_ERR_ACTIVE_SESSION,
+                "owner",
+            ),
+            (
+                Error::LockTimeout {
+                    path: PathBuf::from("/w/.ctask/write.lock"),
+                },
+                CTASK_ERR_LOCK_TIMEOUT,
+                "path",
+            ),
+            (
+                Error::security("/x", "escapes"),
+                CTASK_ERR_PATH_SECURITY,
+                "path",
+            ),
+            (
+                Error::AgentNotFound {
+                    command: "claude".into(),
+                },
+                CTASK_ERR_AGENT_NOT_FOUND,
+                "command",
+            ),
+            (
+                Error::format("/t.yaml", "bad"),
+                CTASK_ERR_BAD_FORMAT,
+                "path",
+            ),
+            (
+                Error::Tmux {
+                    detail: "too old".into(),
+                },
+                CTASK_ERR_TMUX,
+                "detail",
+            ),
+            (Error::invalid("nope"), CTASK_ERR_INVALID_ARGUMENT, "detail"),
+            (
+                Error::io("/f", std::io::Error::other("disk full")),
+                CTASK_ERR_IO,
+                "path",
+            ),
+        ];
+        let mut seen = std::collections::HashSet::new();
+        for (e, want, key) in cases {
+            let text = e.to_string();
+            let f = Failure::from(e);
+            assert_eq!(f.status, want, "{text}");
+            assert_eq!(f.message, text);
+            assert!(f.detail.contains_key(key), "{} lacks {key}", want.name());
+            assert!(seen.insert(want as i32), "{} used twice", want.name());
+        }
+    }
+
+    #[test]
+    fn active_session_detail_carries_the_owner_lease() {
+        let owner = ctask_core::session::Lease {
+            session_id: "id-1".into(),
+            pid: 7,
+            hostname: "h".into(),
+            ..Default::default()
+        };
+        let f = Failure::from(Error::ActiveSession {
+            owner: Box::new(owner),
+        });
+        assert_eq!(f.detail["owner"]["pid"], 7);
+        assert_eq!(f.detail["owner"]["session_id"], "id-1");
+    }
+
+    #[test]
+    fn last_error_is_recorded_per_thread_and_survives_nul_bytes() {
+        record(Failure::invalid("bad\0value").with("argument", "x"));
+        // SAFETY: the pointer is valid until the next failure on this thread.
+        let msg = unsafe { std::ffi::CStr::from_ptr(last_message()) };
+        assert_eq!(msg.to_str().unwrap(), "bad\u{fffd}value");
+        let j = last_json();
+        assert_eq!(j["name"], "CTASK_ERR_INVALID_ARGUMENT");
+        assert_eq!(j["status"], 9);
+        assert_eq!(j["argument"], "x");
+        let other = std::thread::spawn(|| last_json()["name"].as_str().map(str::to_owned))
+            .join()
+            .unwrap();
+        assert_eq!(other.as_deref(), Some("CTASK_OK"));
+    }
+}
