@@ -150,6 +150,8 @@ c-test: c-tools c-header-check c-version-check c-pc
 	@echo "c-test: the installed ctask.pc works with cc \$$(pkg-config --cflags --libs ctask)"
 	@echo "c-test: all C checks passed"
 
+# Installs a release build unless C_PROFILE is given on the command line.
+c-install: C_PROFILE = release
 c-install: c-lib
 	$(call c_install_to,$(DESTDIR)$(PREFIX),C_PC_INSTALLED)
 
