@@ -93,7 +93,7 @@ const VERSION: &CStr =
 /// be freed. Never NULL. Thread-safe.
 #[unsafe(no_mangle)]
 pub extern "C" fn ctask_version() -> *const c_char {
-    VERSION.as_ptr()
+    guard_value(VERSION.as_ptr(), || VERSION.as_ptr())
 }
 
 /// Returns the ABI version of the loaded library (`CTASK_ABI_VERSION` of the header it was
@@ -101,7 +101,7 @@ pub extern "C" fn ctask_version() -> *const c_char {
 /// was compiled against. Thread-safe.
 #[unsafe(no_mangle)]
 pub extern "C" fn ctask_abi_version() -> u32 {
-    CTASK_ABI_VERSION
+    guard_value(CTASK_ABI_VERSION, || CTASK_ABI_VERSION)
 }
 
 /// Returns the message of the last failure of a ctask function on the calling thread, or
