@@ -3,6 +3,7 @@
 //! reattach (a live owner: attach only, write nothing) and adopt (an orphaned tmux session).
 
 use std::io::IsTerminal;
+use std::time::{Duration, Instant};
 
 use ctask_core::Error;
 use ctask_core::session::liveness::State;
@@ -28,13 +29,14 @@ pub fn launch(
     if tmux.has_session(&name) {
         let st = status_of(&ws.dir, settings.stale_after_seconds.value)?;
         if st.state == State::Active {
-            if let Some(owner) = &st.lease {
+            let id = st.lease.as_ref().map(|owner| {
                 output::message(&format!(
                     "session {} (pid {} on {}) runs in tmux session {name}",
                     owner.session_id, owner.pid, owner.hostname
                 ));
-            }
-            return attach_or_report(&tmux, &name, interactive);
+                owner.session_id.clone()
+            });
+            return attach_or_report(&tmux, settings, ws, &name, id.as_deref(), interactive);
         }
         let req = request(
             settings,
@@ -46,7 +48,7 @@ pub fn launch(
         )?;
         let started = persistent::start_detached(&supervisor()?, &req)?;
         report(&started);
-        return attach_or_report(&tmux, &name, interactive);
+        return attach_started(&tmux, settings, ws, &started, interactive);
     }
     let (argv, label, spec) = agent_argv(ws.agent(settings), agent, l)?;
     if let Some(program) = argv.first() {
@@ -55,7 +57,7 @@ pub fn launch(
     let req = request(settings, ws, argv, label, spec.env, false)?;
     let started = persistent::start_detached(&supervisor()?, &req)?;
     report(&started);
-    attach_or_report(&tmux, &name, interactive)
+    attach_started(&tmux, settings, ws, &started, interactive)
 }
 
 fn request(
@@ -98,7 +100,28 @@ fn report(s: &Started) {
     ));
 }
 
-fn attach_or_report(tmux: &Tmux, name: &str, interactive: bool) -> ctask_core::Result<i32> {
+fn attach_started(
+    tmux: &Tmux,
+    settings: &Settings,
+    ws: &Workspace,
+    s: &Started,
+    interactive: bool,
+) -> ctask_core::Result<i32> {
+    let id = Some(s.session_id.as_str());
+    attach_or_report(tmux, settings, ws, &s.tmux_session, id, interactive)
+}
+
+/// Attaches the terminal to tmux session `name` (or, without one, says how to). A detach
+/// returns 0 and leaves the session running; when the agent ends while attached, the
+/// result is its exit code, read from the summary the owner writes.
+fn attach_or_report(
+    tmux: &Tmux,
+    settings: &Settings,
+    ws: &Workspace,
+    name: &str,
+    session_id: Option<&str>,
+    interactive: bool,
+) -> ctask_core::Result<i32> {
     if !interactive {
         output::message(&format!("attach with: tmux attach-session -t ={name}"));
         return Ok(0);
@@ -109,5 +132,38 @@ fn attach_or_report(tmux: &Tmux, name: &str, interactive: bool) -> ctask_core::R
         .map_err(|e| Error::Tmux {
             detail: format!("cannot attach: {e}"),
         })?;
-    Ok(if status.success() { 0 } else { 1 })
+    if tmux.has_session(name) {
+        // Detached (or the attach failed): the session goes on under its owner.
+        return Ok(if status.success() { 0 } else { 1 });
+    }
+    let Some(id) = session_id else {
+        return Ok(0);
+    };
+    match ended_code(settings, ws, id) {
+        Some(code) => {
+            output::message(&format!("session {id} ended (exit {code})"));
+            Ok(code)
+        }
+        None => {
+            output::message(&format!(
+                "session {id} ended; its summary is not written yet (see `status`)"
+            ));
+            Ok(0)
+        }
+    }
+}
+
+/// The exit code of session `id` once its owner has written the summary (a code tmux could
+/// not tell reads 0); `None` if that does not happen within a minute.
+fn ended_code(settings: &Settings, ws: &Workspace, id: &str) -> Option<i32> {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while Instant::now() < deadline {
+        if let Ok(st) = status_of(&ws.dir, settings.stale_after_seconds.value)
+            && let Some(last) = st.last_summary.filter(|s| s.session_id == id)
+        {
+            return Some(last.exit_code.unwrap_or(0));
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    None
 }

@@ -103,6 +103,13 @@ pub fn human(dir: &Path, st: &StatusReport) -> String {
             l.session_mode().as_str()
         ));
     }
+    if let Some(name) = &st.tmux_session {
+        lines.push(match st.attached {
+            Some(true) => format!("  tmux session {name} (attached)"),
+            Some(false) => format!("  tmux session {name} (not attached)"),
+            None => format!("  tmux session {name}"),
+        });
+    }
     if let Some(d) = &st.diagnostic {
         lines.push(format!("  note: {d}"));
     }
