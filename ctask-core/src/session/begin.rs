@@ -18,8 +18,8 @@ use super::summary::{self, Summary, SummaryFile};
 use super::tmux::{self, Tmux};
 use super::writelock::WriteLock;
 use super::{
-    Inner, OnActive, Recovered, Role, Session, SessionOptions, adopt, diff, host, log, recovery,
-    timefmt,
+    Inner, OnActive, Recovered, Role, Session, SessionOptions, adopt, crashpoint, diff, host, log,
+    recovery, timefmt,
 };
 use crate::error::{Error, Result};
 use crate::fsio;
@@ -45,6 +45,7 @@ impl Session {
                 coexist_or_refuse(v, opts, owner)
             }
             Some(lock) => {
+                crashpoint::hit("begin.locked");
                 let judgement = liveness::judge_unlocked(
                     lease::read(&v.paths.lease)?,
                     opts.stale_after_seconds,
@@ -242,6 +243,7 @@ fn begin_owned(
         }
         Judgement::NoLease | Judgement::Alive(_) | Judgement::Unknown { .. } => {}
     }
+    crashpoint::hit("begin.recovered");
     // Step 4: one capture, diffed against the last end manifest.
     let last = read_last_summary(&v.paths, &mut warnings)?;
     let base = baseline(last.as_ref(), &v.ws.dir, &opts);
@@ -254,6 +256,7 @@ fn begin_owned(
     };
     note_skipped(&capture, &mut warnings);
     let outside = outside_diff(base.as_ref(), &capture.manifest);
+    crashpoint::hit("begin.captured");
     // Step 5: lease, start manifest, start line — under write.lock, undone on failure.
     let started_at = timefmt::now_secs();
     let id = lease::new_session_id(started_at);
@@ -339,15 +342,20 @@ fn write_start(
     opts: &SessionOptions,
 ) -> Result<()> {
     let _guard = WriteLock::acquire(&paths.write_lock)?;
+    crashpoint::hit("begin.write_locked");
     let result = (|| {
         lease::write(&paths.lease, l)?;
+        crashpoint::hit("begin.lease_written");
         manifest::write_manifest(&paths.start_manifest, start)?;
+        crashpoint::hit("begin.start_manifest_written");
         log::append(
             ws,
             l.started_at.unwrap_or_else(timefmt::now_secs),
             "start",
             &start_fields(l, opts.mode.as_str(), None),
-        )
+        )?;
+        crashpoint::hit("begin.start_line");
+        Ok(())
     })();
     if result.is_err() {
         undo_start(paths);

@@ -12,7 +12,9 @@ use super::manifest::{self, Manifest};
 use super::paths::CtaskPaths;
 use super::summary::{self, DetectedVia, EndReason, Summary};
 use super::writelock::WriteLock;
-use super::{Ending, Inner, Mode, Outcome, Role, Session, begin, host, lease, log, timefmt};
+use super::{
+    Ending, Inner, Mode, Outcome, Role, Session, begin, crashpoint, host, lease, log, timefmt,
+};
 use crate::error::{Error, Result};
 use crate::fsio;
 
@@ -39,6 +41,7 @@ impl Session {
         if let Some(mut hb) = inner.heartbeat.take() {
             hb.stop();
         }
+        crashpoint::hit("end.before_unlock");
         if let Some(l) = inner.lock.take() {
             l.release();
         }
@@ -77,10 +80,12 @@ fn end_inner(inner: &mut Inner, ending: Ending) -> Result<Outcome> {
     if let Some(mut hb) = inner.heartbeat.take() {
         hb.stop();
     }
+    crashpoint::hit("end.before_capture");
     // 2. Capture the end manifest (cache: the start manifest) and diff.
     let cache = (!inner.start.is_foreign()).then_some(&inner.start);
     let capture = manifest::capture(&inner.ws_dir, &inner.capture, cache)?;
     let changes = diff::diff(&inner.start, &capture.manifest);
+    crashpoint::hit("end.captured");
     let ended_at = timefmt::now_secs();
     // 3. Provisional cleanup.
     if inner.role == Role::Owner
@@ -219,18 +224,23 @@ pub(super) fn end_fields_counts<M: summary::ManifestField>(
 /// the `end` line, remove the start manifest, and remove the lease if it is `s`'s.
 pub(super) fn finalize(ws: &Path, paths: &CtaskPaths, s: &Summary, d: &Diff) -> Result<()> {
     let _guard = WriteLock::acquire(&paths.write_lock)?;
+    crashpoint::hit("finalize.write_locked");
     summary::write(&paths.summary, s)?;
+    crashpoint::hit("finalize.summary_written");
     log::append(
         ws,
         s.ended_at.unwrap_or_else(timefmt::now_secs),
         "end",
         &end_fields(s, d, None),
     )?;
+    crashpoint::hit("finalize.end_line");
     fsio::remove_if_exists(&paths.start_manifest)?;
+    crashpoint::hit("finalize.before_lease_removal");
     if let lease::LeaseFile::Present(l) = lease::read(&paths.lease)?
         && l.session_id == s.session_id
     {
         fsio::remove_if_exists(&paths.lease)?;
     }
+    crashpoint::hit("finalize.lease_removed");
     Ok(())
 }

@@ -6,6 +6,7 @@
 
 mod adopt;
 mod begin;
+pub mod crashpoint;
 pub mod diff;
 mod end;
 pub mod heartbeat;

@@ -11,7 +11,7 @@ use super::manifest::{self, Capture, CaptureOptions, Manifest};
 use super::paths::CtaskPaths;
 use super::summary::{self, DetectedVia, EndReason, Summary, SummaryFile};
 use super::writelock::WriteLock;
-use super::{Recovered, timefmt};
+use super::{Recovered, crashpoint, timefmt};
 use crate::error::Result;
 use crate::fsio;
 
@@ -37,6 +37,7 @@ pub fn recover_dead(
         _ => None,
     };
     let entries = log::read(ws)?;
+    crashpoint::hit("recovery.judged");
     // Finalized: only the lease was left behind.
     if let Some(s) = last.as_ref().filter(|s| s.session_id == l.session_id) {
         let _guard = WriteLock::acquire(&paths.write_lock)?;
@@ -50,6 +51,7 @@ pub fn recover_dead(
             let ts = s.ended_at.unwrap_or_else(timefmt::now_secs);
             log::append(ws, ts, "end", &end::end_fields_counts(s, counts, None))?;
         }
+        crashpoint::hit("recovery.finalized_end_line");
         remove_lease_and_start(paths)?;
         log_removed(ws, &l.session_id, "finalized")?;
         return Ok(report(l, "finalized", None, None));
@@ -58,6 +60,7 @@ pub fn recover_dead(
     if l.lock.as_deref() == Some(LOCK_MARKER) && !log::has_event(&entries, "start", &l.session_id) {
         let _guard = WriteLock::acquire(&paths.write_lock)?;
         remove_lease_and_start(paths)?;
+        crashpoint::hit("recovery.incomplete_removed");
         log_removed(ws, &l.session_id, "incomplete")?;
         return Ok(report(l, "incomplete", None, None));
     }
@@ -78,7 +81,9 @@ pub fn recover_dead(
         None => Diff::default(),
     };
     let s = dead_summary(l, &changes, &capture.manifest);
+    crashpoint::hit("recovery.captured");
     end::finalize(ws, paths, &s, &changes)?;
+    crashpoint::hit("recovery.closed");
     warnings.push(format!(
         "session {} (pid {} on {}) ended without closing; its changes were recorded",
         l.session_id, l.pid, l.hostname

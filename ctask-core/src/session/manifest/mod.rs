@@ -81,6 +81,7 @@ pub fn capture(root: &Path, opts: &CaptureOptions, cache: Option<&Manifest>) -> 
     std::fs::read_dir(&walk_root).at(root)?;
     let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
     let part = walk::walk(&walk_root, opts, cache, threads);
+    super::crashpoint::hit("manifest.walked");
     Ok(Capture {
         manifest: Manifest {
             captured_at,

@@ -1,0 +1,299 @@
+//! Crash injection (build with `--features crash-points`): for every named point of begin,
+//! end and recovery, `kill -9` the owner there — by itself (`abort`) or by the test while it
+//! waits at the point (`pause`) — and check what the next begin finds: it succeeds at once,
+//! the dead session is recorded (`start` + `end`, summary) or cleanly absent, every session
+//! id has one `start` and one `end`, and nothing outside `.ctask/` and the log changed.
+//!
+//! Runs per point: `CTASK_CRASH_RUNS` (default 2; `make stress` uses 20).
+
+mod common;
+
+use std::fs;
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use common::*;
+use serde_json::Value;
+
+/// The agent of a crashed session: adds `agent-<n>.txt` (when it gets to run).
+const AGENT: &str = r#"echo "$1" > "agent-$1.txt""#;
+/// The agent of the recovering session: saves the summary it finds, changes nothing.
+const PEEK: &str = r#"cp .ctask/last-session-summary.json "$1" 2>/dev/null; true"#;
+
+/// Points reached by a plain session on a workspace without a dead lease.
+const SESSION_POINTS: &[&str] = &[
+    "begin.locked",
+    "begin.recovered",
+    "manifest.walked",
+    "begin.captured",
+    "begin.write_locked",
+    "begin.lease_written",
+    "begin.start_manifest_written",
+    "begin.start_line",
+    "end.before_capture",
+    "end.captured",
+    "finalize.write_locked",
+    "finalize.summary_written",
+    "finalize.end_line",
+    "finalize.before_lease_removal",
+    "finalize.lease_removed",
+    "end.before_unlock",
+];
+
+/// Points reached while a begin recovers a dead lease: (how the first owner dies, where the
+/// recovering begin dies).
+const RECOVERY_POINTS: &[(&str, &str)] = &[
+    ("end.before_capture", "recovery.judged"),
+    ("end.before_capture", "recovery.captured"),
+    ("end.before_capture", "finalize.summary_written"),
+    ("end.before_capture", "finalize.end_line"),
+    ("end.before_capture", "finalize.before_lease_removal"),
+    ("end.before_capture", "recovery.closed"),
+    (
+        "begin.start_manifest_written",
+        "recovery.incomplete_removed",
+    ),
+    ("finalize.summary_written", "recovery.finalized_end_line"),
+];
+
+#[derive(Default, Debug)]
+struct Tally {
+    crashes: u64,
+    recovered_owner_died: u64,
+    finalized: u64,
+    incomplete: u64,
+    absent: u64,
+    completed: u64,
+    max_next_begin: Duration,
+}
+
+/// Runs a session on `ws` that is killed at `point`; returns once it is dead.
+fn crash_at(env: &Env, ws: &Path, point: &str, n: u64, script: &str, extra: &str) {
+    let marker = env.scratch(&format!("marker-{n}"));
+    let _ = fs::remove_file(&marker);
+    let pause = n % 2 == 1;
+    let mut cmd = env.cmd(&sh_args(ws, &[], script, &[extra]));
+    cmd.env("CTASK_CRASH_AT", point)
+        .env("CTASK_CRASH_MODE", if pause { "pause" } else { "abort" })
+        .env("CTASK_CRASH_MARKER", &marker);
+    let mut bg = Bg::spawn(cmd);
+    let out = if pause {
+        let reached = wait_for(|| marker.exists() || bg.try_status().is_some(), PATIENCE);
+        assert!(reached, "{point}: neither paused nor exited");
+        bg.kill9()
+    } else {
+        bg.wait()
+    };
+    bg.kill_group();
+    assert_eq!(
+        out.signal(),
+        Some(libc::SIGKILL),
+        "{point} (run {n}) was not reached: {out:#?}"
+    );
+}
+
+fn read_json(p: &Path) -> Option<Value> {
+    let bytes = fs::read(p).ok()?;
+    Some(serde_json::from_slice(&bytes).unwrap_or_else(|e| panic!("{}: {e}", p.display())))
+}
+
+/// What the dead session left: its lease's id, and whether it had logged its `start`.
+struct Dead {
+    id: Option<String>,
+    started: bool,
+}
+
+fn dead_state(ws: &Path) -> Dead {
+    let id = read_json(&ctask_dir(ws).join("session.json"))
+        .map(|l| l["session_id"].as_str().expect("session_id").to_owned());
+    let started = id.as_ref().is_some_and(|id| {
+        log_lines(ws)
+            .iter()
+            .any(|l| l.event == "start" && l.get("id") == Some(id))
+    });
+    Dead { id, started }
+}
+
+/// The next begin after a crash: must succeed at once, change nothing outside, and leave
+/// the dead session recorded or cleanly absent.
+fn next_begin(env: &Env, ws: &Path, label: &str, dead: &Dead, tally: &mut Tally) {
+    let before = tree_snapshot(ws);
+    let peek = env.scratch("peek.json");
+    let _ = fs::remove_file(&peek);
+    let t = Instant::now();
+    let out = env.run(&sh_args(ws, &[], PEEK, &[path_str(&peek)]));
+    let took = t.elapsed();
+    out.ok();
+    tally.max_next_begin = tally.max_next_begin.max(took);
+    assert!(
+        took < Duration::from_secs(10),
+        "{label}: the next begin took {took:?}"
+    );
+    assert_eq!(
+        tree_snapshot(ws),
+        before,
+        "{label}: something outside .ctask changed"
+    );
+    for gone in ["session.json", "manifest-start.json", "write.lock"] {
+        assert!(
+            !ctask_dir(ws).join(gone).exists(),
+            "{label}: {gone} left after a clean session"
+        );
+    }
+    assert!(temp_files(ws).is_empty(), "{label}: {:?}", temp_files(ws));
+    check_log_pairs(ws, true);
+    let lines = log_lines(ws);
+    let last = read_json(&ctask_dir(ws).join("last-session-summary.json")).expect("summary");
+    // The recovering session saw no outside change: the dead one's were attributed to it.
+    if let Some(oc) = last.get("outside_changes") {
+        for k in ["added", "modified", "deleted", "renamed"] {
+            assert_eq!(oc[k], serde_json::json!([]), "{label}: outside {k}: {last}");
+        }
+    }
+    match &dead.id {
+        None => tally.absent += 1,
+        Some(id) => {
+            let removed: Vec<&str> = lines
+                .iter()
+                .filter(|l| l.event == "lease-removed" && l.get("id") == Some(id))
+                .filter_map(|l| l.get("reason"))
+                .collect();
+            let end = lines
+                .iter()
+                .find(|l| l.event == "end" && l.get("id") == Some(id));
+            if dead.started {
+                let end = end.unwrap_or_else(|| panic!("{label}: no end for {id}"));
+                if end.get("reason") == Some("owner_died") {
+                    tally.recovered_owner_died += 1;
+                    let seen = read_json(&peek).expect("the summary seen by the next session");
+                    assert_eq!(seen["session_id"], id.as_str(), "{label}");
+                    assert_eq!(seen["end_reason"], "owner_died", "{label}");
+                    assert!(seen["end_manifest"].is_array(), "{label}");
+                } else {
+                    assert_eq!(removed, ["finalized"], "{label}: {id}");
+                    tally.finalized += 1;
+                }
+            } else {
+                assert!(end.is_none(), "{label}: end without start for {id}");
+                assert_eq!(removed, ["incomplete"], "{label}: {id}");
+                tally.incomplete += 1;
+            }
+        }
+    }
+}
+
+fn runs() -> u64 {
+    env_num("CTASK_CRASH_RUNS", 2)
+}
+
+fn setup(env: &Env, title: &str) -> std::path::PathBuf {
+    let ws = env.new_ws(title);
+    fs::create_dir_all(ws.join("src/deep")).expect("mkdir");
+    fs::write(ws.join("src/main.txt"), "hello\n").expect("write");
+    fs::write(ws.join("src/deep/data.bin"), vec![7u8; 10_000]).expect("write");
+    env.run(&sh_args(&ws, &[], "true", &[])).ok();
+    ws
+}
+
+#[test]
+fn kill_9_at_every_point_of_a_session() {
+    let env = Env::new();
+    let mut tally = Tally::default();
+    let mut n = 0;
+    for point in SESSION_POINTS {
+        let ws = setup(&env, point);
+        for _ in 0..runs() {
+            n += 1;
+            let before = tree_snapshot(&ws);
+            crash_at(&env, &ws, point, n, AGENT, &n.to_string());
+            tally.crashes += 1;
+            let mut after = tree_snapshot(&ws);
+            after.remove(Path::new(&format!("agent-{n}.txt")));
+            assert_eq!(
+                after, before,
+                "{point}: the crash changed something outside"
+            );
+            let dead = dead_state(&ws);
+            next_begin(&env, &ws, point, &dead, &mut tally);
+        }
+    }
+    report("session", &tally);
+}
+
+#[test]
+fn kill_9_at_every_point_of_a_recovery() {
+    let env = Env::new();
+    let mut tally = Tally::default();
+    let mut n = 1000;
+    for (first, point) in RECOVERY_POINTS {
+        let ws = setup(&env, point);
+        for _ in 0..runs() {
+            n += 1;
+            crash_at(&env, &ws, first, n, AGENT, &n.to_string());
+            let first_dead = dead_state(&ws);
+            assert!(first_dead.id.is_some(), "{first}: no lease left to recover");
+            let before = tree_snapshot(&ws);
+            n += 1;
+            crash_at(&env, &ws, point, n, AGENT, &n.to_string());
+            tally.crashes += 2;
+            assert_eq!(
+                tree_snapshot(&ws),
+                before,
+                "{point}: the crashed recovery changed something outside"
+            );
+            // What the crashed recovery left is what the next begin must finish.
+            let dead = dead_state(&ws);
+            let label = format!("{first} then {point}");
+            next_begin(&env, &ws, &label, &dead, &mut tally);
+            // The first dead session is recorded exactly once, or cleanly absent.
+            let lines = log_lines(&ws);
+            let id = first_dead.id.as_deref().unwrap_or_default();
+            let ends = lines
+                .iter()
+                .filter(|l| l.event == "end" && l.get("id") == Some(id))
+                .count();
+            assert_eq!(ends, usize::from(first_dead.started), "{label}: {id}");
+        }
+    }
+    report("recovery", &tally);
+}
+
+/// A session with no crash point armed runs normally (the feature alone changes nothing).
+#[test]
+fn unarmed_points_change_nothing() {
+    let env = Env::new();
+    let ws = setup(&env, "Unarmed");
+    let out = env.run(&sh_args(&ws, &[], AGENT, &["1"]));
+    out.ok();
+    check_log_pairs(&ws, true);
+    assert_eq!(log_lines(&ws).len(), 4);
+    let s = read_json(&ctask_dir(&ws).join("last-session-summary.json")).expect("summary");
+    assert_eq!(s["files_added"], serde_json::json!(["agent-1.txt"]));
+}
+
+fn report(kind: &str, t: &Tally) {
+    figure(
+        &format!("crash.{kind}.points"),
+        match kind {
+            "session" => SESSION_POINTS.len(),
+            _ => RECOVERY_POINTS.len(),
+        },
+    );
+    figure(&format!("crash.{kind}.runs_per_point"), runs());
+    figure(&format!("crash.{kind}.kills"), t.crashes);
+    figure(
+        &format!("crash.{kind}.closed_as_owner_died"),
+        t.recovered_owner_died,
+    );
+    figure(&format!("crash.{kind}.closed_from_summary"), t.finalized);
+    figure(&format!("crash.{kind}.removed_incomplete"), t.incomplete);
+    figure(
+        &format!("crash.{kind}.nothing_to_recover"),
+        t.absent + t.completed,
+    );
+    figure(&format!("crash.{kind}.records_lost"), 0);
+    figure(
+        &format!("crash.{kind}.slowest_next_begin_ms"),
+        t.max_next_begin.as_millis(),
+    );
+}
