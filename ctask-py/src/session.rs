@@ -111,6 +111,15 @@ pub fn type_name(v: &Bound<'_, PyAny>) -> String {
         .unwrap_or_else(|_| "object".into())
 }
 
+/// How a block that raised is recorded.
+fn exception_ending() -> Ending {
+    Ending {
+        reason: EndReason::Exception,
+        detected_via: DetectedVia::ChildExit,
+        exit_code: Some(1),
+    }
+}
+
 #[derive(Default)]
 enum Phase {
     #[default]
@@ -174,7 +183,12 @@ impl PySession {
                 st.owner_pid = std::process::id();
                 drop(st);
                 for w in warnings {
-                    errors::warn(py, &w)?;
+                    if let Err(e) = errors::warn(py, &w) {
+                        // Warnings turned into errors: the block will not run, so the
+                        // session ends at once, recorded like a block that raised.
+                        let _ = self.do_end(py, exception_ending());
+                        return Err(e);
+                    }
                 }
                 Ok(())
             }
@@ -218,10 +232,10 @@ impl PySession {
 #[pymethods]
 impl PySession {
     #[new]
-    #[pyo3(signature = (path, *, agent="python".to_string(), on_active="error", launch_dir=None, heartbeat=true, env=None))]
+    #[pyo3(signature = (path, *, agent="python", on_active="error", launch_dir=None, heartbeat=true, env=None))]
     fn new(
         path: &Bound<'_, PyAny>,
-        agent: String,
+        agent: &str,
         on_active: &str,
         launch_dir: Option<&Bound<'_, PyAny>>,
         heartbeat: bool,
@@ -230,7 +244,7 @@ impl PySession {
         Ok(PySession {
             config: Config {
                 path: path_arg(path, "path")?,
-                agent: agent_label(agent)?,
+                agent: agent_label(agent.to_owned())?,
                 on_active: self::on_active(on_active)?,
                 launch_dir: self::launch_dir(launch_dir)?,
                 heartbeat,
@@ -278,11 +292,7 @@ impl PySession {
                     .unwrap_or(0);
                 Ending::child_exit(code)
             }
-            (Some(_), _) => Ending {
-                reason: EndReason::Exception,
-                detected_via: DetectedVia::ChildExit,
-                exit_code: Some(1),
-            },
+            (Some(_), _) => exception_ending(),
         };
         let raised = exc_type.is_some();
         match self.do_end(py, ending) {

@@ -265,3 +265,15 @@ def test_corrupt_summary_warns_and_proceeds_without_baseline(ws: ctask.Workspace
     assert s.summary is not None and s.summary.outside_changes is None
     # The next end wrote a good summary again.
     assert json.loads(summary_file.read_text())["session_id"] == s.id
+
+
+def test_warnings_as_errors_end_the_session(ws: ctask.Workspace) -> None:
+    import warnings
+
+    s = ctask.Session(ws.path, launch_dir="missing-dir")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ctask.CtaskWarning)
+        with pytest.raises(ctask.CtaskWarning):
+            s.begin()
+    assert s.summary is not None and s.summary.end_reason == "exception"
+    assert ctask.status(ws.path).state == "none"
