@@ -251,6 +251,24 @@ def test_forked_child_is_inert(ws: ctask.Workspace) -> None:
     assert log.count(f"end id={s.id} ") == 1
 
 
+def test_forked_child_dropping_its_copy_leaves_the_session_alone(ws: ctask.Workspace) -> None:
+    lease_file = ws.path / ".ctask" / "session.json"
+    s = ctask.Session(ws.path).begin()
+    before = lease_file.read_bytes()
+    pid = os.fork()
+    if pid == 0:  # the child frees its copy: the finalizer must stay inert
+        del s
+        gc.collect()
+        os._exit(0)
+    _, status = os.waitpid(pid, 0)
+    assert os.WEXITSTATUS(status) == 0
+    assert lease_file.read_bytes() == before
+    assert ctask.status(ws.path).state == "active"
+    assert not (ws.path / ".ctask" / "last-session-summary.json").exists()
+    summary = s.end()
+    assert summary.end_reason == "child_exited"
+
+
 def test_corrupt_summary_warns_and_proceeds_without_baseline(ws: ctask.Workspace) -> None:
     with ctask.Session(ws.path):
         pass
