@@ -528,6 +528,14 @@ fn adopt_after_kill(how: &str) {
             r#"echo second >> "$1""#,
             &[&starts],
         )),
+        // No flag: the configured direct mode must not start a second agent either.
+        "plain resume" => env.run(&sh_args(
+            "resume",
+            &ws,
+            &[],
+            r#"echo second >> "$1""#,
+            &[&starts],
+        )),
         _ => env.run(&["attach", s(&ws).as_str(), "--detach"]),
     };
     out.ok();
@@ -567,6 +575,11 @@ fn resume_adopts_an_orphan_after_kill_9_of_the_supervisor() {
 }
 
 #[test]
+fn plain_resume_adopts_an_orphan_after_kill_9_of_the_supervisor() {
+    adopt_after_kill("plain resume");
+}
+
+#[test]
 fn attach_adopts_an_orphan_after_kill_9_of_the_supervisor() {
     adopt_after_kill("attach");
 }
@@ -597,6 +610,16 @@ fn second_attach_while_the_owner_lives_writes_nothing() {
     );
     assert!(out.stderr.contains(&id), "{out:?}");
     let out = env.run(&["attach", s(&ws).as_str(), "--detach"]);
+    out.ok();
+    assert!(out.stderr.contains(&format!("pid {supervisor}")), "{out:?}");
+    // A plain `resume` (configured direct mode) joins the tmux session the same way.
+    let out = env.run(&sh_args(
+        "resume",
+        &ws,
+        &[],
+        r#"echo second >> "$1""#,
+        &[&starts],
+    ));
     out.ok();
     assert!(out.stderr.contains(&format!("pid {supervisor}")), "{out:?}");
 
@@ -886,7 +909,8 @@ fn capture(env: &Env, target: &str) -> String {
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
-/// `(dead, status)` of the outer pane `target`.
+/// `(dead, status)` of the outer pane `target`; `dead` only once tmux knows how the process
+/// ended (tmux marks a pane dead when its terminal closes, which can be before it reaped it).
 fn outer_pane(env: &Env, target: &str) -> (bool, String) {
     let out = outer(
         env,
@@ -895,13 +919,27 @@ fn outer_pane(env: &Env, target: &str) -> (bool, String) {
             "-t",
             target,
             "-F",
-            "#{pane_dead} #{pane_dead_status}",
+            "#{pane_dead} #{pane_dead_status}#{?pane_dead_signal,signal ,}#{pane_dead_signal}",
         ],
     );
     let text = String::from_utf8_lossy(&out.stdout).into_owned();
     let line = text.lines().next().unwrap_or("").to_owned();
     let (dead, status) = line.split_once(' ').unwrap_or((line.as_str(), ""));
-    (dead == "1", status.to_owned())
+    if dead == "1" && status.is_empty() {
+        // tmux sometimes misses a pane process's SIGCHLD and leaves it unreaped until the
+        // next one: send the outer server one.
+        let pid = outer(env, &["display-message", "-p", "#{pid}"]);
+        if let Ok(pid) = String::from_utf8_lossy(&pid.stdout)
+            .trim()
+            .parse::<libc::pid_t>()
+        {
+            // SAFETY: a plain kill of this test's own outer tmux server.
+            unsafe {
+                libc::kill(pid, libc::SIGCHLD);
+            }
+        }
+    }
+    (dead == "1" && !status.is_empty(), status.to_owned())
 }
 
 /// Interactive attach, through an outer tmux server playing the user's terminal: the agent's
@@ -992,7 +1030,12 @@ fn interactive_attach_through_an_outer_terminal() {
     assert_eq!(sum["exit_code"], 5, "{sum:#}");
     assert_eq!(sum["session_ownership"], "created");
     assert_eq!(sum["end_reason"], "tmux_session_ended");
-    assert_eq!(status, "5", "attach returns the agent's exit code");
+    assert_eq!(
+        status,
+        "5",
+        "attach returns the agent's exit code: {}",
+        capture(&env, "=outer:again")
+    );
 }
 
 /// `--detach` with `--direct` is a usage error.

@@ -8,7 +8,7 @@ use std::os::unix::fs::OpenOptionsExt;
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use serde::{Deserialize, Serialize};
 
@@ -17,6 +17,12 @@ use super::summary::{DetectedVia, EndReason};
 use super::tmux::Tmux;
 use super::{Ending, Session, SessionOptions};
 use crate::error::{Error, Result};
+
+/// How long a dead pane's exit status may take to appear before it counts as unknown.
+const STATUS_GRACE: Duration = Duration::from_secs(3);
+
+/// How often a dead pane is polled for its exit status.
+const STATUS_POLL: Duration = Duration::from_millis(100);
 
 /// What a supervisor is asked to do (sent as one JSON document on its stdin).
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -225,11 +231,25 @@ pub fn supervise(req: &SuperviseRequest, report: &mut dyn Write) -> Result<Optio
     let _ = writeln!(report, "{}", wire(&Report::Started(info)));
     let _ = report.flush();
     let poll = Duration::from_millis(req.poll_ms.max(50));
+    let mut unknown_since: Option<Instant> = None;
     let code = loop {
-        std::thread::sleep(poll);
+        std::thread::sleep(if unknown_since.is_some() {
+            poll.min(STATUS_POLL)
+        } else {
+            poll
+        });
         match tmux.pane_exit(&name) {
             Ok(None) => continue,
-            Ok(Some(code)) => break code,
+            Ok(Some(Some(code))) => break Some(code),
+            // tmux marks a pane dead when its terminal closes, which can be before it has
+            // reaped the process and knows the exit status: give the status time to appear
+            // (a tmux that does not report signals never shows one).
+            Ok(Some(None)) => {
+                let since = *unknown_since.get_or_insert_with(Instant::now);
+                if since.elapsed() >= STATUS_GRACE {
+                    break None;
+                }
+            }
             Err(_) if !tmux.has_session(&name) => break None,
             Err(_) => continue,
         }

@@ -163,8 +163,29 @@ impl Tmux {
     }
 
     /// The pane's state: `None` while the agent runs, else its exit code (a signal death
-    /// → 128 + signal when tmux reports it; `Some(None)` when the code is unknown).
+    /// → 128 + signal when tmux reports it; `Some(None)` when the code is unknown — also
+    /// for a moment after the pane's terminal closed but before tmux reaped the process).
     pub fn pane_exit(&self, name: &str) -> Result<Option<Option<i32>>> {
+        let state = self.pane_state(name)?;
+        if state != Some(None) {
+            return Ok(state);
+        }
+        // Dead without a status: tmux (3.3a, at least) sometimes misses the SIGCHLD of a
+        // pane's process and leaves it a zombie until the next one arrives. Another
+        // SIGCHLD makes the server reap it and record the status.
+        if let Some(pid) = self.server_pid() {
+            // SAFETY: a plain kill of the tmux server we talk to; SIGCHLD only makes it
+            // reap exited children.
+            unsafe {
+                libc::kill(pid, libc::SIGCHLD);
+            }
+            std::thread::sleep(std::time::Duration::from_millis(50));
+            return self.pane_state(name);
+        }
+        Ok(state)
+    }
+
+    fn pane_state(&self, name: &str) -> Result<Option<Option<i32>>> {
         let out = self.run_ok(&[
             "list-panes",
             "-t",
@@ -183,6 +204,12 @@ impl Tmux {
             .and_then(|s| s.parse::<i32>().ok())
             .filter(|s| *s > 0);
         Ok(Some(status.or(signal.map(|s| 128 + s))))
+    }
+
+    /// The tmux server's process id.
+    fn server_pid(&self) -> Option<libc::pid_t> {
+        let out = self.run_ok(&["display-message", "-p", "#{pid}"]).ok()?;
+        out.trim().parse().ok().filter(|p| *p > 1)
     }
 
     /// Whether a client is attached to session `name`.
