@@ -227,7 +227,9 @@ pub fn launch(
     l: &LaunchArgs,
     newly_created: bool,
 ) -> ctask_core::Result<i32> {
-    if session_mode(settings, ws, l) == Mode::Persistent {
+    if session_mode(settings, ws, l) == Mode::Persistent
+        || (!l.direct && crate::cmd::persistent::agent_in_tmux(settings, ws))
+    {
         return crate::cmd::persistent::launch(settings, ws, agent, l, l.detach);
     }
     let (argv, label, spec) = agent_argv(ws.agent(settings), agent, l)?;

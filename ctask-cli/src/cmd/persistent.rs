@@ -60,6 +60,19 @@ pub fn launch(
     attach_started(&tmux, settings, ws, &started, interactive)
 }
 
+/// Whether `ws`'s lease names a tmux session that still exists: its agent runs there, even
+/// if its owner has gone, so a launch in the configured direct mode must join it (passive
+/// reattach or adopt) rather than start a second agent beside it.
+pub fn agent_in_tmux(settings: &Settings, ws: &Workspace) -> bool {
+    let Ok(st) = status_of(&ws.dir, settings.stale_after_seconds.value) else {
+        return false;
+    };
+    let Some(name) = st.lease.and_then(|l| l.tmux_session) else {
+        return false;
+    };
+    Tmux::find().is_ok_and(|t| t.has_session(&name))
+}
+
 fn request(
     settings: &Settings,
     ws: &Workspace,
