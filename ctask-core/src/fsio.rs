@@ -7,8 +7,70 @@ use std::path::Path;
 
 use crate::error::{Error, IoContext, Result};
 
-/// Prefix of the temporary files made by [`write_atomic`]; nothing else uses it.
+/// Prefix of the temporary files made by [`write_atomic`] and `write.lock`; nothing else
+/// uses it. The full prefix, [`temp_prefix`], names the creator's host and pid, so a temp
+/// file left by a killed writer can be told from one being written ([`sweep_temp_files`]).
 pub const TEMP_PREFIX: &str = ".ctask-tmp-";
+
+/// Age after which a temp file whose creator cannot be checked (another host's, or one
+/// without host and pid) is garbage: no write of ctask's own files takes that long.
+pub const TEMP_ABANDONED_AFTER: std::time::Duration = std::time::Duration::from_secs(3600);
+
+/// The host part of temp names: the host name restricted to `[A-Za-z0-9.-]`.
+fn temp_host() -> String {
+    crate::session::host::hostname()
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '.' || c == '-' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .take(64)
+        .collect()
+}
+
+/// `.ctask-tmp-<host>_<pid>_` for temp files made by this process.
+pub fn temp_prefix() -> String {
+    format!("{TEMP_PREFIX}{}_{}_", temp_host(), std::process::id())
+}
+
+/// Removes the temp files in `dir` that nobody will finish: those of a process of this host
+/// that no longer exists, and any other older than [`TEMP_ABANDONED_AFTER`]. Call it holding
+/// `write.lock`. Returns how many were removed; errors are ignored (best effort).
+pub fn sweep_temp_files(dir: &Path) -> usize {
+    let Ok(rd) = fs::read_dir(dir) else { return 0 };
+    let host = temp_host();
+    let mut removed = 0;
+    for e in rd.flatten() {
+        let name = e.file_name();
+        let Some(rest) = name.to_str().and_then(|n| n.strip_prefix(TEMP_PREFIX)) else {
+            continue;
+        };
+        let pid = rest
+            .rsplit_once('_')
+            .and_then(|(head, _)| head.rsplit_once('_'))
+            .filter(|(h, _)| *h == host)
+            .and_then(|(_, pid)| pid.parse::<u32>().ok());
+        let abandoned = match pid {
+            Some(pid) => {
+                pid != std::process::id()
+                    && crate::session::host::pid_state(pid) == crate::session::host::PidState::Gone
+            }
+            None => e
+                .metadata()
+                .ok()
+                .and_then(|m| m.modified().ok())
+                .and_then(|t| t.elapsed().ok())
+                .is_some_and(|age| age > TEMP_ABANDONED_AFTER),
+        };
+        if abandoned && fs::remove_file(e.path()).is_ok() {
+            removed += 1;
+        }
+    }
+    removed
+}
 
 /// Replaces `path` with `bytes` atomically: temp file in the same directory, fsync,
 /// rename over the target, fsync of the directory. A symlink at `path` is replaced,
@@ -16,7 +78,7 @@ pub const TEMP_PREFIX: &str = ".ctask-tmp-";
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
     let dir = parent_of(path);
     let mut tmp = tempfile::Builder::new()
-        .prefix(TEMP_PREFIX)
+        .prefix(&temp_prefix())
         .tempfile_in(dir)
         .at(dir)?;
     tmp.write_all(bytes).at(tmp.path())?;
@@ -105,6 +167,28 @@ fn set_mode(_file: &File, _mode: u32) -> io::Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn sweep_removes_temp_files_of_dead_writers_only() {
+        let d = tempfile::tempdir().unwrap();
+        let mut child = std::process::Command::new("true").spawn().unwrap();
+        let dead = child.id();
+        child.wait().unwrap();
+        let host = temp_host();
+        let dead_tmp = d.path().join(format!("{TEMP_PREFIX}{host}_{dead}_abc"));
+        let mine = d.path().join(format!("{}xyz", temp_prefix()));
+        let other_host = d.path().join(format!("{TEMP_PREFIX}elsewhere_{dead}_abc"));
+        let fresh_legacy = d.path().join(format!("{TEMP_PREFIX}Qw3rty"));
+        let user_file = d.path().join("notes.md");
+        for p in [&dead_tmp, &mine, &other_host, &fresh_legacy, &user_file] {
+            fs::write(p, b"x").unwrap();
+        }
+        assert_eq!(sweep_temp_files(d.path()), 1);
+        assert!(!dead_tmp.exists());
+        for p in [&mine, &other_host, &fresh_legacy, &user_file] {
+            assert!(p.exists(), "{}", p.display());
+        }
+    }
 
     #[test]
     fn atomic_write_replaces_and_leaves_no_temp() {

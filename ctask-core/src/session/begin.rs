@@ -343,6 +343,8 @@ fn write_start(
 ) -> Result<()> {
     let _guard = WriteLock::acquire(&paths.write_lock)?;
     crashpoint::hit("begin.write_locked");
+    // Temp files of writers killed mid-write (never one still being written).
+    fsio::sweep_temp_files(&paths.dir);
     let result = (|| {
         lease::write(&paths.lease, l)?;
         crashpoint::hit("begin.lease_written");

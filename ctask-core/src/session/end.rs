@@ -109,17 +109,21 @@ fn end_inner(inner: &mut Inner, ending: Ending) -> Result<Outcome> {
         Role::Coexist => {
             let _guard = WriteLock::acquire(&inner.paths.write_lock)?;
             let l = coexist_lease(inner);
-            log::append(
+            // Both lines in one write: a kill leaves the pair whole or absent.
+            log::append_all(
                 &inner.ws_dir,
-                inner.started_at,
-                "start",
-                &begin::start_fields(&l, inner.mode.as_str(), Some("coexist")),
-            )?;
-            log::append(
-                &inner.ws_dir,
-                ended_at,
-                "end",
-                &end_fields(&summary, &changes, Some("coexist")),
+                &[
+                    (
+                        inner.started_at,
+                        "start",
+                        &begin::start_fields(&l, inner.mode.as_str(), Some("coexist")),
+                    ),
+                    (
+                        ended_at,
+                        "end",
+                        &end_fields(&summary, &changes, Some("coexist")),
+                    ),
+                ],
             )?;
         }
     }

@@ -224,10 +224,23 @@ fn open_log(ws: &Path, write: bool) -> Result<Option<File>> {
 /// Appends one event line to the log of workspace `ws` with a single `write(2)`, first
 /// repairing a missing trailing newline left by an interrupted append.
 pub fn append(ws: &Path, ts: DateTime<Utc>, event: &str, fields: &[(&str, String)]) -> Result<()> {
+    append_text(ws, format_line(ts, event, fields))
+}
+
+/// Appends several event lines with a single `write(2)`: a kill leaves all or none of
+/// them (a coexisting session's `start`/`end` pair must never be torn apart).
+pub fn append_all(ws: &Path, lines: &[(DateTime<Utc>, &str, &[(&str, String)])]) -> Result<()> {
+    let text = lines
+        .iter()
+        .map(|(ts, event, fields)| format_line(*ts, event, fields))
+        .collect();
+    append_text(ws, text)
+}
+
+fn append_text(ws: &Path, mut line: String) -> Result<()> {
     let path = log_path(ws);
     let file =
         open_log(ws, true)?.ok_or_else(|| Error::io(&path, io::ErrorKind::NotFound.into()))?;
-    let mut line = format_line(ts, event, fields);
     let len = file.metadata().map_err(|e| Error::io(&path, e))?.len();
     if len > 0 {
         let mut last = [0u8; 1];
@@ -308,6 +321,18 @@ mod tests {
         assert_eq!(e.get("agent"), Some("my agent \"q\"\nx\\"));
         assert_eq!(e.get("exit"), Some("0"));
         assert_eq!(quote(""), "\"\"");
+    }
+
+    #[test]
+    fn append_all_writes_every_line_at_once() {
+        let d = tempfile::tempdir().unwrap();
+        let ts = timefmt::now_secs();
+        let start = [("id", "c".to_owned()), ("role", "coexist".to_owned())];
+        let end = [("id", "c".to_owned()), ("exit", "0".to_owned())];
+        append_all(d.path(), &[(ts, "start", &start), (ts, "end", &end)]).unwrap();
+        let entries = read(d.path()).unwrap();
+        assert_eq!(entries.len(), 2);
+        assert!(has_event(&entries, "start", "c") && has_event(&entries, "end", "c"));
     }
 
     #[test]

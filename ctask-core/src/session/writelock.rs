@@ -88,7 +88,7 @@ fn try_create(dir: &Path, path: &Path) -> Result<Option<WriteLock>> {
     };
     let body = serde_json::to_vec(&holder).map_err(|e| Error::format(path, e.to_string()))?;
     let tmp = tempfile::Builder::new()
-        .prefix(fsio::TEMP_PREFIX)
+        .prefix(&fsio::temp_prefix())
         .tempfile_in(dir)
         .at(dir)?;
     fs::write(tmp.path(), &body).at(tmp.path())?;
@@ -122,12 +122,7 @@ fn break_if_stale(path: &Path) -> Result<()> {
         return Ok(());
     }
     // Move it aside first, then make sure what we moved is the file we judged.
-    let aside = path.with_file_name(format!(
-        "{}broken-{}-{}",
-        fsio::TEMP_PREFIX,
-        host::current_pid(),
-        meta.ino()
-    ));
+    let aside = path.with_file_name(format!("{}broken{}", fsio::temp_prefix(), meta.ino()));
     match fs::rename(path, &aside) {
         Ok(()) => {}
         Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(()),
