@@ -3,7 +3,13 @@ SHELL := /bin/bash
 CARGO ?= cargo
 export CARGO_TERM_COLOR ?= never
 
-.PHONY: all build test lint rust-test tools demo clean
+.PHONY: all build test lint rust-test tools demo clean install
+
+.DEFAULT_GOAL := all
+
+include mk/c.mk
+include mk/python.mk
+include mk/bench.mk
 
 all: build
 
@@ -35,8 +41,10 @@ lint:
 rust-test: tools
 	$(CARGO) test --workspace
 
-test: lint rust-test
+test: lint rust-test c-test go-test py-test
 	@echo "make test: all checks passed"
+
+install: c-install
 
 demo:
 	$(CARGO) build --release -p ctask-cli

@@ -586,6 +586,33 @@ fn attach_adopts_an_orphan_after_kill_9_of_the_supervisor() {
 
 /// A second `attach` while the owner lives is passive: it writes nothing and names the owner.
 #[test]
+fn explicit_direct_never_starts_a_second_agent_beside_an_orphan() {
+    let Some(env) = Env::new() else { return };
+    let ws = env.new_ws("Direct beside an orphan", None);
+    let starts = env.scratch("starts");
+    let gate = env.scratch("gate");
+    let (_id, supervisor) = env.detach(&ws, &counted_agent(), &[&starts, &gate]);
+    wait_for("the agent to start", || {
+        (line_count(&starts) == 1).then_some(())
+    });
+    kill9(supervisor);
+    let before = snapshot(&ws);
+    let out = env.run(&sh_args(
+        "resume",
+        &ws,
+        &["--direct"],
+        r#"echo second >> "$1""#,
+        &[&starts],
+    ));
+    out.code_is(1);
+    assert!(out.stderr.contains("tmux"), "{out:?}");
+    assert_eq!(line_count(&starts), 1, "a second agent was started");
+    assert_eq!(before, snapshot(&ws), "a refused begin writes nothing");
+    assert_eq!(env.tmux_sessions(), vec![expected_name(&env, &ws)]);
+    fs::write(&gate, "").expect("gate");
+}
+
+#[test]
 fn second_attach_while_the_owner_lives_writes_nothing() {
     let Some(mut env) = Env::new() else { return };
     // No heartbeat during the test, so that any write would be attach's.

@@ -58,6 +58,17 @@ impl Session {
                     Judgement::Dead { lease, .. } if orphan_running(&v, &lease) => {
                         adopt::adopt_owned(v, opts, lock, Some(lease))
                     }
+                    Judgement::Dead { lease, .. } if v.tmux.is_none() && agent_in_tmux(&lease) => {
+                        lock.release();
+                        Err(Error::Tmux {
+                            detail: format!(
+                                "session {} still runs in tmux session {} although its owner is gone; \
+                                 adopt it in persistent mode, or end that tmux session first",
+                                lease.session_id,
+                                lease.tmux_session.as_deref().unwrap_or("?")
+                            ),
+                        })
+                    }
                     other => begin_owned(v, opts, lock, other),
                 }
             }
@@ -72,6 +83,14 @@ fn orphan_running(v: &Validated, dead: &Lease) -> bool {
         (Some((tmux, name)), Some(theirs)) => theirs == name && tmux.has_session(name),
         _ => false,
     }
+}
+
+/// Whether a dead persistent lease's agent still runs in its tmux session: a direct begin
+/// must not start a second agent beside it.
+fn agent_in_tmux(dead: &Lease) -> bool {
+    dead.tmux_session
+        .as_deref()
+        .is_some_and(|name| Tmux::find().is_ok_and(|t| t.has_session(name)))
 }
 
 /// Step 1: validation and resolution; nothing is written except a missing `.ctask/`.
