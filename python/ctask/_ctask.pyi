@@ -13,6 +13,39 @@ _StrPath: TypeAlias = Union[str, "os.PathLike[str]"]
 
 __version__: str
 
+__all__ = [
+    "ActiveSessionError",
+    "AgentNotFoundError",
+    "AmbiguousQueryError",
+    "CtaskError",
+    "CtaskWarning",
+    "Diff",
+    "DiffReport",
+    "FormatError",
+    "Lease",
+    "LockTimeoutError",
+    "Manifest",
+    "ManifestEntry",
+    "PathSecurityError",
+    "Rename",
+    "RunResult",
+    "Session",
+    "Status",
+    "Summary",
+    "TmuxError",
+    "Workspace",
+    "WorkspaceNotFoundError",
+    "__version__",
+    "capture_manifest",
+    "cli_main",
+    "diff",
+    "diff_since_last",
+    "list_workspaces",
+    "resolve",
+    "run",
+    "status",
+]
+
 # --- exceptions -----------------------------------------------------------------------
 
 class CtaskError(Exception):
@@ -76,7 +109,7 @@ class Rename:
     def from_(self) -> str: ...
     @property
     def to(self) -> str: ...
-    def __eq__(self, other: object) -> bool: ...
+    def __eq__(self, other: object, /) -> bool: ...
     def __hash__(self) -> int: ...
 
 @final
@@ -98,7 +131,7 @@ class Diff:
     @property
     def renamed(self) -> list[Rename]: ...
     def is_empty(self) -> bool: ...
-    def __eq__(self, other: object) -> bool: ...
+    def __eq__(self, other: object, /) -> bool: ...
 
 @final
 class Summary:
@@ -234,7 +267,7 @@ class Manifest:
     def entries(self) -> list[ManifestEntry]: ...
     def paths(self) -> list[str]: ...
     def get(self, path: str) -> Optional[ManifestEntry]: ...
-    def __contains__(self, path: str) -> bool: ...
+    def __contains__(self, path: str, /) -> bool: ...
     def __len__(self) -> int: ...
     def to_json(self) -> str: ...
     @classmethod
