@@ -3,8 +3,9 @@
 use std::ffi::c_char;
 use std::path::Path;
 
+use ctask_core::session::overview::{self, ListFilter};
 use ctask_core::session::{self, status};
-use ctask_core::workspace::{Status, Workspace, WorkspaceInfo, discover, resolve};
+use ctask_core::workspace::{Workspace, resolve};
 
 use crate::boundary::{arg_str, give_string, guard, json_string, opt_str, out_arg};
 use crate::error::ctask_status;
@@ -104,16 +105,13 @@ pub unsafe extern "C" fn ctask_workspace_list(
         // SAFETY: NULL or a NUL-terminated string, per the contract.
         let opts = unsafe { opt_str(options_json, "options_json") }?;
         let opts: LookupOptions = options::parse(opts, "options_json")?;
-        let mut rows: Vec<WorkspaceInfo> = discover(&opts.settings()?)
-            .iter()
-            .map(|f| f.info())
-            .filter(|i| opts.all || i.status != Status::Archived)
-            .collect();
-        rows.sort_by(|a, b| {
-            let ka = a.updated_at.as_ref().or(a.created_at.as_ref());
-            let kb = b.updated_at.as_ref().or(b.created_at.as_ref());
-            kb.cmp(&ka).then_with(|| a.path.cmp(&b.path))
-        });
+        let rows = overview::list(
+            &opts.settings()?,
+            &ListFilter {
+                include_archived: opts.all,
+                ..ListFilter::default()
+            },
+        );
         let text = json_string(&rows)?;
         // SAFETY: checked non-NULL above.
         unsafe { give_string(out_json, text) };

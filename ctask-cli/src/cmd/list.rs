@@ -1,8 +1,8 @@
 //! `ctask list`: the workspaces under both roots.
 
 use clap::Args;
-use ctask_core::session::overview::annotate;
-use ctask_core::workspace::{Kind, Status, WorkspaceInfo, discover};
+use ctask_core::session::overview::{self, ListFilter};
+use ctask_core::workspace::{Kind, WorkspaceInfo};
 
 use crate::Ctx;
 use crate::cmd::info::to_json;
@@ -37,35 +37,20 @@ pub struct ListArgs {
 /// Runs `ctask list`.
 pub fn run(ctx: &Ctx, args: ListArgs) -> ctask_core::Result<i32> {
     let settings = ctx.settings()?;
-    let mut rows: Vec<WorkspaceInfo> = Vec::new();
-    for found in discover(&settings) {
-        let info = found.info();
-        if !args.all && info.status == Status::Archived {
-            continue;
-        }
-        if args.category.as_ref().is_some_and(|c| &info.category != c) {
-            continue;
-        }
-        // A broken workspace's type is unknown: it stays in the list, marked.
-        let wrong_kind = (args.projects && info.kind != Kind::Project)
-            || (args.tasks && info.kind != Kind::Task);
-        if wrong_kind && !info.broken {
-            continue;
-        }
-        rows.push(info);
-    }
-    // Most recently updated first; broken ones (no dates) last.
-    rows.sort_by(|a, b| {
-        let ka = a.updated_at.as_ref().or(a.created_at.as_ref());
-        let kb = b.updated_at.as_ref().or(b.created_at.as_ref());
-        kb.cmp(&ka).then_with(|| a.path.cmp(&b.path))
-    });
-    if let Some(n) = args.limit {
-        rows.truncate(n);
-    }
-    for r in &mut rows {
-        annotate(r, settings.stale_after_seconds.value);
-    }
+    let kind = match (args.projects, args.tasks) {
+        (true, _) => Some(Kind::Project),
+        (_, true) => Some(Kind::Task),
+        _ => None,
+    };
+    let rows = overview::list(
+        &settings,
+        &ListFilter {
+            include_archived: args.all,
+            category: args.category.clone(),
+            kind,
+            limit: args.limit,
+        },
+    );
     for r in rows.iter().filter(|r| r.broken) {
         if let Some(e) = &r.error {
             output::warn(&format!("broken workspace: {e}"));

@@ -6,7 +6,9 @@ use chrono::Utc;
 use super::liveness::State;
 use super::status::status_of;
 use super::timefmt;
-use crate::workspace::{LastSessionBrief, SessionBrief, WorkspaceInfo};
+use crate::workspace::{
+    Kind, LastSessionBrief, SessionBrief, Settings, Status, WorkspaceInfo, discover,
+};
 
 /// Fills `info.session` (when a lease exists) and `info.last_session` from the workspace's
 /// files. A workspace whose state cannot be read is left as it is.
@@ -40,4 +42,41 @@ pub fn annotate(info: &mut WorkspaceInfo, stale_after_s: u64) {
                 .unwrap_or_default(),
         });
     }
+}
+
+/// Which workspaces [`list`] returns.
+#[derive(Debug, Clone, Default)]
+pub struct ListFilter {
+    /// Include archived workspaces.
+    pub include_archived: bool,
+    /// Only this category.
+    pub category: Option<String>,
+    /// Only tasks or only projects (broken workspaces, whose type is unknown, stay).
+    pub kind: Option<Kind>,
+    /// At most this many (the most recently updated).
+    pub limit: Option<usize>,
+}
+
+/// The workspaces under both roots, most recently updated first and broken ones last,
+/// each annotated with its session state. Probes only: writes nothing.
+pub fn list(settings: &Settings, filter: &ListFilter) -> Vec<WorkspaceInfo> {
+    let mut rows: Vec<WorkspaceInfo> = discover(settings)
+        .iter()
+        .map(|f| f.info())
+        .filter(|i| filter.include_archived || i.status != Status::Archived)
+        .filter(|i| filter.category.as_ref().is_none_or(|c| &i.category == c))
+        .filter(|i| i.broken || filter.kind.is_none_or(|k| i.kind == k))
+        .collect();
+    rows.sort_by(|a, b| {
+        let ka = a.updated_at.as_ref().or(a.created_at.as_ref());
+        let kb = b.updated_at.as_ref().or(b.created_at.as_ref());
+        kb.cmp(&ka).then_with(|| a.path.cmp(&b.path))
+    });
+    if let Some(n) = filter.limit {
+        rows.truncate(n);
+    }
+    for r in &mut rows {
+        annotate(r, settings.stale_after_seconds.value);
+    }
+    rows
 }
