@@ -350,7 +350,7 @@ fn reader(ws: PathBuf, stop: Arc<AtomicBool>, reads: Arc<AtomicU64>) -> Result<(
         let n = check_json_files(&ws)?;
         reads.fetch_add(u64::from(n), Ordering::Relaxed);
         i += 1;
-        if i % 50 == 0 {
+        if i.is_multiple_of(50) {
             check_log_now(&ws)?;
         }
         std::thread::sleep(Duration::from_micros(500));

@@ -227,9 +227,12 @@ pub fn append(ws: &Path, ts: DateTime<Utc>, event: &str, fields: &[(&str, String
     append_text(ws, format_line(ts, event, fields))
 }
 
+/// One event for [`append_all`]: timestamp, event name, fields.
+pub type Event<'a> = (DateTime<Utc>, &'a str, &'a [(&'a str, String)]);
+
 /// Appends several event lines with a single `write(2)`: a kill leaves all or none of
 /// them (a coexisting session's `start`/`end` pair must never be torn apart).
-pub fn append_all(ws: &Path, lines: &[(DateTime<Utc>, &str, &[(&str, String)])]) -> Result<()> {
+pub fn append_all(ws: &Path, lines: &[Event<'_>]) -> Result<()> {
     let text = lines
         .iter()
         .map(|(ts, event, fields)| format_line(*ts, event, fields))

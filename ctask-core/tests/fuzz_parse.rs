@@ -1,0 +1,320 @@
+//! Property tests standing in for fuzzing (stable toolchain, no `cargo fuzz`): every parser
+//! of a file ctask reads — `task.yaml`, `config.yaml`, `session.json`, the summary, the start
+//! manifest, log lines, timestamps — gets arbitrary bytes and mutated valid documents and
+//! must return a value or an error, never panic; the writers' output parses back to what was
+//! written; slugs and tmux names keep their character rules.
+//!
+//! Cases per property: `CTASK_FUZZ_CASES` (default 256; `make stress` uses 5000).
+
+use std::path::Path;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use chrono::{DateTime, TimeZone, Utc};
+use ctask_core::session::lease::{self, Lease, LeaseFile, Mode};
+use ctask_core::session::log::{format_line, parse_line};
+use ctask_core::session::manifest::{self, Entry, Manifest, Timestamp};
+use ctask_core::session::summary::{self, Omitted, SummaryFile};
+use ctask_core::session::{diff, liveness, timefmt, tmux};
+use ctask_core::workspace::config::ConfigFile;
+use ctask_core::workspace::slug;
+use ctask_core::workspace::{Kind, TaskFile};
+use proptest::prelude::*;
+use proptest::test_runner::Config;
+
+static EXECUTIONS: AtomicU64 = AtomicU64::new(0);
+
+fn cases() -> u32 {
+    std::env::var("CTASK_FUZZ_CASES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(256)
+}
+
+fn config() -> Config {
+    Config {
+        cases: cases(),
+        failure_persistence: None,
+        ..Config::default()
+    }
+}
+
+fn count() {
+    let n = EXECUTIONS.fetch_add(1, Ordering::Relaxed) + 1;
+    if n.is_multiple_of(u64::from(cases())) {
+        println!("FIGURE fuzz.executions_so_far: {n}");
+    }
+}
+
+const TASK_YAML: &str = "schema_version: 1\nworkspace:\n  mode: local\ntitle: Fix the parser\nslug: fix-the-parser\ncategory: tasks\nkind: task\nstatus: active\ncreated_at: 2026-11-24T10:00:05Z\nupdated_at: 2026-11-24T10:00:05Z\nlaunch_dir: src\nagent:\n  command: claude\n  args: [--verbose]\n  env:\n    A: b\n";
+const CONFIG_YAML: &str = "root: /tmp/ws\nproject_root: /tmp/p\ndefault_agent:\n  command: claude\n  args: [-v]\nsession_mode: direct\nheartbeat_seconds: 30\nstale_after_seconds: 60\n";
+const LEASE_JSON: &str = r#"{"session_id":"h-42-20261124T100005Z-3f9a","pid":42,"process_start":123,"boot_id":"b","hostname":"h","user":"u","agent":"claude","mode":"direct","workspace_mode":"local","started_at":"2026-11-24T10:00:05Z","heartbeat_at":"2026-11-24T10:00:35Z","heartbeat_seconds":30,"ctask_version":"0.1.0","lock":"session.lock"}"#;
+const SUMMARY_JSON: &str = r#"{"session_id":"h-1-x","hostname":"h","agent":"a","mode":"direct","started_at":"2026-11-24T10:00:05Z","ended_at":"2026-11-24T10:02:11Z","duration_seconds":126,"files_added":["a"],"files_modified":[],"files_deleted":["b/c"],"notes_updated":false,"end_reason":"child_exited","detected_via":"child_exit","exit_code":0,"files_renamed":[{"from":"x","to":"y"}],"outside_changes":{"added":[],"modified":["m"],"deleted":[],"renamed":[]},"ctask_version":"0.1.0","end_manifest":[{"path":"a","size":1,"mtime":"2026-11-24T10:00:05.000000001Z","sha256":"9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08","kind":"file","ino":7,"ctime":"2026-11-24T10:00:05Z"},{"path":"l","size":3,"mtime":"2026-11-24T10:00:05Z","kind":"symlink","target":"../x"}],"end_manifest_captured_at":"2026-11-24T10:02:10.5Z"}"#;
+const MANIFEST_JSON: &str = "{\"captured_at\":\"2026-11-24T10:00:05.123456789Z\",\"files\":[\n{\"path\":\"notes.md\",\"size\":120,\"mtime\":\"2026-11-24T09:58:01.000000000Z\",\"sha256\":\"9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08\",\"kind\":\"file\",\"ino\":1311,\"ctime\":\"2026-11-24T09:58:01.000000000Z\"},\n{\"path\":\"src/link\",\"size\":6,\"mtime\":\"2026-11-24T09:00:00+02:00\",\"kind\":\"symlink\",\"target\":\"../lib\"},\n{\"path\":\"p\",\"size\":0,\"mtime\":\"2026-11-24T09:00:00.5Z\",\"kind\":\"other\"}\n]}\n";
+const LOG_LINE: &str = "2026-11-24T10:02:11Z end id=host-4242-20261124T100005Z-3f9a agent=\"my agent\" mode=direct exit=0 duration=6 added=1 modified=2 deleted=0 renamed=0 reason=child_exited detected_via=child_exit";
+
+#[derive(Debug, Clone)]
+enum Edit {
+    Flip(usize, u8),
+    Insert(usize, u8),
+    Delete(usize, usize),
+    Truncate(usize),
+    Dup(usize, usize),
+}
+
+fn edit() -> impl Strategy<Value = Edit> {
+    let special = prop_oneof![
+        any::<u8>(),
+        Just(b'"'),
+        Just(b'\\'),
+        Just(b'{'),
+        Just(b'['),
+        Just(b':'),
+        Just(b'\n'),
+        Just(b'-'),
+        Just(0xff),
+    ];
+    prop_oneof![
+        (any::<usize>(), special.clone()).prop_map(|(p, b)| Edit::Flip(p, b)),
+        (any::<usize>(), special).prop_map(|(p, b)| Edit::Insert(p, b)),
+        (any::<usize>(), 1..16usize).prop_map(|(p, n)| Edit::Delete(p, n)),
+        any::<usize>().prop_map(Edit::Truncate),
+        (any::<usize>(), 1..64usize).prop_map(|(p, n)| Edit::Dup(p, n)),
+    ]
+}
+
+fn apply(base: &[u8], edits: &[Edit]) -> Vec<u8> {
+    let mut v = base.to_vec();
+    for e in edits {
+        let len = v.len().max(1);
+        match *e {
+            Edit::Flip(p, b) if !v.is_empty() => v[p % len] = b,
+            Edit::Insert(p, b) => v.insert(p % (v.len() + 1), b),
+            Edit::Delete(p, n) if !v.is_empty() => {
+                let s = p % len;
+                let end = (s + n).min(v.len());
+                v.drain(s..end);
+            }
+            Edit::Truncate(p) => v.truncate(p % (v.len() + 1)),
+            Edit::Dup(p, n) if !v.is_empty() => {
+                let s = p % len;
+                let end = (s + n).min(v.len());
+                let chunk = v[s..end].to_vec();
+                v.splice(s..s, chunk);
+            }
+            _ => {}
+        }
+    }
+    v
+}
+
+/// Arbitrary bytes, or `valid` with a few random edits.
+fn doc(valid: &'static str) -> impl Strategy<Value = Vec<u8>> {
+    prop_oneof![
+        1 => prop::collection::vec(any::<u8>(), 0..300),
+        4 => prop::collection::vec(edit(), 1..6).prop_map(move |e| apply(valid.as_bytes(), &e)),
+    ]
+}
+
+fn with_file<T>(bytes: &[u8], f: impl FnOnce(&Path) -> T) -> T {
+    let d = tempfile::tempdir().expect("tempdir");
+    let p = d.path().join("f");
+    std::fs::write(&p, bytes).expect("write");
+    f(&p)
+}
+
+proptest! {
+    #![proptest_config(config())]
+
+    #[test]
+    fn task_yaml_never_panics(bytes in doc(TASK_YAML)) {
+        count();
+        let text = String::from_utf8_lossy(&bytes);
+        if let Ok(t) = TaskFile::parse(&text, Path::new("task.yaml")) {
+            // Whatever parses can be written and read back.
+            let again = TaskFile::parse(&t.to_yaml().expect("to_yaml"), Path::new("task.yaml"));
+            prop_assert!(again.is_ok(), "{:?}", again);
+            let _ = t.agent.as_ref().map(|a| (a.argv(), a.label()));
+        }
+        with_file(&bytes, |p| { let _ = TaskFile::load(p); });
+    }
+
+    #[test]
+    fn config_yaml_never_panics(bytes in doc(CONFIG_YAML)) {
+        count();
+        let _ = ConfigFile::parse(&String::from_utf8_lossy(&bytes), Path::new("config.yaml"));
+        with_file(&bytes, |p| { let _ = ConfigFile::load(p); });
+    }
+
+    #[test]
+    fn session_json_never_panics(bytes in doc(LEASE_JSON)) {
+        count();
+        with_file(&bytes, |p| {
+            let file = lease::read(p).expect("read");
+            if let LeaseFile::Present(l) = &file {
+                let _ = (l.session_mode(), l.is_this_host());
+            }
+            let _ = liveness::judge_unlocked(file, 60);
+        });
+    }
+
+    #[test]
+    fn summary_never_panics(bytes in doc(SUMMARY_JSON)) {
+        count();
+        with_file(&bytes, |p| {
+            if let SummaryFile::Present(s) = summary::read::<Vec<Entry>>(p).expect("read") {
+                let _ = s.brief();
+                let m = s.end_manifest();
+                prop_assert!(diff::diff(&m, &m).is_empty());
+            }
+            let _ = summary::read::<Omitted>(p).expect("read");
+            Ok(())
+        })?;
+    }
+
+    #[test]
+    fn manifest_never_panics_and_round_trips(bytes in doc(MANIFEST_JSON)) {
+        count();
+        with_file(&bytes, |p| {
+            if let Ok(Some(m)) = manifest::read_manifest(p) {
+                prop_assert!(diff::diff(&m, &m).is_empty());
+                manifest::write_manifest(p, &m).expect("write");
+                let back = manifest::read_manifest(p).expect("read back").expect("present");
+                prop_assert_eq!(back, m);
+            }
+            Ok(())
+        })?;
+    }
+
+    #[test]
+    fn log_lines_never_panic(bytes in doc(LOG_LINE)) {
+        count();
+        let _ = parse_line(&String::from_utf8_lossy(&bytes));
+    }
+
+    #[test]
+    fn log_lines_round_trip(
+        secs in 0i64..4_102_444_800,
+        event in "[a-z][a-z-]{0,12}",
+        fields in prop::collection::vec(("[a-z_]{1,12}", any::<String>()), 0..8),
+    ) {
+        count();
+        let ts = Utc.timestamp_opt(secs, 0).single().expect("ts");
+        let refs: Vec<(&str, String)> =
+            fields.iter().map(|(k, v)| (k.as_str(), v.clone())).collect();
+        let line = format_line(ts, &event, &refs);
+        prop_assert_eq!(line.matches('\n').count(), 1, "one line: {:?}", line);
+        let e = parse_line(&line).expect("parses");
+        prop_assert_eq!(e.event, event);
+        let want: Vec<(String, String)> =
+            fields.iter().map(|(k, v)| (k.clone(), v.clone())).collect();
+        prop_assert_eq!(e.fields, want);
+    }
+
+    #[test]
+    fn timestamps_never_panic_and_round_trip(s in any::<String>(), secs in -62_000_000_000i64..250_000_000_000, nanos in 0u32..1_000_000_000) {
+        count();
+        let _ = timefmt::parse(&s);
+        let _ = Timestamp::parse(&s);
+        let t = Timestamp::from_unix(secs, i64::from(nanos));
+        let text = t.to_string();
+        prop_assert_eq!(Timestamp::parse(&text), Some(t), "{}", text);
+        if let Some(dt) = DateTime::<Utc>::from_timestamp(secs.rem_euclid(4_102_444_800), 0) {
+            prop_assert_eq!(timefmt::parse(&timefmt::format(&dt)), Some(dt));
+        }
+    }
+
+    #[test]
+    fn slugs_keep_their_rules(title in any::<String>(), n in 0u32..50) {
+        count();
+        let s = slug::slugify(&title);
+        prop_assert!(s.len() <= slug::MAX_SLUG_BYTES);
+        prop_assert!(s.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-'));
+        prop_assert!(!s.starts_with('-') && !s.ends_with('-') && !s.contains("--"), "{}", s);
+        prop_assert_eq!(slug::slugify(&s), s.clone(), "idempotent");
+        if !s.is_empty() {
+            let date = chrono::NaiveDate::from_ymd_opt(2026, 11, 24).expect("date");
+            let name = slug::dir_name(date, &s, 1);
+            prop_assert_eq!(slug::slug_from_dir_name(&name), s.as_str());
+            let _ = slug::dir_name(date, &s, n);
+        }
+        let _ = slug::slug_from_dir_name(&title);
+    }
+
+    #[test]
+    fn tmux_names_keep_their_rules(category in any::<String>(), slug in any::<String>(), ws in any::<String>(), v in any::<String>()) {
+        count();
+        let path = Path::new("/").join(ws.replace('\0', ""));
+        let name = tmux::session_name(&category, &slug, &path);
+        prop_assert_eq!(&name, &tmux::session_name(&category, &slug, &path), "deterministic");
+        let rest = name.strip_prefix("ctask-").expect("prefix");
+        prop_assert!(rest.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_' || b == b'-'), "{}", name);
+        let (head, hash) = rest.rsplit_once('-').expect("hash");
+        prop_assert_eq!(hash.len(), 6);
+        prop_assert!(hash.bytes().all(|b| b.is_ascii_hexdigit()));
+        prop_assert!(!head.is_empty());
+        let _ = tmux::parse_version(&v);
+        let _ = Kind::Task.as_str();
+    }
+
+    #[test]
+    fn lease_round_trips(id in "[a-z0-9-]{1,40}", agent in any::<String>(), pid in any::<u32>(), hb in 1u64..10_000) {
+        count();
+        let d = tempfile::tempdir().expect("tempdir");
+        let p = d.path().join("session.json");
+        let mut l = Lease::new(id, &agent, Mode::Persistent, hb);
+        l.pid = pid;
+        lease::write(&p, &l).expect("write");
+        match lease::read(&p).expect("read") {
+            LeaseFile::Present(back) => prop_assert_eq!(*back, l),
+            other => prop_assert!(false, "{:?}", other),
+        }
+    }
+}
+
+/// Nesting deep enough to overflow a naive recursive parser: a clear error, no crash.
+#[test]
+fn deeply_nested_documents_are_errors_not_crashes() {
+    let deep_json = format!("{}{}", "[".repeat(20_000), "]".repeat(20_000));
+    let deep_yaml = format!("{}{}", "[".repeat(20_000), "]".repeat(20_000));
+    let deep_map = "a:\n".to_string()
+        + &(1..600)
+            .map(|i| format!("{}b:\n", " ".repeat(i)))
+            .collect::<String>();
+    for (bytes, what) in [
+        (deep_json.as_bytes(), "json"),
+        (deep_yaml.as_bytes(), "yaml"),
+        (deep_map.as_bytes(), "map"),
+    ] {
+        with_file(bytes, |p| {
+            assert!(
+                !matches!(lease::read(p).expect("read"), LeaseFile::Present(_)),
+                "{what}"
+            );
+            let _ = summary::read::<Vec<Entry>>(p).expect("read");
+            assert!(manifest::read_manifest(p).is_err(), "{what}");
+            assert!(TaskFile::load(p).is_err(), "{what}");
+            let _ = ConfigFile::load(p);
+        });
+    }
+}
+
+#[test]
+fn valid_seeds_parse() {
+    assert!(TaskFile::parse(TASK_YAML, Path::new("t")).is_ok());
+    assert!(ConfigFile::parse(CONFIG_YAML, Path::new("c")).is_ok());
+    with_file(LEASE_JSON.as_bytes(), |p| {
+        assert!(matches!(lease::read(p).unwrap(), LeaseFile::Present(_)));
+    });
+    with_file(SUMMARY_JSON.as_bytes(), |p| {
+        assert!(matches!(
+            summary::read::<Vec<Entry>>(p).unwrap(),
+            SummaryFile::Present(_)
+        ));
+    });
+    with_file(MANIFEST_JSON.as_bytes(), |p| {
+        let m: Manifest = manifest::read_manifest(p).unwrap().unwrap();
+        assert_eq!(m.entries.len(), 3);
+    });
+    assert!(parse_line(LOG_LINE).is_some());
+    let _ = Kind::Project;
+}
