@@ -33,10 +33,17 @@ fn install(sig: libc::c_int, handler: extern "C" fn(libc::c_int)) {
     }
 }
 
-/// Installs TERM/HUP forwarding (call before begin).
+/// Installs TERM/HUP forwarding (call before begin). Also ignores SIGXFSZ, so a write past
+/// a file-size limit (`ulimit -f`) fails with a clear error and begin undoes what it wrote,
+/// instead of the signal killing ctask between two writes; the agent gets the default back
+/// before exec (see `ctask_core::session::run`).
 pub fn forward_termination() {
     install(libc::SIGTERM, forward);
     install(libc::SIGHUP, forward);
+    // SAFETY: setting a standard disposition; no handler code runs.
+    unsafe {
+        libc::signal(libc::SIGXFSZ, libc::SIG_IGN);
+    }
 }
 
 /// Catches INT/QUIT with no-op handlers (call just before the agent is spawned): the

@@ -81,8 +81,9 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
         .prefix(&temp_prefix())
         .tempfile_in(dir)
         .at(dir)?;
-    tmp.write_all(bytes).at(tmp.path())?;
-    tmp.as_file().sync_all().at(tmp.path())?;
+    // Errors name the file being replaced, not its temp file.
+    tmp.as_file_mut().write_all(bytes).at(path)?;
+    tmp.as_file().sync_all().at(path)?;
     set_mode(tmp.as_file(), 0o644).at(tmp.path())?;
     tmp.persist(path).map_err(|e| Error::io(path, e.error))?;
     sync_dir(dir)

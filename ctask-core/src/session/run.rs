@@ -96,6 +96,7 @@ fn spawn_and_wait(
                 libc::SIGTERM,
                 libc::SIGHUP,
                 libc::SIGPIPE,
+                libc::SIGXFSZ,
             ] {
                 libc::signal(sig, libc::SIG_DFL);
             }
