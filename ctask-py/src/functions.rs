@@ -7,10 +7,11 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use ctask_core::session::manifest::{self, CaptureOptions};
+use ctask_core::session::overview::{self, ListFilter};
 use ctask_core::session::run::{RunHooks, run_with};
 use ctask_core::session::{self, Session as CoreSession};
 use ctask_core::workspace::{
-    self, AgentSpec, Kind, NewOptions, Overrides, ResolveOptions, Settings, Status, Workspace,
+    self, AgentSpec, Kind, NewOptions, Overrides, ResolveOptions, Settings, Workspace,
 };
 use pyo3::exceptions::{PyTypeError, PyValueError};
 use pyo3::prelude::*;
@@ -196,16 +197,18 @@ pub fn resolve(
     .map(|w| PyWorkspace(w.info()))
 }
 
-/// Every workspace under the task and project roots, sorted by path. Broken ones (an
-/// unreadable `task.yaml`) are included with `broken=True`.
+/// Every workspace under the task and project roots, most recently updated first (the
+/// order and filters of `ctask list`). Broken ones (an unreadable `task.yaml`) are included
+/// with `broken=True`.
 #[pyfunction]
-#[pyo3(signature = (*, root=None, include_archived=false, category=None, kind=None))]
+#[pyo3(signature = (*, root=None, include_archived=false, category=None, kind=None, limit=None))]
 pub fn list_workspaces(
     py: Python<'_>,
     root: Option<&Bound<'_, PyAny>>,
     include_archived: bool,
     category: Option<String>,
     kind: Option<String>,
+    limit: Option<usize>,
 ) -> PyResult<Vec<PyWorkspace>> {
     let root = opt_path(root, "root")?;
     let kind = match kind.as_deref() {
@@ -218,17 +221,14 @@ pub fn list_workspaces(
             )));
         }
     };
+    let filter = ListFilter {
+        include_archived,
+        category,
+        kind,
+        limit,
+    };
     let infos = py
-        .detach(move || {
-            let s = settings(root)?;
-            Ok(workspace::discover(&s)
-                .iter()
-                .map(|f| f.info())
-                .filter(|i| include_archived || i.status != Status::Archived)
-                .filter(|i| category.as_ref().is_none_or(|c| &i.category == c))
-                .filter(|i| i.broken || kind.is_none_or(|k| i.kind == k))
-                .collect::<Vec<_>>())
-        })
+        .detach(move || settings(root).map(|s| overview::list(&s, &filter)))
         .py()?;
     Ok(infos.into_iter().map(PyWorkspace).collect())
 }

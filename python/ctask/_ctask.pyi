@@ -402,5 +402,6 @@ def list_workspaces(
     include_archived: bool = False,
     category: Optional[str] = None,
     kind: Optional[Literal["task", "project"]] = None,
+    limit: Optional[int] = None,
 ) -> list[Workspace]: ...
 def cli_main(argv: Sequence[str]) -> int: ...

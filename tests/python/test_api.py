@@ -42,6 +42,7 @@ def test_workspace_create_resolve_list(root: Path) -> None:
     assert {w.path for w in ctask.list_workspaces()} == {a.path, p.path}
     assert [w.path for w in ctask.list_workspaces(kind="project")] == [p.path]
     assert [w.path for w in ctask.list_workspaces(category="web")] == [a.path]
+    assert len(ctask.list_workspaces(limit=1)) == 1
     assert a.session_status().state == "none"
 
 
