@@ -49,6 +49,8 @@ install: c-install
 demo:
 	$(CARGO) build --release -p ctask-cli
 	CTASK=$(CURDIR)/target/release/ctask bash scripts/demo.sh
+	@echo; echo "=== the same from Python (builds the wheel into .venv) ==="
+	$(MAKE) --no-print-directory py-demo
 
 clean:
 	$(CARGO) clean
