@@ -41,7 +41,7 @@ fn config() -> Config {
 fn count() {
     let n = EXECUTIONS.fetch_add(1, Ordering::Relaxed) + 1;
     if n.is_multiple_of(u64::from(cases())) {
-        println!("FIGURE fuzz.executions_so_far: {n}");
+        println!("\nFIGURE fuzz.executions_so_far: {n}");
     }
 }
 

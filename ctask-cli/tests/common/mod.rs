@@ -396,5 +396,6 @@ pub fn check_json_files(ws: &Path) -> Result<u32, String> {
 
 /// Prints a figure line that `make stress` collects.
 pub fn figure(name: &str, value: impl std::fmt::Display) {
-    println!("FIGURE {name}: {value}");
+    // On a line of its own even when libtest has just printed `test name ... `.
+    println!("\nFIGURE {name}: {value}");
 }
