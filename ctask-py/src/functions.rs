@@ -8,17 +8,20 @@ use std::sync::Arc;
 
 use ctask_core::session::manifest::{self, CaptureOptions};
 use ctask_core::session::overview::{self, ListFilter};
+use ctask_core::session::persistent::{self, SuperviseRequest};
 use ctask_core::session::run::{RunHooks, run_with};
-use ctask_core::session::{self, Session as CoreSession};
+use ctask_core::session::{self, OnActive, Session as CoreSession};
 use ctask_core::workspace::{
     self, AgentSpec, Kind, NewOptions, Overrides, ResolveOptions, Settings, Workspace,
 };
 use pyo3::exceptions::{PyTypeError, PyValueError};
 use pyo3::prelude::*;
 
-use crate::errors::{self, IntoPyResult};
+use crate::errors::{self, CtaskError, IntoPyResult};
 use crate::session::{Config, agent_label, launch_dir, on_active, path_arg, type_name};
-use crate::types::{PyDiff, PyDiffReport, PyManifest, PyRunResult, PyStatus, PyWorkspace};
+use crate::types::{
+    PyDiff, PyDiffReport, PyManifest, PyPersistentSession, PyRunResult, PyStatus, PyWorkspace,
+};
 
 /// Settings from the environment and config file, with an optional task root override.
 pub fn settings(root: Option<PathBuf>) -> ctask_core::Result<Settings> {
@@ -45,21 +48,40 @@ impl RunHooks for Collect {
     }
 }
 
-/// Begins a session in `path`, runs `argv` in its launch directory with its environment,
-/// ends the session with the exit status and returns the result.
+/// What `run` returns: the ended session (direct mode) or the running one (persistent).
+#[derive(IntoPyObject)]
+pub enum RunOutcome {
+    Direct(PyRunResult),
+    Persistent(PyPersistentSession),
+}
+
+/// Direct mode: begins a session in `path`, runs `argv` in its launch directory with its
+/// environment, ends the session with the exit status and returns the result. Persistent
+/// mode: starts a detached persistent session (the agent in tmux, a supervisor owning the
+/// session) and returns once the tmux session runs.
 #[pyfunction]
 #[allow(clippy::too_many_arguments)]
-#[pyo3(signature = (path, argv, *, agent=None, on_active="error", launch_dir=None, heartbeat=true, env=None))]
+#[pyo3(signature = (path, argv, *, mode="direct", agent=None, on_active="error", launch_dir=None, heartbeat=true, env=None))]
 pub fn run(
     py: Python<'_>,
     path: &Bound<'_, PyAny>,
     argv: &Bound<'_, PyAny>,
+    mode: &str,
     agent: Option<String>,
     on_active: &str,
     launch_dir: Option<&Bound<'_, PyAny>>,
     heartbeat: bool,
     env: Option<BTreeMap<String, String>>,
-) -> PyResult<PyRunResult> {
+) -> PyResult<RunOutcome> {
+    let persistent = match mode {
+        "direct" => false,
+        "persistent" => true,
+        other => {
+            return Err(PyValueError::new_err(format!(
+                "mode must be \"direct\" or \"persistent\", not {other:?}"
+            )));
+        }
+    };
     if argv.is_instance_of::<pyo3::types::PyString>() {
         return Err(PyTypeError::new_err(
             "argv must be a sequence of str (an argument vector), not a single str",
@@ -86,6 +108,9 @@ pub fn run(
         heartbeat,
         env: env.unwrap_or_default(),
     };
+    if persistent {
+        return run_persistent(py, config, argv).map(RunOutcome::Persistent);
+    }
     let (result, warnings) = py.detach(move || {
         let mut hooks = Collect::default();
         let r = config
@@ -96,7 +121,57 @@ pub fn run(
     for w in warnings {
         errors::warn(py, &w)?;
     }
-    Ok(PyRunResult(result.py()?))
+    Ok(RunOutcome::Direct(PyRunResult(result.py()?)))
+}
+
+/// How this interpreter runs the `ctask` command: `[sys.executable, "-m", "ctask"]` (never
+/// a PATH lookup), with `-P` where Python has it (3.11+) so that a `ctask` module in the
+/// tmux pane's directory (the launch directory) cannot shadow the installed package.
+fn python_ctask(py: Python<'_>) -> PyResult<Vec<String>> {
+    let exe: Option<String> = py.import("sys")?.getattr("executable")?.extract()?;
+    let exe = exe.filter(|e| !e.is_empty()).ok_or_else(|| {
+        CtaskError::new_err(
+            "sys.executable is not set: cannot start the supervisor of a persistent session",
+        )
+    })?;
+    let mut cmd = vec![exe];
+    if py.version_info() >= (3, 11) {
+        cmd.push("-P".into());
+    }
+    cmd.extend(["-m".to_owned(), "ctask".to_owned()]);
+    Ok(cmd)
+}
+
+/// Starts a detached persistent session through a supervisor run by this interpreter.
+fn run_persistent(
+    py: Python<'_>,
+    config: Config,
+    argv: Vec<String>,
+) -> PyResult<PyPersistentSession> {
+    if config.on_active != OnActive::Error {
+        return Err(PyValueError::new_err(
+            "on_active=\"coexist\" is not available in persistent mode: the supervisor owns \
+             the session",
+        ));
+    }
+    if !config.heartbeat {
+        return Err(PyValueError::new_err(
+            "heartbeat=False is not available in persistent mode: the supervisor heartbeats",
+        ));
+    }
+    let ctask = python_ctask(py)?;
+    let (workspace, started) = py
+        .detach(move || {
+            let ws = Workspace::open(&config.path)?;
+            let opts = config.options(None)?;
+            let req = SuperviseRequest::create(&ws.dir, argv, &opts, ctask.clone());
+            persistent::start_detached(&ctask, &req).map(|s| (ws.dir, s))
+        })
+        .py()?;
+    for w in &started.warnings {
+        errors::warn(py, w)?;
+    }
+    Ok(PyPersistentSession { workspace, started })
 }
 
 /// The session status of the workspace at `path` (writes nothing).

@@ -24,6 +24,7 @@ fn _ctask(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<types::PyLease>()?;
     m.add_class::<types::PyStatus>()?;
     m.add_class::<types::PyRunResult>()?;
+    m.add_class::<types::PyPersistentSession>()?;
     m.add_class::<types::PyDiffReport>()?;
     m.add_class::<types::PyManifest>()?;
     m.add_class::<types::PyEntry>()?;

@@ -6,6 +6,7 @@ use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 use ctask_core::session::manifest::{Entry, Kind as EntryKind, Manifest};
+use ctask_core::session::persistent::Started;
 use ctask_core::session::status::{DiffReport, StatusReport};
 use ctask_core::session::{Diff, Lease, Rename, RunResult, SummaryBrief};
 use ctask_core::workspace::WorkspaceInfo;
@@ -417,6 +418,71 @@ impl PyRunResult {
                 ("exit_code", any(py, self.0.exit_code)?),
                 ("summary", any(py, self.summary())?),
                 ("workspace_removed", any(py, self.0.workspace_removed)?),
+            ],
+        )
+    }
+}
+
+// ----------------------------------------------------------------------------------------
+
+/// A persistent session started detached (`ctask.run(..., mode="persistent")`): the agent
+/// runs in tmux and a supervisor process owns the session and ends it when the agent exits.
+#[pyclass(name = "PersistentSession", module = "ctask._ctask", frozen)]
+pub struct PyPersistentSession {
+    pub workspace: PathBuf,
+    pub started: Started,
+}
+
+#[pymethods]
+impl PyPersistentSession {
+    #[getter]
+    fn session_id(&self) -> &str {
+        &self.started.session_id
+    }
+    /// The canonical workspace directory.
+    #[getter]
+    fn workspace(&self) -> PathBuf {
+        self.workspace.clone()
+    }
+    /// The tmux session the agent runs in (attach with `tmux attach-session -t =NAME`).
+    #[getter]
+    fn tmux_session(&self) -> &str {
+        &self.started.tmux_session
+    }
+    /// The pid of the supervisor that owns the session.
+    #[getter]
+    fn supervisor_pid(&self) -> u32 {
+        self.started.supervisor_pid
+    }
+    /// An orphaned tmux session of this workspace was adopted instead of a new one created.
+    #[getter]
+    fn adopted(&self) -> bool {
+        self.started.adopted
+    }
+    /// Warnings met while beginning (each is also issued with `warnings.warn`).
+    #[getter]
+    fn warnings(&self) -> Vec<String> {
+        self.started.warnings.clone()
+    }
+    /// The command that attaches a terminal to the session.
+    fn attach_command(&self) -> Vec<String> {
+        vec![
+            "tmux".into(),
+            "attach-session".into(),
+            "-t".into(),
+            format!("={}", self.started.tmux_session),
+        ]
+    }
+    fn __repr__(&self, py: Python<'_>) -> PyResult<String> {
+        repr_of(
+            "PersistentSession",
+            &[
+                ("session_id", any(py, &self.started.session_id)?),
+                ("workspace", any(py, &self.workspace)?),
+                ("tmux_session", any(py, &self.started.tmux_session)?),
+                ("supervisor_pid", any(py, self.started.supervisor_pid)?),
+                ("adopted", any(py, self.started.adopted)?),
+                ("warnings", any(py, &self.started.warnings)?),
             ],
         )
     }

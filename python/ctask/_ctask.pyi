@@ -5,7 +5,7 @@ from collections.abc import Awaitable, Sequence
 from datetime import datetime
 from pathlib import Path
 from types import TracebackType
-from typing import Literal, Optional, Union, final
+from typing import Literal, Optional, Union, final, overload
 
 from typing_extensions import TypeAlias
 
@@ -27,6 +27,7 @@ __all__ = [
     "Manifest",
     "ManifestEntry",
     "PathSecurityError",
+    "PersistentSession",
     "Rename",
     "RunResult",
     "Session",
@@ -232,6 +233,22 @@ class RunResult:
     def workspace_removed(self) -> bool: ...
 
 @final
+class PersistentSession:
+    @property
+    def session_id(self) -> str: ...
+    @property
+    def workspace(self) -> Path: ...
+    @property
+    def tmux_session(self) -> str: ...
+    @property
+    def supervisor_pid(self) -> int: ...
+    @property
+    def adopted(self) -> bool: ...
+    @property
+    def warnings(self) -> list[str]: ...
+    def attach_command(self) -> list[str]: ...
+
+@final
 class DiffReport:
     @property
     def baseline(self) -> Literal["last_session", "none"]: ...
@@ -379,16 +396,42 @@ class Session:
 
 # --- functions ------------------------------------------------------------------------
 
+@overload
 def run(
     path: _StrPath,
     argv: Sequence[str],
     *,
+    mode: Literal["direct"] = "direct",
     agent: Optional[str] = None,
     on_active: Literal["error", "coexist"] = "error",
     launch_dir: Optional[_StrPath] = None,
     heartbeat: bool = True,
     env: Optional[dict[str, str]] = None,
 ) -> RunResult: ...
+@overload
+def run(
+    path: _StrPath,
+    argv: Sequence[str],
+    *,
+    mode: Literal["persistent"],
+    agent: Optional[str] = None,
+    on_active: Literal["error"] = "error",
+    launch_dir: Optional[_StrPath] = None,
+    heartbeat: Literal[True] = True,
+    env: Optional[dict[str, str]] = None,
+) -> PersistentSession: ...
+@overload
+def run(
+    path: _StrPath,
+    argv: Sequence[str],
+    *,
+    mode: Literal["direct", "persistent"],
+    agent: Optional[str] = None,
+    on_active: Literal["error", "coexist"] = "error",
+    launch_dir: Optional[_StrPath] = None,
+    heartbeat: bool = True,
+    env: Optional[dict[str, str]] = None,
+) -> Union[RunResult, PersistentSession]: ...
 def status(path: _StrPath, *, stale_after: Optional[int] = None) -> Status: ...
 def capture_manifest(path: _StrPath, *, respect_ignore: bool = True) -> Manifest: ...
 def diff(a: Manifest, b: Manifest) -> Diff: ...

@@ -62,6 +62,33 @@ fn default_poll_ms() -> u64 {
     500
 }
 
+impl SuperviseRequest {
+    /// A request to create a persistent session in `workspace` running `argv`, taking the
+    /// label, agent environment, launch directory, intervals and root from `opts` (its
+    /// policy, heartbeat and capture settings do not apply: a supervisor always owns the
+    /// lease and heartbeats). `exec_helper` is how the tmux pane runs `__exec`.
+    pub fn create(
+        workspace: &Path,
+        argv: Vec<String>,
+        opts: &SessionOptions,
+        exec_helper: Vec<String>,
+    ) -> SuperviseRequest {
+        SuperviseRequest {
+            workspace: workspace.to_path_buf(),
+            argv,
+            adopt: false,
+            agent: opts.agent.clone(),
+            agent_env: opts.agent_env.clone(),
+            launch_dir: opts.launch_dir.clone(),
+            heartbeat_seconds: opts.heartbeat_seconds,
+            stale_after_seconds: opts.stale_after_seconds,
+            root: opts.root.clone(),
+            exec_helper,
+            poll_ms: default_poll_ms(),
+        }
+    }
+}
+
 /// A running persistent session, as reported by its supervisor.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Started {
