@@ -238,10 +238,22 @@ enum ctask_status ctask_diff(const char *before_json, const char *after_json, ch
  *   default, or `"coexist"`), `force` (bool), `launch_dir` (relative to the workspace),
  *   `heartbeat` (bool, default true: a background thread refreshes the lease),
  *   `heartbeat_seconds`, `stale_after_seconds`, `respect_ignore` (bool), `env` (object of
- *   extra variables for the child), `root` (reported as `CTASK_ROOT`), `mode` (only
- *   `"direct"`). Unknown keys are `CTASK_ERR_INVALID_ARGUMENT` naming the key. Borrowed.
+ *   extra variables for the child), `root` (reported as `CTASK_ROOT`), `mode`
+ *   (`"direct"`, the default, or `"persistent"`), and in persistent mode only `argv`
+ *   (required: the agent's command, an array of strings) and `supervisor` (the `ctask`
+ *   executable; default: `ctask` found on PATH). Unknown keys, and keys of the other
+ *   mode, are `CTASK_ERR_INVALID_ARGUMENT` naming the key. Borrowed.
  * - `out`: receives the new handle on success (untouched on failure); not NULL. The
  *   caller owns the handle and releases it with `ctask_session_free`.
+ *
+ * Direct mode begins the session in this process; the host runs the agent. Persistent
+ * mode starts a detached supervisor (`<supervisor> __supervise`) that begins the session,
+ * runs `argv` in tmux and owns the session until the agent exits; the call returns once
+ * the tmux session runs. Its handle only describes the session: `ctask_session_end` and
+ * `ctask_session_heartbeat` do nothing, `ctask_session_free` only releases memory
+ * (follow the session with `ctask_workspace_status`). tmux missing or too old gives
+ * `CTASK_ERR_TMUX` before anything is written; a command not on PATH
+ * `CTASK_ERR_AGENT_NOT_FOUND`.
  *
  * A live owner and `on_active` `"error"` give `CTASK_ERR_ACTIVE_SESSION` (the owner's
  * lease is in `ctask_last_error_json`). A failed begin leaves the workspace as it was.
@@ -258,7 +270,10 @@ enum ctask_status ctask_session_begin(const char *dir,
 /**
  * Describes a session as a JSON object (`session_id`, `workspace`, `launch_dir`, `role`,
  * `mode`, `started_at`, `ended`, `env`, and when present `outside_changes`,
- * `last_summary`, `owner`, `recovered`, `warnings`; see docs/c-api.md).
+ * `last_summary`, `owner`, `recovered`, `warnings`; a persistent session's handle gives
+ * `session_id`, `workspace`, `role` `"supervised"`, `mode` `"persistent"`,
+ * `tmux_session`, `supervisor_pid`, `adopted`, `supervisor`, `warnings`; see
+ * docs/c-api.md).
  *
  * - `session`: a live handle, not NULL; borrowed.
  * - `out_json`: receives a new string on success (untouched on failure); not NULL. Free
@@ -278,7 +293,8 @@ enum ctask_status ctask_session_info_json(const struct ctask_session *session, c
  *
  * - `session`: a live handle, not NULL; borrowed.
  *
- * A no-op returning `CTASK_OK` for a coexisting or ended session. Thread-safe.
+ * A no-op returning `CTASK_OK` for a coexisting or ended session, and for a persistent
+ * one (its supervisor heartbeats). Thread-safe.
  *
  * # Safety
  * `session` is NULL or a live handle from `ctask_session_begin` that has not been freed;
@@ -300,6 +316,10 @@ enum ctask_status ctask_session_heartbeat(const struct ctask_session *session);
  * to `summary_json`. After a failure the handle is finished all the same (its lock is
  * released); a later begin recovers whatever was left unrecorded. Thread-safe.
  *
+ * A persistent session's handle: returns `CTASK_OK` and writes nothing; the supervisor
+ * ends the session when the agent exits (then `ctask_workspace_status` reports its
+ * `last_summary`).
+ *
  * # Safety
  * `session` is NULL or a live handle from `ctask_session_begin` that has not been freed;
  * other pointers are NULL or valid (out-parameters aligned and writable).
@@ -312,9 +332,10 @@ enum ctask_status ctask_session_end(struct ctask_session *session,
  * Releases a session handle. NULL is a no-op.
  *
  * A session that was not ended is ended now with `end_reason` `abandoned` (`detected_via`
- * `drop`); any failure of that end is ignored. The handle must not be used afterwards (use
- * after free is undefined behaviour), and this call must not race with another call on the
- * same handle.
+ * `drop`); any failure of that end is ignored. Freeing a persistent session's handle
+ * leaves the session running under its supervisor. The handle must not be used afterwards
+ * (use after free is undefined behaviour), and this call must not race with another call
+ * on the same handle.
  *
  * # Safety
  * `session` is NULL or a live handle from `ctask_session_begin`, not used again afterwards.

@@ -279,9 +279,11 @@ fn paths_near_and_beyond_path_max() {
                 .filter(|p| p.starts_with("near/"))
                 .collect();
             assert_eq!(listed.len(), 1, "{listed:?}");
+            figure("hostile.deep_path_outcome", "manifest");
         }
         code => {
             assert!(out.stderr.contains("error"), "{code:?}: {out:#?}");
+            figure("hostile.deep_path_outcome", "error");
         }
     }
     figure("hostile.deep_path_bytes", beyond);
