@@ -3,13 +3,15 @@ SHELL := /bin/bash
 CARGO ?= cargo
 export CARGO_TERM_COLOR ?= never
 
-.PHONY: all build test lint rust-test tools demo clean install
+.PHONY: all build test lint rust-test tools demo clean install bench
 
 .DEFAULT_GOAL := all
 
 include mk/c.mk
 include mk/python.mk
-include mk/bench.mk
+include mk/stress.mk
+# make bench (not part of make test).
+-include mk/bench.mk
 
 all: build
 
@@ -37,11 +39,12 @@ tools:
 lint:
 	$(CARGO) fmt --all --check
 	$(CARGO) clippy --workspace --all-targets -- -D warnings
+	$(CARGO) clippy -p ctask-cli --all-targets --features crash-points -- -D warnings
 
 rust-test: tools
 	$(CARGO) test --workspace
 
-test: lint rust-test c-test go-test py-test
+test: lint rust-test stress-short c-test go-test py-test
 	@echo "make test: all checks passed"
 
 install: c-install
