@@ -1,14 +1,15 @@
 # C ABI (libctask, include/ctask.h) and the Go package over cgo.
 #
 # Included by the top-level Makefile. Targets:
-#   c-test      header drift check, version check, libctask build, C test program and
-#               example under valgrind, CLI interop check, static link, installed pkg-config
+#   c-test      header drift check, version check, libctask build, C test program (with a
+#               persistent session supervised by the built ctask) and example under
+#               valgrind, CLI interop check, static link, installed pkg-config
 #   go-test     `go test` of examples/go against libctask
 #   c-header    regenerate include/ctask.h with the pinned cbindgen (commit the result)
 #   c-pc        generate the in-tree pkg-config file (<target>/pkgconfig/ctask.pc)
 #   c-install   install libctask, ctask.h and ctask.pc under $(DESTDIR)$(PREFIX)
 # Every target installs the tools it needs (cbindgen into <target>/tools with cargo;
-# gcc, valgrind, pkg-config, python3, golang via apt-get when root). A tool that is still
+# gcc, valgrind, pkg-config, python3, tmux, golang via apt-get when root). A tool that is still
 # missing is an error, never a skip.
 
 CARGO ?= cargo
@@ -84,6 +85,7 @@ c-tools:
 	$(call c_need,pkg-config,pkg-config)
 	$(call c_need,python3,python3)
 	$(call c_need,git,git)
+	$(call c_need,tmux,tmux)
 
 c-cbindgen:
 	@if [ "$$($(CBINDGEN) --version 2>/dev/null)" != "cbindgen $(CBINDGEN_VERSION)" ]; then \
@@ -132,8 +134,8 @@ c-test: c-tools c-header-check c-version-check c-pc
 	  $$(pkg-config --libs ctask) -lpthread && \
 	$(CC) $(C_FLAGS) $$(pkg-config --cflags ctask) examples/c/example.c -o $(C_OUT)/example \
 	  $$(pkg-config --libs ctask)
-	$(C_VALGRIND) $(C_OUT)/ctask_test
 	$(CARGO) build -p ctask-cli $(C_CARGO_PROFILE_FLAG)
+	CTASK_TEST_SUPERVISOR=$(C_LIB_DIR)/ctask $(C_VALGRIND) $(C_OUT)/ctask_test
 	bash examples/c/interop.sh $(C_OUT)/example $(C_LIB_DIR)/ctask $(C_VALGRIND)
 	$(CC) $(C_FLAGS) -Iinclude examples/c/example.c -o $(C_OUT)/example-static \
 	  $(C_LIB_DIR)/libctask.a $(C_STATIC_LIBS)

@@ -4,6 +4,7 @@
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
+use ctask_core::session::launch;
 use ctask_core::session::{CaptureOptions, OnActive, SessionOptions};
 use ctask_core::workspace::{AgentSpec, NewOptions, Overrides, ResolveOptions, Settings};
 use serde::Deserialize;
@@ -68,9 +69,22 @@ pub(crate) struct BeginOptions {
     env: Option<BTreeMap<String, String>>,
     root: Option<String>,
     mode: Option<String>,
-    // Keys of persistent mode, recognised only to refuse them clearly.
+    // Keys of persistent mode; checked by hand so that a mistake names the key.
     argv: Option<Value>,
     supervisor: Option<Value>,
+}
+
+/// What `ctask_session_begin` is asked to do.
+pub(crate) enum Begin {
+    /// Begin a session in this process (the host runs the agent).
+    Direct(SessionOptions),
+    /// Start a detached persistent session: `argv` in tmux, owned by a supervisor.
+    Persistent {
+        opts: SessionOptions,
+        argv: Vec<String>,
+        /// The `ctask` executable (absolute): the supervisor and the pane's `__exec` helper.
+        supervisor: PathBuf,
+    },
 }
 
 #[derive(Debug, Clone, Copy, Deserialize)]
@@ -84,30 +98,62 @@ enum OnActiveOpt {
 pub(crate) const DEFAULT_AGENT: &str = "library";
 
 impl BeginOptions {
-    /// The core's session options; unset values come from the configuration.
-    pub fn into_session_options(self) -> FfiResult<SessionOptions> {
+    /// What to begin, with the core's session options; unset values come from the
+    /// configuration.
+    pub fn into_begin(mut self) -> FfiResult<Begin> {
         match self.mode.as_deref() {
-            None | Some("direct") => {}
+            None | Some("direct") => {
+                for (key, v) in [("argv", &self.argv), ("supervisor", &self.supervisor)] {
+                    if v.is_some() {
+                        return Err(Failure::invalid(format!(
+                            "options_json: `{key}` belongs to persistent mode \
+                             (\"mode\": \"persistent\")"
+                        ))
+                        .with("key", key));
+                    }
+                }
+                self.into_session_options().map(Begin::Direct)
+            }
             Some("persistent") => {
-                return Err(Failure::invalid(
-                    "options_json: `mode`: persistent sessions are not available through the \
-                     C API yet; only \"direct\" is supported",
-                ));
+                let argv = persistent_argv(self.argv.take())?;
+                let supervisor = resolve_supervisor(self.supervisor.take())?;
+                let refused = [
+                    ("force", self.force == Some(true)),
+                    (
+                        "on_active",
+                        matches!(self.on_active, Some(OnActiveOpt::Coexist)),
+                    ),
+                    ("heartbeat", self.heartbeat == Some(false)),
+                    ("respect_ignore", self.respect_ignore == Some(false)),
+                ];
+                if let Some((key, _)) = refused.iter().find(|(_, bad)| *bad) {
+                    return Err(Failure::invalid(format!(
+                        "options_json: `{key}`: not available in persistent mode (the \
+                         supervisor owns the lease, heartbeats and captures with the ignore \
+                         files)"
+                    ))
+                    .with("key", *key));
+                }
+                if self.agent.is_none() {
+                    self.agent = Some(argv[0].clone());
+                }
+                let opts = self.into_session_options()?;
+                Ok(Begin::Persistent {
+                    opts,
+                    argv,
+                    supervisor,
+                })
             }
-            Some(other) => {
-                return Err(Failure::invalid(format!(
-                    "options_json: `mode`: unknown session mode {other:?}; expected \"direct\""
-                )));
-            }
+            Some(other) => Err(Failure::invalid(format!(
+                "options_json: `mode`: unknown session mode {other:?}; expected \"direct\" or \
+                 \"persistent\""
+            ))
+            .with("key", "mode")),
         }
-        for (key, v) in [("argv", &self.argv), ("supervisor", &self.supervisor)] {
-            if v.is_some() {
-                return Err(Failure::invalid(format!(
-                    "options_json: `{key}` belongs to persistent mode, which the C API does \
-                     not support yet"
-                )));
-            }
-        }
+    }
+
+    /// The core's session options of a direct session.
+    fn into_session_options(self) -> FfiResult<SessionOptions> {
         let agent = self.agent.unwrap_or_else(|| DEFAULT_AGENT.to_owned());
         if agent.trim().is_empty() {
             return Err(Failure::invalid("options_json: `agent` must not be empty"));
@@ -158,6 +204,46 @@ impl BeginOptions {
             ..defaults
         })
     }
+}
+
+/// The `argv` of a persistent session: a non-empty array of strings.
+fn persistent_argv(v: Option<Value>) -> FfiResult<Vec<String>> {
+    let bad = |detail: &str| {
+        Failure::invalid(format!("options_json: `argv`: {detail}")).with("key", "argv")
+    };
+    let v = v.ok_or_else(|| bad("required in persistent mode (the command to run in tmux)"))?;
+    let argv: Vec<String> =
+        serde_json::from_value(v).map_err(|_| bad("must be an array of strings"))?;
+    if argv.is_empty() || argv[0].is_empty() {
+        return Err(bad("must name a command"));
+    }
+    if argv.iter().any(|a| a.contains('\0')) {
+        return Err(bad("arguments must not contain NUL"));
+    }
+    Ok(argv)
+}
+
+/// The `ctask` executable that supervises a persistent session: the `supervisor` option (a
+/// path, or a name looked up on PATH), by default `ctask` found on PATH — the one place
+/// where ctask is looked up by name (DESIGN §4.9). Made absolute, because the tmux pane
+/// runs it too, from another directory and with the tmux server's PATH.
+fn resolve_supervisor(v: Option<Value>) -> FfiResult<PathBuf> {
+    let bad = |detail: String| {
+        Failure::invalid(format!("options_json: `supervisor`: {detail}")).with("key", "supervisor")
+    };
+    let name = match v {
+        None => "ctask".to_owned(),
+        Some(Value::String(s)) if !s.is_empty() => s,
+        Some(_) => return Err(bad("must be a non-empty string".into())),
+    };
+    let found = launch::find_program(&name).map_err(|_| {
+        bad(if name.contains('/') {
+            format!("{name} is not an executable file")
+        } else {
+            format!("no executable {name:?} on PATH; pass the path of the ctask executable")
+        })
+    })?;
+    std::path::absolute(&found).map_err(|e| bad(format!("{}: {e}", found.display())))
 }
 
 /// Options of `ctask_workspace_create`.

@@ -5,13 +5,15 @@ use std::ffi::{c_char, c_int};
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
+use ctask_core::session::persistent::{self, SuperviseRequest};
 use ctask_core::session::timefmt;
-use ctask_core::session::{Diff, Ending, Lease, Role, Session, SummaryBrief};
+use ctask_core::session::{Diff, Ending, Lease, Role, Session, SessionOptions, SummaryBrief};
+use ctask_core::workspace::Workspace;
 use serde::Serialize;
 
 use crate::boundary::{arg_str, give_string, guard, guard_value, json_string, opt_str, out_arg};
 use crate::error::{Failure, ctask_status};
-use crate::options::{self, BeginOptions};
+use crate::options::{self, Begin, BeginOptions};
 
 /// A begun session (opaque).
 ///
@@ -20,9 +22,34 @@ use crate::options::{self, BeginOptions};
 /// which must not race with any other use of the same handle.
 #[allow(non_camel_case_types)]
 pub struct ctask_session {
-    session: Session,
-    /// Set once `ctask_session_end` has succeeded.
-    ended: Mutex<bool>,
+    kind: Kind,
+}
+
+// The handle is always boxed, so the size of the larger variant costs nothing.
+#[allow(clippy::large_enum_variant)]
+enum Kind {
+    /// A session begun in this process.
+    Direct {
+        session: Session,
+        /// Set once `ctask_session_end` has succeeded.
+        ended: Mutex<bool>,
+    },
+    /// A persistent session started detached: its supervisor owns and ends it.
+    Persistent(PersistentInfo),
+}
+
+/// What `ctask_session_info_json` reports for a persistent session.
+#[derive(Serialize)]
+struct PersistentInfo {
+    session_id: String,
+    workspace: PathBuf,
+    role: &'static str,
+    mode: &'static str,
+    tmux_session: String,
+    supervisor_pid: u32,
+    adopted: bool,
+    supervisor: PathBuf,
+    warnings: Vec<String>,
 }
 
 /// What `ctask_session_info_json` reports.
@@ -55,9 +82,9 @@ struct RecoveredInfo {
     summary: Option<SummaryBrief>,
 }
 
-impl ctask_session {
-    fn info(&self) -> SessionInfo {
-        let s = &self.session;
+/// A direct session's description.
+fn direct_info(s: &Session) -> SessionInfo {
+    {
         SessionInfo {
             session_id: s.id(),
             workspace: s.workspace(),
@@ -83,6 +110,31 @@ impl ctask_session {
     }
 }
 
+/// Starts a detached persistent session: the supervisor (`<supervisor> __supervise`) runs
+/// begin, starts `argv` in tmux, and reports once the tmux session exists.
+fn start_persistent(
+    dir: &Path,
+    opts: SessionOptions,
+    argv: Vec<String>,
+    supervisor: PathBuf,
+) -> Result<PersistentInfo, Failure> {
+    let ws = Workspace::open(dir)?;
+    let cmd = vec![supervisor.to_string_lossy().into_owned()];
+    let req = SuperviseRequest::create(&ws.dir, argv, &opts, cmd.clone());
+    let started = persistent::start_detached(&cmd, &req)?;
+    Ok(PersistentInfo {
+        session_id: started.session_id,
+        workspace: ws.dir,
+        role: "supervised",
+        mode: "persistent",
+        tmux_session: started.tmux_session,
+        supervisor_pid: started.supervisor_pid,
+        adopted: started.adopted,
+        supervisor,
+        warnings: started.warnings,
+    })
+}
+
 /// The session behind a handle argument.
 ///
 /// # Safety
@@ -101,10 +153,22 @@ unsafe fn handle<'a>(s: *const ctask_session) -> Result<&'a ctask_session, Failu
 ///   default, or `"coexist"`), `force` (bool), `launch_dir` (relative to the workspace),
 ///   `heartbeat` (bool, default true: a background thread refreshes the lease),
 ///   `heartbeat_seconds`, `stale_after_seconds`, `respect_ignore` (bool), `env` (object of
-///   extra variables for the child), `root` (reported as `CTASK_ROOT`), `mode` (only
-///   `"direct"`). Unknown keys are `CTASK_ERR_INVALID_ARGUMENT` naming the key. Borrowed.
+///   extra variables for the child), `root` (reported as `CTASK_ROOT`), `mode`
+///   (`"direct"`, the default, or `"persistent"`), and in persistent mode only `argv`
+///   (required: the agent's command, an array of strings) and `supervisor` (the `ctask`
+///   executable; default: `ctask` found on PATH). Unknown keys, and keys of the other
+///   mode, are `CTASK_ERR_INVALID_ARGUMENT` naming the key. Borrowed.
 /// - `out`: receives the new handle on success (untouched on failure); not NULL. The
 ///   caller owns the handle and releases it with `ctask_session_free`.
+///
+/// Direct mode begins the session in this process; the host runs the agent. Persistent
+/// mode starts a detached supervisor (`<supervisor> __supervise`) that begins the session,
+/// runs `argv` in tmux and owns the session until the agent exits; the call returns once
+/// the tmux session runs. Its handle only describes the session: `ctask_session_end` and
+/// `ctask_session_heartbeat` do nothing, `ctask_session_free` only releases memory
+/// (follow the session with `ctask_workspace_status`). tmux missing or too old gives
+/// `CTASK_ERR_TMUX` before anything is written; a command not on PATH
+/// `CTASK_ERR_AGENT_NOT_FOUND`.
 ///
 /// A live owner and `on_active` `"error"` give `CTASK_ERR_ACTIVE_SESSION` (the owner's
 /// lease is in `ctask_last_error_json`). A failed begin leaves the workspace as it was.
@@ -125,12 +189,18 @@ pub unsafe extern "C" fn ctask_session_begin(
         let dir = unsafe { arg_str(dir, "dir") }?;
         let opts = unsafe { opt_str(options_json, "options_json") }?;
         let opts: BeginOptions = options::parse(opts, "options_json")?;
-        let opts = opts.into_session_options()?;
-        let session = Session::begin(Path::new(dir), opts)?;
-        let h = Box::new(ctask_session {
-            session,
-            ended: Mutex::new(false),
-        });
+        let kind = match opts.into_begin()? {
+            Begin::Direct(opts) => Kind::Direct {
+                session: Session::begin(Path::new(dir), opts)?,
+                ended: Mutex::new(false),
+            },
+            Begin::Persistent {
+                opts,
+                argv,
+                supervisor,
+            } => Kind::Persistent(start_persistent(Path::new(dir), opts, argv, supervisor)?),
+        };
+        let h = Box::new(ctask_session { kind });
         // SAFETY: `out` was checked non-NULL; the caller makes it writable.
         unsafe { out.write(Box::into_raw(h)) };
         Ok(())
@@ -139,7 +209,10 @@ pub unsafe extern "C" fn ctask_session_begin(
 
 /// Describes a session as a JSON object (`session_id`, `workspace`, `launch_dir`, `role`,
 /// `mode`, `started_at`, `ended`, `env`, and when present `outside_changes`,
-/// `last_summary`, `owner`, `recovered`, `warnings`; see docs/c-api.md).
+/// `last_summary`, `owner`, `recovered`, `warnings`; a persistent session's handle gives
+/// `session_id`, `workspace`, `role` `"supervised"`, `mode` `"persistent"`,
+/// `tmux_session`, `supervisor_pid`, `adopted`, `supervisor`, `warnings`; see
+/// docs/c-api.md).
 ///
 /// - `session`: a live handle, not NULL; borrowed.
 /// - `out_json`: receives a new string on success (untouched on failure); not NULL. Free
@@ -159,7 +232,10 @@ pub unsafe extern "C" fn ctask_session_info_json(
         out_arg(out_json, "out_json")?;
         // SAFETY: NULL or a live handle, per the contract.
         let h = unsafe { handle(session) }?;
-        let text = json_string(&h.info())?;
+        let text = match &h.kind {
+            Kind::Direct { session, .. } => json_string(&direct_info(session))?,
+            Kind::Persistent(info) => json_string(info)?,
+        };
         // SAFETY: checked non-NULL above.
         unsafe { give_string(out_json, text) };
         Ok(())
@@ -171,7 +247,8 @@ pub unsafe extern "C" fn ctask_session_info_json(
 ///
 /// - `session`: a live handle, not NULL; borrowed.
 ///
-/// A no-op returning `CTASK_OK` for a coexisting or ended session. Thread-safe.
+/// A no-op returning `CTASK_OK` for a coexisting or ended session, and for a persistent
+/// one (its supervisor heartbeats). Thread-safe.
 ///
 /// # Safety
 /// `session` is NULL or a live handle from `ctask_session_begin` that has not been freed;
@@ -181,7 +258,9 @@ pub unsafe extern "C" fn ctask_session_heartbeat(session: *const ctask_session) 
     guard(|| {
         // SAFETY: NULL or a live handle, per the contract.
         let h = unsafe { handle(session) }?;
-        h.session.heartbeat()?;
+        if let Kind::Direct { session, .. } = &h.kind {
+            session.heartbeat()?;
+        }
         Ok(())
     })
 }
@@ -199,6 +278,10 @@ pub unsafe extern "C" fn ctask_session_heartbeat(session: *const ctask_session) 
 /// to `summary_json`. After a failure the handle is finished all the same (its lock is
 /// released); a later begin recovers whatever was left unrecorded. Thread-safe.
 ///
+/// A persistent session's handle: returns `CTASK_OK` and writes nothing; the supervisor
+/// ends the session when the agent exits (then `ctask_workspace_status` reports its
+/// `last_summary`).
+///
 /// # Safety
 /// `session` is NULL or a live handle from `ctask_session_begin` that has not been freed;
 /// other pointers are NULL or valid (out-parameters aligned and writable).
@@ -211,11 +294,15 @@ pub unsafe extern "C" fn ctask_session_end(
     guard(|| {
         // SAFETY: NULL or a live handle, per the contract.
         let h = unsafe { handle(session) }?;
-        let mut ended = h.ended.lock().unwrap_or_else(|p| p.into_inner());
+        let Kind::Direct { session, ended } = &h.kind else {
+            // The supervisor ends a persistent session when its agent exits.
+            return Ok(());
+        };
+        let mut ended = ended.lock().unwrap_or_else(|p| p.into_inner());
         if *ended {
             return Ok(());
         }
-        let outcome = h.session.end(Ending::child_exit(exit_code))?;
+        let outcome = session.end(Ending::child_exit(exit_code))?;
         *ended = true;
         if !summary_json.is_null() {
             let text = json_string(&outcome.summary)?;
@@ -229,9 +316,10 @@ pub unsafe extern "C" fn ctask_session_end(
 /// Releases a session handle. NULL is a no-op.
 ///
 /// A session that was not ended is ended now with `end_reason` `abandoned` (`detected_via`
-/// `drop`); any failure of that end is ignored. The handle must not be used afterwards (use
-/// after free is undefined behaviour), and this call must not race with another call on the
-/// same handle.
+/// `drop`); any failure of that end is ignored. Freeing a persistent session's handle
+/// leaves the session running under its supervisor. The handle must not be used afterwards
+/// (use after free is undefined behaviour), and this call must not race with another call
+/// on the same handle.
 ///
 /// # Safety
 /// `session` is NULL or a live handle from `ctask_session_begin`, not used again afterwards.

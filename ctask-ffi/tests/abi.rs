@@ -184,6 +184,65 @@ fn failures_leave_out_parameters_alone_and_name_the_problem() {
     assert_eq!(last["detected_via"], "drop");
 }
 
+#[test]
+fn persistent_options_are_checked_before_anything_starts() {
+    let tmp = tempfile::tempdir().unwrap();
+    let ws = create_workspace(tmp.path(), "ABI persistent options");
+    let refused = |opts: &str, key: &str| {
+        assert_eq!(
+            begin(&ws, opts).unwrap_err(),
+            ctask_status::CTASK_ERR_INVALID_ARGUMENT,
+            "{opts}"
+        );
+        assert!(
+            last_error().contains(&format!("`{key}`")),
+            "{}",
+            last_error()
+        );
+        let mut detail = ptr::null_mut();
+        // SAFETY: a valid out-parameter.
+        assert_eq!(
+            unsafe { ctask_last_error_json(&mut detail) },
+            ctask_status::CTASK_OK
+        );
+        assert_eq!(take_json(detail)["key"], key, "{opts}");
+    };
+    let exe = std::env::current_exe().unwrap();
+    let with_supervisor = |extra: &str| {
+        format!(
+            r#"{{"mode": "persistent", "argv": ["sh"], "supervisor": {}{extra}}}"#,
+            serde_json::to_string(&exe).unwrap()
+        )
+    };
+    refused(r#"{"mode": "persistent"}"#, "argv");
+    refused(r#"{"mode": "persistent", "argv": "sh -c true"}"#, "argv");
+    refused(r#"{"mode": "persistent", "argv": [""]}"#, "argv");
+    refused(r#"{"argv": ["sh"]}"#, "argv");
+    refused(
+        r#"{"mode": "direct", "supervisor": "/bin/ctask"}"#,
+        "supervisor",
+    );
+    refused(r#"{"mode": "tmux"}"#, "mode");
+    refused(
+        r#"{"mode": "persistent", "argv": ["sh"], "supervisor": "/nonexistent/ctask"}"#,
+        "supervisor",
+    );
+    refused(
+        r#"{"mode": "persistent", "argv": ["sh"], "supervisor": 1}"#,
+        "supervisor",
+    );
+    refused(&with_supervisor(r#", "force": true"#), "force");
+    refused(&with_supervisor(r#", "on_active": "coexist""#), "on_active");
+    refused(&with_supervisor(r#", "heartbeat": false"#), "heartbeat");
+    refused(
+        &with_supervisor(r#", "respect_ignore": false"#),
+        "respect_ignore",
+    );
+    let st = ctask_core::session::status(&ws, 60).unwrap();
+    assert_eq!(st.state.as_str(), "none");
+    assert!(!ws.join(".ctask").join("session.json").exists());
+}
+
 /// A handle pointer that may cross threads (the API documents it as thread-safe).
 #[derive(Clone, Copy)]
 struct Shared(*mut ctask_session);

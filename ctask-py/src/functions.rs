@@ -49,6 +49,8 @@ impl RunHooks for Collect {
 }
 
 /// What `run` returns: the ended session (direct mode) or the running one (persistent).
+// Built once per call and moved straight into a Python object: its size does not matter.
+#[allow(clippy::large_enum_variant)]
 #[derive(IntoPyObject)]
 pub enum RunOutcome {
     Direct(PyRunResult),

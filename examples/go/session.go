@@ -41,7 +41,8 @@ type Options struct {
 	IncludeIgnored bool
 	// Env holds extra variables for the agent, on top of the CTASK_* ones.
 	Env map[string]string
-	// Mode is "direct" (the default); persistent sessions are not available yet.
+	// Mode is "direct" (the default). Persistent sessions (the C options "argv" and
+	// "supervisor") are not wrapped by this package yet: "persistent" is refused.
 	Mode string
 }
 
