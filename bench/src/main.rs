@@ -1,0 +1,823 @@
+//! `make bench`: builds its own trees under a temporary directory and measures, in one run,
+//! ctask's manifest capture (cold and warm) and whole `ctask` commands against
+//! `git status --porcelain` and `sha256sum` on the same files. See `bench/run.sh`.
+//!
+//! Usage: `ctask-bench run --ctask PATH [--out FILE]` (settings from `BENCH_*` variables,
+//! see [`Config`]); `ctask-bench capture DIR [--cache FILE] [--write FILE]` is the child
+//! process that times one library capture.
+
+mod measure;
+mod report;
+mod trees;
+
+use std::collections::BTreeMap;
+use std::fs::{self, File};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::{Duration, Instant, SystemTime};
+
+use ctask_core::session::manifest::{self, Kind};
+use ctask_core::session::{CaptureOptions, Manifest};
+
+use measure::{Out, Sample, Series};
+
+type Res<T> = Result<T, String>;
+
+fn main() {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let result = match args.first().map(String::as_str) {
+        Some("capture") => capture_child(&args[1..]),
+        Some("run") => run(&args[1..]),
+        Some("exec") => match measure::launcher(&args[1..]) {
+            Ok(code) => std::process::exit(code),
+            Err(e) => Err(e),
+        },
+        _ => Err("usage: ctask-bench run --ctask PATH [--out FILE] | capture DIR [--cache FILE] [--write FILE]".into()),
+    };
+    if let Err(e) = result {
+        eprintln!("ctask-bench: {e}");
+        std::process::exit(1);
+    }
+}
+
+fn flag(args: &[String], name: &str) -> Option<String> {
+    args.iter()
+        .position(|a| a == name)
+        .and_then(|i| args.get(i + 1).cloned())
+}
+
+/// The child: one library capture of `DIR`, timed in-process; prints
+/// `wall cpu hashed cached entries`.
+fn capture_child(args: &[String]) -> Res<()> {
+    let dir = PathBuf::from(args.first().ok_or("capture: no directory")?);
+    let cache = match flag(args, "--cache") {
+        Some(p) => manifest::read_manifest(Path::new(&p)).map_err(|e| e.to_string())?,
+        None => None,
+    };
+    let cpu0 = measure::self_cpu();
+    let t0 = Instant::now();
+    let c = manifest::capture(&dir, &CaptureOptions::default(), cache.as_ref())
+        .map_err(|e| e.to_string())?;
+    let wall = t0.elapsed().as_secs_f64();
+    let cpu = measure::self_cpu() - cpu0;
+    if let Some(out) = flag(args, "--write") {
+        manifest::write_manifest(Path::new(&out), &c.manifest).map_err(|e| e.to_string())?;
+    }
+    println!(
+        "{wall} {cpu} {} {} {}",
+        c.hashed_files,
+        c.cached_files,
+        c.manifest.entries.len()
+    );
+    Ok(())
+}
+
+/// Settings, from the environment.
+pub struct Config {
+    /// `BENCH_SCALE` (default 1): multiplies every tree's file count.
+    pub scale: f64,
+    /// `BENCH_RUNS` (default 5): timed runs per row; the median is reported.
+    pub runs: usize,
+    /// `BENCH_DROP_CACHES` (default: on when running as root): also measure with the page
+    /// cache dropped before each run.
+    pub drop_caches: bool,
+    /// `BENCH_COLD_RUNS` (default 3): runs of each row measured with the page cache dropped
+    /// (each reads the whole tree from disk).
+    pub cold_runs: usize,
+    /// `BENCH_KEEP=1`: keep the temporary directory.
+    pub keep: bool,
+    /// `BENCH_TMPDIR` (default `$TMPDIR` or `/tmp`): where the trees are built.
+    pub tmp_base: PathBuf,
+}
+
+impl Config {
+    fn from_env() -> Res<Config> {
+        let var = |k: &str| std::env::var(k).ok().filter(|v| !v.is_empty());
+        let scale: f64 = var("BENCH_SCALE")
+            .map_or(Ok(1.0), |v| v.parse())
+            .map_err(|e| format!("BENCH_SCALE: {e}"))?;
+        let runs: usize = var("BENCH_RUNS")
+            .map_or(Ok(5), |v| v.parse())
+            .map_err(|e| format!("BENCH_RUNS: {e}"))?;
+        let cold_runs: usize = var("BENCH_COLD_RUNS")
+            .map_or(Ok(3), |v| v.parse())
+            .map_err(|e| format!("BENCH_COLD_RUNS: {e}"))?;
+        if !(scale > 0.0 && scale <= 10.0) || runs == 0 || cold_runs == 0 {
+            return Err(
+                "BENCH_SCALE must be in (0, 10], BENCH_RUNS and BENCH_COLD_RUNS at least 1".into(),
+            );
+        }
+        // SAFETY: geteuid has no preconditions.
+        let root = unsafe { libc::geteuid() } == 0;
+        let drop_caches = match var("BENCH_DROP_CACHES").as_deref() {
+            Some("0") => false,
+            Some(_) => true,
+            None => root,
+        };
+        Ok(Config {
+            scale,
+            runs,
+            cold_runs,
+            drop_caches,
+            keep: var("BENCH_KEEP").is_some_and(|v| v != "0"),
+            tmp_base: var("BENCH_TMPDIR")
+                .or_else(|| var("TMPDIR"))
+                .map_or_else(|| PathBuf::from("/tmp"), PathBuf::from),
+        })
+    }
+
+    fn files(&self, n: usize) -> usize {
+        ((n as f64 * self.scale).round() as usize).max(10)
+    }
+}
+
+/// A generated tree inside a ctask workspace.
+pub struct Tree {
+    /// Short key: `a`, `b`, `c10k`, `c30k`, `tiny`.
+    pub key: &'static str,
+    /// Description for the report.
+    pub label: String,
+    /// The workspace directory (the tree is inside it).
+    pub dir: PathBuf,
+    /// Regular files a capture lists.
+    pub files: u64,
+    /// Their bytes.
+    pub bytes: u64,
+    /// Directories generated.
+    pub dirs: u64,
+    /// NUL-separated list of those files, relative to `dir` (input of sha256sum).
+    pub list: PathBuf,
+    /// A manifest of the tree (the warm-capture cache).
+    pub manifest: PathBuf,
+    /// The relative paths of the regular files.
+    pub paths: Vec<String>,
+}
+
+/// One row of results.
+pub struct Row {
+    /// Tree key.
+    pub tree: &'static str,
+    /// Row key within the tree (`cold_capture`, `git_status`, …).
+    pub key: &'static str,
+    /// What was measured.
+    pub label: String,
+    /// The runs.
+    pub series: Series,
+    /// Whether this is a `ctask` process (its peak RSS counts against the target).
+    pub ctask: bool,
+}
+
+/// The whole benchmark: settings, paths and results.
+pub struct Bench {
+    cfg: Config,
+    tmp: PathBuf,
+    ctask: PathBuf,
+    me: PathBuf,
+    env: BTreeMap<String, String>,
+    /// Rows in measurement order.
+    pub rows: Vec<Row>,
+    /// Trees, in build order.
+    pub trees: Vec<Tree>,
+    /// Load average (1, 5, 15 min) at the start of each section.
+    pub loads: Vec<(String, String)>,
+    /// Single-core SHA-256 rate of the `sha2` crate (ctask's hasher), bytes/s.
+    pub sha2_rate: f64,
+    /// Single-process rate of `sha256sum` on one large cached file, bytes/s of CPU time.
+    pub sha256sum_rate: f64,
+    /// `openssl speed` SHA-256 rate on 256 KiB blocks, bytes/s (0: no openssl).
+    pub openssl_rate: f64,
+    /// Whether the page cache could be dropped.
+    pub dropped: bool,
+    /// Peak RSS reported for `true`: the floor every RSS figure includes, KiB.
+    pub rss_floor_kib: u64,
+    /// When the measurement started.
+    pub started: chrono::DateTime<chrono::Utc>,
+    /// Seconds the whole run took.
+    pub elapsed: f64,
+}
+
+fn run(args: &[String]) -> Res<()> {
+    let ctask = PathBuf::from(flag(args, "--ctask").ok_or("run: --ctask PATH is required")?);
+    let ctask = fs::canonicalize(&ctask).map_err(|e| format!("{}: {e}", ctask.display()))?;
+    let out = flag(args, "--out").map(PathBuf::from);
+    let cfg = Config::from_env()?;
+    let stamp = SystemTime::now()
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    let tmp = cfg
+        .tmp_base
+        .join(format!("ctask-bench-{}-{stamp}", std::process::id()));
+    fs::create_dir_all(&tmp).map_err(|e| format!("{}: {e}", tmp.display()))?;
+    let tmp = fs::canonicalize(&tmp).map_err(|e| e.to_string())?;
+    let mut env = BTreeMap::new();
+    for (k, v) in [
+        ("CTASK_ROOT", tmp.join("root").display().to_string()),
+        ("XDG_CONFIG_HOME", tmp.join("config").display().to_string()),
+        ("CTASK_SESSION_MODE", "direct".to_string()),
+        ("GIT_CONFIG_NOSYSTEM", "1".to_string()),
+        ("GIT_CONFIG_GLOBAL", "/dev/null".to_string()),
+        ("LC_ALL", "C".to_string()),
+        ("NO_COLOR", "1".to_string()),
+    ] {
+        env.insert(k.to_string(), v);
+    }
+    let mut b = Bench {
+        me: std::env::current_exe().map_err(|e| e.to_string())?,
+        cfg,
+        tmp: tmp.clone(),
+        ctask,
+        env,
+        rows: Vec::new(),
+        trees: Vec::new(),
+        loads: Vec::new(),
+        sha2_rate: 0.0,
+        sha256sum_rate: 0.0,
+        openssl_rate: 0.0,
+        dropped: false,
+        rss_floor_kib: 0,
+        started: chrono::Utc::now(),
+        elapsed: 0.0,
+    };
+    let t0 = Instant::now();
+    let result = b.all();
+    b.elapsed = t0.elapsed().as_secs_f64();
+    say("cleaning up");
+    if b.cfg.keep {
+        eprintln!("kept {}", tmp.display());
+    } else {
+        let _ = fs::remove_dir_all(&tmp);
+    }
+    result?;
+    let text = report::markdown(&b);
+    println!("{}", report::console(&b));
+    if let Some(out) = out {
+        report::write_doc(&out, &text)?;
+        eprintln!("wrote {}", out.display());
+    }
+    Ok(())
+}
+
+fn say(msg: &str) {
+    static START: std::sync::OnceLock<Instant> = std::sync::OnceLock::new();
+    let t = START.get_or_init(Instant::now).elapsed().as_secs_f64();
+    eprintln!("[bench {t:6.1}s] {msg}");
+}
+
+fn io_err(what: &Path) -> impl Fn(std::io::Error) -> String + '_ {
+    move |e| format!("{}: {e}", what.display())
+}
+
+impl Bench {
+    fn all(&mut self) -> Res<()> {
+        let runs = self.cfg.runs;
+        self.load("start");
+        self.rss_floor_kib = self
+            .once(&mut self.cmd("true"), None, Out::Null)?
+            .maxrss_kib;
+        self.sha_rates()?;
+        let pool = trees::Pool::new(2000, 4000.0, 1.35, 10_000.0, 4 << 20, 1);
+        let small = trees::Pool::new(1000, 500.0, 1.0, 900.0, 64 << 10, 2);
+
+        // Build every tree first, so file writes and git's work are over before timing.
+        let n_a = self.cfg.files(100_000);
+        let a = self.build("a", format!("(a) source-like, {n_a} files"), |d| {
+            trees::source_tree(d, n_a, &pool, 11)
+        })?;
+        let n_b = self.cfg.files(100_000);
+        let bt = self.build("b", format!("(b) node_modules-like, {n_b} files"), |d| {
+            trees::node_modules(d, n_b, &small, 12)
+        })?;
+        let n10 = self.cfg.files(10_000);
+        let c10 = self.build("c10k", format!("(c) source-like, {n10} files"), |d| {
+            trees::source_tree(d, n10, &pool, 13)
+        })?;
+        let n30 = self.cfg.files(30_000);
+        let c30 = self.build("c30k", format!("(c) source-like, {n30} files"), |d| {
+            trees::source_tree(d, n30, &pool, 14)
+        })?;
+        let tiny = self.build("tiny", "10-file workspace".into(), |d| {
+            // The new workspace's own files count towards the ten.
+            let own = manifest::capture(d, &CaptureOptions::default(), None)
+                .map_err(std::io::Error::other)?
+                .manifest
+                .entries
+                .len();
+            let mut w = trees::Writer::new();
+            for i in 0..10usize.saturating_sub(own) {
+                w.write(
+                    &d.join(format!("f{i}.txt")),
+                    format!("file {i}\n").as_bytes(),
+                )?;
+            }
+            Ok(w)
+        })?;
+        self.trees = vec![a, bt, c10, c30, tiny];
+        say("sync");
+        // SAFETY: sync has no preconditions.
+        unsafe { libc::sync() };
+        // Every file must be older than the racy window (2 s) of any later capture.
+        std::thread::sleep(Duration::from_millis(2100));
+        // The warm-capture cache: a manifest taken now, when no file is racily clean.
+        for tr in &self.trees {
+            let c = manifest::capture(&tr.dir, &CaptureOptions::default(), None)
+                .map_err(|e| e.to_string())?;
+            manifest::write_manifest(&tr.manifest, &c.manifest).map_err(|e| e.to_string())?;
+        }
+
+        for i in 0..self.trees.len() {
+            let key = self.trees[i].key;
+            self.load(key);
+            say(&format!("measuring tree {key}"));
+            match key {
+                "a" | "b" => {
+                    self.captures(i, runs)?;
+                    self.reference_tools(i, runs)?;
+                    self.commands(i, runs, true)?;
+                    if key == "a" && self.cfg.drop_caches {
+                        self.disk_cold(i, runs)?;
+                    }
+                    self.edited(i, runs)?;
+                }
+                "c10k" | "c30k" => {
+                    self.captures(i, runs)?;
+                    self.commands(i, runs, false)?;
+                }
+                _ => self.commands(i, (runs * 3).max(10), false)?,
+            }
+        }
+        self.load("end");
+        Ok(())
+    }
+
+    fn load(&mut self, at: &str) {
+        let l = fs::read_to_string("/proc/loadavg").unwrap_or_default();
+        let l: Vec<&str> = l.split_whitespace().take(3).collect();
+        self.loads.push((at.to_string(), l.join(" ")));
+    }
+
+    fn cmd(&self, program: impl AsRef<std::ffi::OsStr>) -> Command {
+        let mut c = Command::new(program);
+        c.envs(&self.env);
+        c
+    }
+
+    fn errlog(&self) -> PathBuf {
+        self.tmp.join("stderr.txt")
+    }
+
+    fn once(&self, c: &mut Command, stdin: Option<&Path>, out: Out) -> Res<Sample> {
+        let input = match stdin {
+            Some(p) => Some(File::open(p).map_err(io_err(p))?),
+            None => None,
+        };
+        measure::run(&self.me, c, input, out, &self.errlog())
+    }
+
+    /// A ctask workspace with a generated tree, committed to git.
+    fn build(
+        &mut self,
+        key: &'static str,
+        label: String,
+        fill: impl FnOnce(&Path) -> std::io::Result<trees::Writer>,
+    ) -> Res<Tree> {
+        say(&format!("building {label}"));
+        let t0 = Instant::now();
+        let s = self.once(
+            self.cmd(&self.ctask)
+                .args(["new", &format!("bench {key}"), "--no-launch"]),
+            None,
+            Out::Capture,
+        )?;
+        let dir = PathBuf::from(s.stdout.trim());
+        let w = fill(&dir).map_err(io_err(&dir))?;
+        let git = |args: &[&str]| -> Res<()> {
+            let mut c = self.cmd("git");
+            c.current_dir(&dir).args([
+                "-c",
+                "user.name=ctask bench",
+                "-c",
+                "user.email=bench@example.invalid",
+                "-c",
+                "commit.gpgsign=false",
+            ]);
+            self.once(c.args(args), None, Out::Null).map(|_| ())
+        };
+        if key != "tiny" {
+            git(&["init", "-q"])?;
+            for (k, v) in [
+                ("gc.auto", "0"),
+                ("maintenance.auto", "false"),
+                ("core.fsmonitor", "false"),
+            ] {
+                git(&["config", k, v])?;
+            }
+            // What ctask itself writes into the workspace stays out of git's view.
+            fs::write(dir.join(".git/info/exclude"), "/.ctask/\n/logs/\n").map_err(io_err(&dir))?;
+            git(&["add", "-A"])?;
+            git(&["commit", "-q", "-m", "bench tree"])?;
+        }
+        let manifest_path = self.tmp.join(format!("{key}.manifest.json"));
+        let c =
+            manifest::capture(&dir, &CaptureOptions::default(), None).map_err(|e| e.to_string())?;
+        let (paths, bytes) = files_of(&c.manifest);
+        let list = self.tmp.join(format!("{key}.files0"));
+        let mut nul = Vec::new();
+        for p in &paths {
+            nul.extend_from_slice(p.as_bytes());
+            nul.push(0);
+        }
+        fs::write(&list, nul).map_err(io_err(&list))?;
+        say(&format!(
+            "  {} files ({} written), {:.0} MB, {:.1} s",
+            paths.len(),
+            w.files,
+            bytes as f64 / 1e6,
+            t0.elapsed().as_secs_f64()
+        ));
+        Ok(Tree {
+            key,
+            label,
+            dir,
+            files: paths.len() as u64,
+            bytes,
+            dirs: w.dirs(),
+            list,
+            manifest: manifest_path,
+            paths,
+        })
+    }
+
+    fn add(&mut self, tree: &'static str, key: &'static str, label: &str, s: Series, ctask: bool) {
+        say(&format!(
+            "  {label}: {:.3} s wall, {:.3} s CPU, {:.1} MiB",
+            s.wall(),
+            s.cpu(),
+            s.rss_mib()
+        ));
+        self.rows.push(Row {
+            tree,
+            key,
+            label: label.to_string(),
+            series: s,
+            ctask,
+        });
+    }
+
+    /// One library capture in a child process: (in-process wall, in-process CPU, RSS).
+    fn capture_once(&self, dir: &Path, cache: Option<&Path>) -> Res<(f64, f64, u64)> {
+        let mut c = self.cmd(&self.me);
+        c.arg("capture").arg(dir);
+        if let Some(m) = cache {
+            c.arg("--cache").arg(m);
+        }
+        let s = self.once(&mut c, None, Out::Capture)?;
+        let f: Vec<f64> = s
+            .stdout
+            .split_whitespace()
+            .map(|x| x.parse().unwrap_or(f64::NAN))
+            .collect();
+        if f.len() != 5 || f.iter().any(|x| x.is_nan()) {
+            return Err(format!("capture child printed {:?}", s.stdout));
+        }
+        let (hashed, cached) = (f[2], f[3]);
+        if cache.is_some() && hashed > 0.0 {
+            return Err(format!(
+                "warm capture hashed {hashed} files (cached {cached})"
+            ));
+        }
+        Ok((f[0], f[1], s.maxrss_kib))
+    }
+
+    fn captures(&mut self, i: usize, runs: usize) -> Res<()> {
+        let (key, dir, m) = {
+            let t = &self.trees[i];
+            (t.key, t.dir.clone(), t.manifest.clone())
+        };
+        self.capture_once(&dir, None)?;
+        let mut cold = Series::default();
+        for _ in 0..runs {
+            let (w, c, r) = self.capture_once(&dir, None)?;
+            cold.push(w, c, r);
+        }
+        self.add(key, "cold_capture", "capture, cold (no cache)", cold, true);
+        let mut warm = Series::default();
+        for _ in 0..runs {
+            let (w, c, r) = self.capture_once(&dir, Some(&m))?;
+            warm.push(w, c, r);
+        }
+        self.add(
+            key,
+            "warm_capture",
+            "capture, warm (hash cache)",
+            warm,
+            true,
+        );
+        Ok(())
+    }
+
+    fn series(
+        &self,
+        runs: usize,
+        mut before: impl FnMut(usize) -> Res<()>,
+        mut make: impl FnMut() -> Command,
+        stdin: Option<&Path>,
+    ) -> Res<Series> {
+        let mut s = Series::default();
+        for r in 0..runs {
+            before(r)?;
+            let x = self.once(&mut make(), stdin, Out::Null)?;
+            s.push(x.wall, x.cpu, x.maxrss_kib);
+        }
+        Ok(s)
+    }
+
+    fn git_status(&self, dir: &Path) -> Command {
+        let mut c = self.cmd("git");
+        c.current_dir(dir).args(["status", "--porcelain"]);
+        c
+    }
+
+    fn xargs_sha(&self, dir: &Path, files: u64) -> Command {
+        let procs = available_cores();
+        // Batches small enough that every core gets work, large enough to amortise exec.
+        let per = (files as usize / (procs * 8)).clamp(16, 2000);
+        let mut c = self.cmd("xargs");
+        c.current_dir(dir).args([
+            "-0",
+            "-P",
+            &procs.to_string(),
+            "-n",
+            &per.to_string(),
+            "sha256sum",
+            "--",
+        ]);
+        c
+    }
+
+    fn reference_tools(&mut self, i: usize, runs: usize) -> Res<()> {
+        let (key, dir, list, files) = {
+            let t = &self.trees[i];
+            (t.key, t.dir.clone(), t.list.clone(), t.files)
+        };
+        self.once(&mut self.git_status(&dir), None, Out::Null)?;
+        let s = self.series(runs, |_| Ok(()), || self.git_status(&dir), None)?;
+        self.add(key, "git_status", "git status --porcelain", s, false);
+        let one = || {
+            let mut c = self.cmd("xargs");
+            c.current_dir(&dir).args(["-0", "sha256sum", "--"]);
+            c
+        };
+        let s = self.series(runs, |_| Ok(()), one, Some(&list))?;
+        self.add(
+            key,
+            "sha_one",
+            "sha256sum, one process at a time (xargs without -P)",
+            s,
+            false,
+        );
+        let s = self.series(
+            runs,
+            |_| Ok(()),
+            || self.xargs_sha(&dir, files),
+            Some(&list),
+        )?;
+        let label = format!("sha256sum, xargs -P{}", available_cores());
+        self.add(key, "sha_xargs", &label, s, false);
+        Ok(())
+    }
+
+    fn resume(&self, dir: &Path) -> Command {
+        let mut c = self.cmd(&self.ctask);
+        c.arg("resume").arg(dir).args(["--agent", "true"]);
+        c
+    }
+
+    fn commands(&mut self, i: usize, runs: usize, with_diff: bool) -> Res<()> {
+        let (key, dir) = (self.trees[i].key, self.trees[i].dir.clone());
+        let summary = dir.join(".ctask/last-session-summary.json");
+        let forget = |_| match fs::remove_file(&summary) {
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(format!("{e}")),
+            _ => Ok(()),
+        };
+        let s = self.series(runs, forget, || self.resume(&dir), None)?;
+        self.add(
+            key,
+            "resume_cold",
+            "ctask resume --agent true, cold (no last session)",
+            s,
+            true,
+        );
+        self.once(&mut self.resume(&dir), None, Out::Null)?;
+        let s = self.series(runs, |_| Ok(()), || self.resume(&dir), None)?;
+        self.add(
+            key,
+            "resume_warm",
+            "ctask resume --agent true, no change",
+            s,
+            true,
+        );
+        if with_diff {
+            let diff = || {
+                let mut c = self.cmd(&self.ctask);
+                c.arg("diff").arg(&dir).arg("--json");
+                c
+            };
+            self.once(&mut diff(), None, Out::Null)?;
+            let s = self.series(runs, |_| Ok(()), diff, None)?;
+            self.add(key, "diff_warm", "ctask diff --json, no change", s, true);
+        }
+        Ok(())
+    }
+
+    /// Begin+end after 1% of the files were edited just before it (outside a session).
+    fn edited(&mut self, i: usize, runs: usize) -> Res<()> {
+        let (key, dir) = (self.trees[i].key, self.trees[i].dir.clone());
+        let paths = self.trees[i].paths.clone();
+        let k = (paths.len() / 100).max(1);
+        let mut rng = trees::Rng::new(99);
+        let edit = |r: usize| {
+            let pick: Vec<&str> = (0..k)
+                .map(|_| paths[rng.below(paths.len() as u64) as usize].as_str())
+                .collect();
+            trees::edit(&dir, &pick, r as u64).map_err(|e| e.to_string())
+        };
+        self.once(&mut self.resume(&dir), None, Out::Null)?;
+        let s = self.series(runs, edit, || self.resume(&dir), None)?;
+        self.add(
+            key,
+            "resume_edit",
+            "ctask resume --agent true, 1% of files edited before it",
+            s,
+            true,
+        );
+        Ok(())
+    }
+
+    /// The same measures with the page cache (and dentry/inode caches) dropped before each run.
+    fn disk_cold(&mut self, i: usize, runs: usize) -> Res<()> {
+        let (key, dir, list, files) = {
+            let t = &self.trees[i];
+            (t.key, t.dir.clone(), t.list.clone(), t.files)
+        };
+        if !drop_caches() {
+            say("cannot drop the page cache; skipping the disk-cold rows");
+            return Ok(());
+        }
+        self.dropped = true;
+        let runs = self.cfg.cold_runs.min(runs);
+        let summary = dir.join(".ctask/last-session-summary.json");
+        let s = self.series(
+            runs,
+            |_| {
+                drop_caches();
+                let _ = fs::remove_file(&summary);
+                Ok(())
+            },
+            || self.resume(&dir),
+            None,
+        )?;
+        self.add(
+            key,
+            "disk_resume_cold",
+            "ctask resume --agent true, cold, page cache dropped",
+            s,
+            true,
+        );
+        let s = self.series(
+            runs,
+            |_| {
+                drop_caches();
+                Ok(())
+            },
+            || self.git_status(&dir),
+            None,
+        )?;
+        self.add(
+            key,
+            "disk_git_status",
+            "git status --porcelain, page cache dropped",
+            s,
+            false,
+        );
+        let s = self.series(
+            runs,
+            |_| {
+                drop_caches();
+                Ok(())
+            },
+            || self.xargs_sha(&dir, files),
+            Some(&list),
+        )?;
+        let label = format!(
+            "sha256sum, xargs -P{}, page cache dropped",
+            available_cores()
+        );
+        self.add(key, "disk_sha_xargs", &label, s, false);
+        // Back to a warm page cache for what follows.
+        self.capture_once(&dir, None)?;
+        Ok(())
+    }
+
+    /// One core's SHA-256 rate: the `sha2` crate in this process, and `sha256sum` on one
+    /// large file in the page cache.
+    fn sha_rates(&mut self) -> Res<()> {
+        use sha2::{Digest, Sha256};
+        let data = trees::corpus(64 << 20, 3);
+        let mut rates = Vec::new();
+        for _ in 0..5 {
+            // CPU time of this thread: other work on the machine does not lower the rate.
+            let t0 = measure::thread_cpu();
+            let mut h = Sha256::new();
+            for chunk in data.chunks(256 << 10) {
+                h.update(chunk);
+            }
+            std::hint::black_box(h.finalize());
+            rates.push(data.len() as f64 / (measure::thread_cpu() - t0));
+        }
+        self.sha2_rate = measure::median(&rates);
+        self.openssl_rate = openssl_rate();
+        let big = self.tmp.join("big.bin");
+        let mut f = File::create(&big).map_err(io_err(&big))?;
+        for _ in 0..4 {
+            f.write_all(&data).map_err(io_err(&big))?;
+        }
+        drop(f);
+        let mut cpu = Vec::new();
+        for _ in 0..3 {
+            let s = self.once(self.cmd("sha256sum").arg(&big), None, Out::Null)?;
+            cpu.push(s.cpu);
+        }
+        self.sha256sum_rate = (4 * data.len()) as f64 / measure::median(&cpu);
+        fs::remove_file(&big).map_err(io_err(&big))?;
+        say(&format!(
+            "SHA-256, one core: sha2 {:.0} MB/s, sha256sum {:.0} MB/s",
+            self.sha2_rate / 1e6,
+            self.sha256sum_rate / 1e6
+        ));
+        Ok(())
+    }
+
+    /// The row `key` of tree `tree`.
+    pub fn row(&self, tree: &str, key: &str) -> Option<&Row> {
+        self.rows.iter().find(|r| r.tree == tree && r.key == key)
+    }
+
+    /// The tree `key`.
+    pub fn tree(&self, key: &str) -> Option<&Tree> {
+        self.trees.iter().find(|t| t.key == key)
+    }
+
+    /// Settings in effect.
+    pub fn config(&self) -> &Config {
+        &self.cfg
+    }
+}
+
+/// Regular files of a manifest and their total size.
+fn files_of(m: &Manifest) -> (Vec<String>, u64) {
+    let mut bytes = 0;
+    let paths = m
+        .entries
+        .iter()
+        .filter(|e| e.kind == Kind::File)
+        .map(|e| {
+            bytes += e.size;
+            e.path.clone()
+        })
+        .collect();
+    (paths, bytes)
+}
+
+/// One core's SHA-256 rate according to `openssl speed` (256 KiB blocks), bytes/s; 0 when
+/// openssl is not installed.
+fn openssl_rate() -> f64 {
+    let out = Command::new("openssl")
+        .args([
+            "speed", "-seconds", "2", "-bytes", "262144", "-evp", "sha256",
+        ])
+        .stderr(std::process::Stdio::null())
+        .output();
+    let Ok(out) = out else { return 0.0 };
+    // The last line reads "sha256   1234567.89k" (thousands of bytes per second).
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .last()
+        .and_then(|l| l.split_whitespace().last())
+        .and_then(|v| v.strip_suffix('k'))
+        .and_then(|v| v.parse::<f64>().ok())
+        .map_or(0.0, |k| k * 1000.0)
+}
+
+/// Cores this process may use.
+pub fn available_cores() -> usize {
+    std::thread::available_parallelism().map_or(1, |n| n.get())
+}
+
+/// Writes back dirty pages and drops the page, dentry and inode caches; false when not
+/// permitted.
+fn drop_caches() -> bool {
+    // SAFETY: sync has no preconditions.
+    unsafe { libc::sync() };
+    fs::write("/proc/sys/vm/drop_caches", "3\n").is_ok()
+}
