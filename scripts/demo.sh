@@ -44,7 +44,9 @@ step "$CTASK" resume fix-auth --agent "$agent"
 step "$CTASK" status fix-auth
 echo
 echo "\$ cat .ctask/last-session-summary.json   (without its end manifest)"
-sed '/"end_manifest": \[/,/^  \],/d' "$ws/.ctask/last-session-summary.json"
+sed '/"end_manifest": \[/,$d' "$ws/.ctask/last-session-summary.json"
+echo '  "end_manifest": [ … one entry per file … ]'
+echo '}'
 
 # A change made while no session was running is reported by `diff` and by the next begin.
 printf 'hotfix\n' >> "$ws/auth.py"

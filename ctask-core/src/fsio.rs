@@ -76,13 +76,26 @@ pub fn sweep_temp_files(dir: &Path) -> usize {
 /// rename over the target, fsync of the directory. A symlink at `path` is replaced,
 /// never written through.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
+    write_atomic_with(path, |w| w.write_all(bytes))
+}
+
+/// Like [`write_atomic`], with the contents streamed by `fill` through a buffered writer
+/// (large documents are never held whole in memory).
+pub fn write_atomic_with(
+    path: &Path,
+    fill: impl FnOnce(&mut dyn Write) -> io::Result<()>,
+) -> Result<()> {
     let dir = parent_of(path);
     let mut tmp = tempfile::Builder::new()
         .prefix(&temp_prefix())
         .tempfile_in(dir)
         .at(dir)?;
     // Errors name the file being replaced, not its temp file.
-    tmp.as_file_mut().write_all(bytes).at(path)?;
+    {
+        let mut w = io::BufWriter::with_capacity(256 * 1024, tmp.as_file_mut());
+        fill(&mut w).at(path)?;
+        w.flush().at(path)?;
+    }
     tmp.as_file().sync_all().at(path)?;
     set_mode(tmp.as_file(), 0o644).at(tmp.path())?;
     tmp.persist(path).map_err(|e| Error::io(path, e.error))?;

@@ -176,23 +176,29 @@ pub(super) fn read_last_summary(
     }
 }
 
-/// The hash cache and the outside-change baseline a last summary provides.
-fn baseline(last: Option<&Summary>, ws: &Path, opts: &SessionOptions) -> Option<Manifest> {
-    let mut m = last?.end_manifest();
-    if m.is_foreign() {
+/// The outside-change baseline a last summary provides, moved out of it (the summary keeps
+/// its other keys), and whether it can serve as a hash cache.
+fn baseline(
+    last: Option<&mut Summary>,
+    ws: &Path,
+    opts: &SessionOptions,
+) -> Option<(Manifest, bool)> {
+    let last = last?;
+    let native = last.end_manifest_captured_at.is_some();
+    let mut m = last.take_end_manifest();
+    let foreign = !native || m.is_foreign();
+    if foreign {
         m.retain_included(ws, &opts.capture);
     }
-    Some(m)
+    Some((m, !foreign))
 }
 
-fn cache_of(m: Option<&Manifest>, last: Option<&Summary>) -> Option<Manifest> {
-    let m = m?;
-    let native = last.is_some_and(|s| s.end_manifest_captured_at.is_some());
-    (native && !m.is_foreign()).then(|| m.clone())
+fn cache_of(base: &Option<(Manifest, bool)>) -> Option<&Manifest> {
+    base.as_ref().filter(|(_, cache)| *cache).map(|(m, _)| m)
 }
 
-fn outside_diff(base: Option<&Manifest>, now: &Manifest) -> Option<diff::Diff> {
-    base.map(|b| diff::diff(b, now))
+fn outside_diff(base: &Option<(Manifest, bool)>, now: &Manifest) -> Option<diff::Diff> {
+    base.as_ref().map(|(b, _)| diff::diff(b, now))
 }
 
 /// Step 7: a live owner holds the workspace.
@@ -203,12 +209,12 @@ fn coexist_or_refuse(v: Validated, opts: SessionOptions, owner: Lease) -> Result
         });
     }
     let mut warnings = v.warnings;
-    let last = read_last_summary(&v.paths, &mut warnings)?;
-    let base = baseline(last.as_ref(), &v.ws.dir, &opts);
-    let cache = cache_of(base.as_ref(), last.as_ref());
-    let capture = manifest::capture(&v.ws.dir, &opts.capture, cache.as_ref())?;
+    let mut last = read_last_summary(&v.paths, &mut warnings)?;
+    let base = baseline(last.as_mut(), &v.ws.dir, &opts);
+    let capture = manifest::capture(&v.ws.dir, &opts.capture, cache_of(&base))?;
     note_skipped(&capture, &mut warnings);
-    let outside = outside_diff(base.as_ref(), &capture.manifest);
+    let outside = outside_diff(&base, &capture.manifest);
+    drop(base);
     let started_at = timefmt::now_secs();
     let id = lease::new_session_id(started_at);
     Ok(assemble(
@@ -264,17 +270,15 @@ fn begin_owned(
     }
     crashpoint::hit("begin.recovered");
     // Step 4: one capture, diffed against the last end manifest.
-    let last = read_last_summary(&v.paths, &mut warnings)?;
-    let base = baseline(last.as_ref(), &v.ws.dir, &opts);
+    let mut last = read_last_summary(&v.paths, &mut warnings)?;
+    let base = baseline(last.as_mut(), &v.ws.dir, &opts);
     let capture = match reused {
         Some(c) => c,
-        None => {
-            let cache = cache_of(base.as_ref(), last.as_ref());
-            manifest::capture(&v.ws.dir, &opts.capture, cache.as_ref())?
-        }
+        None => manifest::capture(&v.ws.dir, &opts.capture, cache_of(&base))?,
     };
     note_skipped(&capture, &mut warnings);
-    let outside = outside_diff(base.as_ref(), &capture.manifest);
+    let outside = outside_diff(&base, &capture.manifest);
+    drop(base);
     crashpoint::hit("begin.captured");
     // Step 5: lease, start manifest, start line — under write.lock, undone on failure.
     let started_at = timefmt::now_secs();

@@ -218,17 +218,6 @@ impl Summary {
         }
     }
 
-    /// The end manifest as a baseline. `None` when the summary was written by a tool that
-    /// records no capture time (such a baseline is still diffable via [`Summary::baseline`]).
-    pub fn end_manifest(&self) -> Manifest {
-        Manifest {
-            captured_at: self
-                .end_manifest_captured_at
-                .unwrap_or(DateTime::UNIX_EPOCH),
-            entries: self.end_manifest.clone(),
-        }
-    }
-
     /// Moves the end manifest out as a [`Manifest`].
     pub fn take_end_manifest(&mut self) -> Manifest {
         Manifest {
@@ -278,9 +267,27 @@ where
     }
 }
 
-/// Writes `summary` atomically to `path`.
+/// Writes `summary` atomically to `path`, streamed: the summary's keys pretty-printed, then
+/// `end_manifest` with one compact entry per line.
 pub fn write(path: &Path, summary: &Summary) -> Result<()> {
-    fsio::write_json_atomic(path, summary)
+    let bad = |e: serde_json::Error| crate::Error::format(path, format!("cannot serialise: {e}"));
+    let mut head = serde_json::to_vec_pretty(&summary.brief()).map_err(bad)?;
+    // `{…\n}` → `{…` so the manifest can follow as the last key.
+    while head
+        .last()
+        .is_some_and(|b| b.is_ascii_whitespace() || *b == b'}')
+    {
+        head.pop();
+    }
+    fsio::write_atomic_with(path, |w| {
+        w.write_all(&head)?;
+        w.write_all(b",\n  \"end_manifest\": [")?;
+        for (i, e) in summary.end_manifest.iter().enumerate() {
+            w.write_all(if i == 0 { b"\n    " } else { b",\n    " })?;
+            serde_json::to_writer(&mut *w, e)?;
+        }
+        w.write_all(b"\n  ]\n}\n")
+    })
 }
 
 /// Whether a diff touched `notes.md`.
