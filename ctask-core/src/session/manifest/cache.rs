@@ -1,7 +1,7 @@
 //! The hash cache (git's index idea): a previous manifest vouches for a file whose size,
 //! mtime, inode and ctime are unchanged, unless the file is racily clean.
 
-use std::collections::HashMap;
+use std::ops::Range;
 
 use super::hash::{Stat, StatKind};
 use super::{Entry, Kind, Manifest, Timestamp};
@@ -9,41 +9,70 @@ use super::{Entry, Kind, Manifest, Timestamp};
 /// Seconds before the cache's `captured_at` from which a file counts as racily clean.
 const RACY_SECS: i64 = 2;
 
-/// The previous manifest used as a hash cache.
+/// The previous manifest used as a hash cache. Its entries are sorted by path, so the
+/// entries below one directory form a contiguous range: the walker narrows the range once
+/// per directory and then finds each name by a short binary search within it (no index to
+/// build, one lookup per file).
 pub(crate) struct Cache<'a> {
     entries: &'a [Entry],
-    index: HashMap<&'a str, usize>,
     cutoff: Timestamp,
 }
 
 impl<'a> Cache<'a> {
-    /// A cache over `m`; `None` for a foreign manifest, which is never trusted as one.
+    /// A cache over `m`; `None` for a foreign manifest, which is never trusted as one, and
+    /// for one that is not sorted by path with each path once.
     pub(crate) fn new(m: &'a Manifest) -> Option<Self> {
-        if m.is_foreign() {
+        let sorted = m.entries.windows(2).all(|w| w[0].path < w[1].path);
+        if !sorted || m.is_foreign() {
             return None;
-        }
-        let mut index = HashMap::with_capacity(m.entries.len());
-        for (i, e) in m.entries.iter().enumerate() {
-            if e.kind == Kind::File && e.sha256.is_some() {
-                index.insert(e.path.as_str(), i);
-            }
         }
         Some(Cache {
             entries: &m.entries,
-            index,
             cutoff: Timestamp::from_datetime(&m.captured_at).minus_secs(RACY_SECS),
         })
     }
 
-    /// Whether the cache has a hashed file at `rel`.
-    pub(crate) fn has(&self, rel: &str) -> bool {
-        self.index.contains_key(rel)
+    /// The range of all entries.
+    pub(crate) fn all(&self) -> Range<usize> {
+        0..self.entries.len()
     }
 
-    /// The cached digest of `rel`, if the file provably has not changed since.
-    pub(crate) fn lookup(&self, rel: &str, st: &Stat) -> Option<[u8; 32]> {
-        let e = &self.entries[*self.index.get(rel)?];
-        reusable(e, st, self.cutoff).then_some(e.sha256).flatten()
+    /// The sub-range of `within` (the range of a parent directory, or [`Cache::all`]) whose
+    /// paths begin with `prefix` (a directory's relative path with its trailing `/`).
+    pub(crate) fn below(&self, within: Range<usize>, prefix: &str) -> Range<usize> {
+        let slice = &self.entries[within.clone()];
+        let p = prefix.as_bytes();
+        let lo = slice.partition_point(|e| e.path.as_bytes() < p);
+        let hi = lo + slice[lo..].partition_point(|e| e.path.as_bytes().starts_with(p));
+        within.start + lo..within.start + hi
+    }
+
+    /// The cached hashed regular file `name` in the directory whose range (from
+    /// [`Cache::below`] with a prefix of `prefix_len` bytes) is `range`.
+    pub(crate) fn find(
+        &self,
+        range: Range<usize>,
+        prefix_len: usize,
+        name: &[u8],
+    ) -> Option<&'a Entry> {
+        let entries: &'a [Entry] = self.entries;
+        let slice = &entries[range];
+        let i = slice
+            .binary_search_by(|e| {
+                e.path
+                    .as_bytes()
+                    .get(prefix_len..)
+                    .unwrap_or_default()
+                    .cmp(name)
+            })
+            .ok()?;
+        let e = &slice[i];
+        (e.kind == Kind::File && e.sha256.is_some()).then_some(e)
+    }
+
+    /// Whether the cached entry `e` vouches for the file `st`.
+    pub(crate) fn reusable(&self, e: &Entry, st: &Stat) -> bool {
+        reusable(e, st, self.cutoff)
     }
 }
 

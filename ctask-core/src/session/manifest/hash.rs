@@ -1,14 +1,15 @@
 //! Safe hashing of one file: never follows a symlink, never blocks on a FIFO, never reads
 //! anything `fstat` does not call a regular file.
 
-use std::fs::{File, Metadata, OpenOptions};
+use std::ffi::CStr;
+use std::fs::{File, Metadata};
 use std::io::{self, Read};
-use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
-use std::path::Path;
+use std::os::unix::fs::MetadataExt;
 
 use sha2::{Digest, Sha256};
 
 use super::Timestamp;
+use super::dirfd::Dir;
 
 /// Size of each hashing worker's read buffer; files up to this size take one read.
 pub(crate) const BUFFER_SIZE: usize = 256 * 1024;
@@ -33,25 +34,40 @@ pub(crate) enum StatKind {
     Other,
 }
 
+impl StatKind {
+    /// The kind of the `st_mode` value `mode`.
+    #[allow(clippy::useless_conversion)]
+    fn of_mode(mode: u32) -> Self {
+        match mode & u32::from(libc::S_IFMT) {
+            m if m == u32::from(libc::S_IFREG) => StatKind::File,
+            m if m == u32::from(libc::S_IFDIR) => StatKind::Dir,
+            m if m == u32::from(libc::S_IFLNK) => StatKind::Symlink,
+            _ => StatKind::Other,
+        }
+    }
+}
+
 impl Stat {
     /// The fields of `m`.
     pub(crate) fn of(m: &Metadata) -> Self {
-        let ft = m.file_type();
-        let kind = if ft.is_file() {
-            StatKind::File
-        } else if ft.is_dir() {
-            StatKind::Dir
-        } else if ft.is_symlink() {
-            StatKind::Symlink
-        } else {
-            StatKind::Other
-        };
         Stat {
             size: m.size(),
             mtime: Timestamp::from_unix(m.mtime(), m.mtime_nsec()),
             ino: m.ino(),
             ctime: Timestamp::from_unix(m.ctime(), m.ctime_nsec()),
-            kind,
+            kind: StatKind::of_mode(m.mode()),
+        }
+    }
+
+    /// The fields of a `struct stat` filled in by `fstatat`.
+    #[allow(clippy::unnecessary_cast, clippy::useless_conversion)]
+    pub(crate) fn from_raw(st: &libc::stat) -> Self {
+        Stat {
+            size: u64::try_from(st.st_size).unwrap_or(0),
+            mtime: Timestamp::from_unix(st.st_mtime as i64, st.st_mtime_nsec as i64),
+            ino: st.st_ino as u64,
+            ctime: Timestamp::from_unix(st.st_ctime as i64, st.st_ctime_nsec as i64),
+            kind: StatKind::of_mode(u32::from(st.st_mode)),
         }
     }
 }
@@ -69,14 +85,10 @@ pub(crate) enum Hashed {
     Gone,
 }
 
-/// Opens `path` with `O_NOFOLLOW|O_NONBLOCK|O_NOCTTY|O_CLOEXEC` and hashes it if `fstat`
-/// says it is a regular file, reading through `buf` (resized to [`BUFFER_SIZE`]).
-pub(crate) fn hash_file(path: &Path, buf: &mut Vec<u8>) -> io::Result<Hashed> {
-    let mut file = match OpenOptions::new()
-        .read(true)
-        .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK | libc::O_NOCTTY)
-        .open(path)
-    {
+/// Opens `name` in `dir` with `O_NOFOLLOW|O_NONBLOCK|O_NOCTTY|O_CLOEXEC` and hashes it if
+/// `fstat` says it is a regular file, reading through `buf` (resized to [`BUFFER_SIZE`]).
+pub(crate) fn hash_at(dir: &Dir, name: &CStr, buf: &mut Vec<u8>) -> io::Result<Hashed> {
+    let mut file = match dir.open_file(name) {
         Ok(f) => f,
         Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(Hashed::Gone),
         Err(e) if matches!(e.raw_os_error(), Some(libc::ELOOP | libc::ENXIO)) => {
@@ -124,6 +136,12 @@ fn digest(file: &mut File, size: u64, buf: &mut Vec<u8>) -> io::Result<[u8; 32]>
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn hash_file(p: &std::path::Path, buf: &mut Vec<u8>) -> io::Result<Hashed> {
+        let dir = Dir::open_root(p.parent().unwrap()).unwrap();
+        let name = std::ffi::CString::new(p.file_name().unwrap().as_encoded_bytes()).unwrap();
+        hash_at(&dir, &name, buf)
+    }
 
     #[test]
     fn hashes_regular_file() {

@@ -4,8 +4,11 @@
 //! The format and the rules are described in `docs/manifest.md`.
 
 mod cache;
+mod dirfd;
 mod entry;
 mod hash;
+mod listing;
+mod queue;
 mod rules;
 mod time;
 mod walk;
@@ -71,16 +74,9 @@ pub struct Capture {
 /// foreign). Fails only when `root` itself cannot be listed.
 pub fn capture(root: &Path, opts: &CaptureOptions, cache: Option<&Manifest>) -> Result<Capture> {
     let captured_at = Utc::now();
-    // A workspace reached through a symlink is walked at its target.
-    let meta = std::fs::symlink_metadata(root).at(root)?;
-    let walk_root = if meta.file_type().is_symlink() {
-        std::fs::canonicalize(root).at(root)?
-    } else {
-        root.to_path_buf()
-    };
-    std::fs::read_dir(&walk_root).at(root)?;
     let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
-    let part = walk::walk(&walk_root, opts, cache, threads);
+    // A workspace reached through a symlink is walked at its target.
+    let part = walk::walk(root, opts, cache, threads).at(root)?;
     super::crashpoint::hit("manifest.walked");
     Ok(Capture {
         manifest: Manifest {

@@ -2,12 +2,16 @@
 //! `.gitignore` / `.ctaskignore` files (for the walker and for filtering old manifests).
 
 use std::collections::HashMap;
-use std::path::{Path, PathBuf};
+use std::ffi::CString;
+use std::io::Read;
+use std::path::Path;
+use std::sync::Arc;
 
+use ignore::Match;
 use ignore::gitignore::{Gitignore, GitignoreBuilder};
-use ignore::{Match, WalkBuilder, WalkParallel};
 
-use super::CaptureOptions;
+use super::dirfd::Dir;
+use super::listing::Listing;
 
 /// Name of ctask's own ignore file (same syntax as `.gitignore`, higher precedence).
 pub const CTASKIGNORE: &str = ".ctaskignore";
@@ -23,60 +27,92 @@ pub(crate) fn fixed_excluded(rel: &str) -> bool {
         || rel.split('/').any(|c| c == ".git")
 }
 
-/// The walker, configured so that the result never depends on the machine: hidden files
-/// included, no global gitignore, no `.git/info/exclude`, no parent directories, no
-/// `.ignore` files, gitignore honoured without a git repository, links never followed.
-pub(crate) fn walker(root: &Path, opts: &CaptureOptions, threads: usize) -> WalkParallel {
-    let mut b = WalkBuilder::new(root);
-    b.standard_filters(false)
-        .hidden(false)
-        .parents(false)
-        .ignore(false)
-        .git_global(false)
-        .git_exclude(false)
-        .git_ignore(opts.respect_ignore)
-        .require_git(false)
-        .ignore_case_insensitive(false)
-        .follow_links(false)
-        .same_file_system(false)
-        .skip_stdout(false)
-        .threads(threads);
-    if opts.respect_ignore {
-        b.add_custom_ignore_filename(CTASKIGNORE);
-    }
-    b.filter_entry(|e| !fixed_excluded_entry(e));
-    b.build_parallel()
+/// Whether the name `name` in the directory `dir_rel` (a relative path with its trailing
+/// `/`, empty for the root) is always excluded: [`fixed_excluded`] for the walker, from the
+/// name alone (the directory has passed the same test).
+pub(crate) fn fixed_excluded_name(dir_rel: &str, name: &[u8]) -> bool {
+    name == b".git"
+        || (dir_rel.is_empty() && (name == b".ctask" || name == b"task.yaml"))
+        || (dir_rel == "logs/" && name == b"sessions.log")
 }
 
-/// [`fixed_excluded`] for a walker entry, from its depth and names alone (its ancestors
-/// have passed the same test).
-fn fixed_excluded_entry(e: &ignore::DirEntry) -> bool {
-    let name = e.file_name();
-    match e.depth() {
-        0 => false,
-        _ if name == ".git" => true,
-        1 => name == ".ctask" || name == "task.yaml",
-        2 => {
-            name == "sessions.log"
-                && e.path().parent().and_then(Path::file_name) == Some("logs".as_ref())
-        }
-        _ => false,
-    }
-}
-
-/// The ignore files of one directory.
-#[derive(Default)]
-struct Level {
+/// The ignore files of one directory, linked to those of the nearest ancestor that has
+/// any. The walker keeps one chain per directory; directories without ignore files share
+/// their parent's.
+pub(crate) struct Level {
     ctask: Option<Gitignore>,
     git: Option<Gitignore>,
+    parent: Option<Arc<Level>>,
+}
+
+impl Level {
+    /// The chain for the directory `dir` at `dir_rel` (relative, with its trailing `/`,
+    /// empty for the root), whose names are `listing`: `parent` extended by the directory's
+    /// own `.ctaskignore` and `.gitignore`, if it has either.
+    pub(crate) fn child(
+        parent: Option<&Arc<Level>>,
+        dir: &Dir,
+        dir_rel: &str,
+        listing: &Listing,
+    ) -> Option<Arc<Level>> {
+        let has = |n: &str| listing.contains(n.as_bytes());
+        let (has_ctask, has_git) = (has(CTASKIGNORE), has(GITIGNORE));
+        if !has_ctask && !has_git {
+            return parent.cloned();
+        }
+        Level::with_files(parent, dir, dir_rel, has_ctask, has_git)
+    }
+
+    fn with_files(
+        parent: Option<&Arc<Level>>,
+        dir: &Dir,
+        dir_rel: &str,
+        ctask: bool,
+        git: bool,
+    ) -> Option<Arc<Level>> {
+        let root = dir_rel.strip_suffix('/').unwrap_or(".");
+        let read = |on: bool, name: &str| on.then(|| read_ignore_file(dir, root, name)).flatten();
+        let level = Level {
+            ctask: read(ctask, CTASKIGNORE),
+            git: read(git, GITIGNORE),
+            parent: parent.cloned(),
+        };
+        if level.ctask.is_none() && level.git.is_none() {
+            return parent.cloned();
+        }
+        Some(Arc::new(level))
+    }
+
+    /// Whether the workspace-relative `rel` is ignored, with the walker's precedence: a
+    /// `.ctaskignore` match (deepest first) beats any `.gitignore` match (deepest first).
+    pub(crate) fn is_ignored(&self, rel: &Path, is_dir: bool) -> bool {
+        let pick = |which: fn(&Level) -> Option<&Gitignore>| {
+            let mut level = Some(self);
+            while let Some(l) = level {
+                if let Some(gi) = which(l) {
+                    match gi.matched(rel, is_dir) {
+                        Match::None => {}
+                        Match::Ignore(_) => return Some(true),
+                        Match::Whitelist(_) => return Some(false),
+                    }
+                }
+                level = l.parent.as_deref();
+            }
+            None
+        };
+        pick(|l| l.ctask.as_ref())
+            .or_else(|| pick(|l| l.git.as_ref()))
+            .unwrap_or(false)
+    }
 }
 
 /// Answers "would the walker skip this path?" for paths that need not exist, with the
-/// walker's precedence: a `.ctaskignore` match (deepest first) beats any `.gitignore`
-/// match (deepest first); a path inside an ignored directory is ignored.
+/// walker's rules: a path inside an ignored directory is ignored.
 pub(crate) struct IgnoreRules {
-    root: PathBuf,
-    levels: HashMap<String, Level>,
+    root: Option<Dir>,
+    /// The chain in effect for the entries of each directory seen (key: relative path with
+    /// its trailing `/`, empty for the root).
+    chains: HashMap<String, Option<Arc<Level>>>,
     dirs: HashMap<String, bool>,
 }
 
@@ -84,8 +120,8 @@ impl IgnoreRules {
     /// Rules read lazily from the ignore files under `root`.
     pub(crate) fn new(root: &Path) -> Self {
         IgnoreRules {
-            root: root.to_path_buf(),
-            levels: HashMap::new(),
+            root: Dir::open_root(root).ok(),
+            chains: HashMap::new(),
             dirs: HashMap::new(),
         }
     }
@@ -100,60 +136,93 @@ impl IgnoreRules {
             }
             end += i + 1;
         }
-        self.matches(rel, false)
+        let chain = self.chain(&rel[..end]);
+        chain.is_some_and(|c| c.is_ignored(Path::new(rel), false))
     }
 
     fn dir_ignored(&mut self, dir: &str) -> bool {
         if let Some(&known) = self.dirs.get(dir) {
             return known;
         }
-        let ignored = self.matches(dir, true);
+        let parent = dir.rfind('/').map_or("", |i| &dir[..=i]);
+        let chain = self.chain(parent);
+        let ignored = chain.is_some_and(|c| c.is_ignored(Path::new(dir), true));
         self.dirs.insert(dir.to_owned(), ignored);
         ignored
     }
 
-    /// Whether `rel` itself is matched as ignored by the ignore files of its ancestors.
-    fn matches(&mut self, rel: &str, is_dir: bool) -> bool {
-        let full = self.root.join(rel);
-        let ancestors: Vec<&str> = std::iter::once("")
-            .chain(rel.match_indices('/').map(|(i, _)| &rel[..i]))
-            .collect();
-        for &a in &ancestors {
-            self.load(a);
+    /// The chain for the entries of `dir_rel` (with its trailing `/`, empty for the root).
+    fn chain(&mut self, dir_rel: &str) -> Option<Arc<Level>> {
+        if let Some(c) = self.chains.get(dir_rel) {
+            return c.clone();
         }
-        let pick = |m: &dyn Fn(&Level) -> Option<&Gitignore>| {
-            ancestors.iter().rev().find_map(|a| {
-                match self.levels.get(*a).and_then(m)?.matched(&full, is_dir) {
-                    Match::None => None,
-                    Match::Ignore(_) => Some(true),
-                    Match::Whitelist(_) => Some(false),
-                }
-            })
+        let parent = match dir_rel.strip_suffix('/') {
+            None => None,
+            Some(d) => self.chain(d.rfind('/').map_or("", |i| &d[..=i])),
         };
-        pick(&|l: &Level| l.ctask.as_ref())
-            .or_else(|| pick(&|l: &Level| l.git.as_ref()))
-            .unwrap_or(false)
-    }
-
-    fn load(&mut self, dir: &str) {
-        if self.levels.contains_key(dir) {
-            return;
-        }
-        let path = self.root.join(dir);
-        let level = Level {
-            ctask: read_ignore_file(&path, CTASKIGNORE),
-            git: read_ignore_file(&path, GITIGNORE),
+        let chain = match (&self.root, dir_rel) {
+            (None, _) => None,
+            (Some(root), "") => Level::with_files(None, root, "", true, true),
+            (Some(root), _) => match open_below(root, dir_rel) {
+                Some(d) => Level::with_files(parent.as_ref(), &d, dir_rel, true, true),
+                None => parent,
+            },
         };
-        self.levels.insert(dir.to_owned(), level);
+        self.chains.insert(dir_rel.to_owned(), chain.clone());
+        chain
     }
 }
 
-/// The rules of `dir/name`, or `None` when it is absent or has none. Lines that do not
-/// parse are dropped, as the walker does.
-fn read_ignore_file(dir: &Path, name: &str) -> Option<Gitignore> {
-    let file = dir.join(name);
-    let mut b = GitignoreBuilder::new(dir);
-    let _partial = b.add(&file);
+/// The directory `rel` (components separated by `/`) below `root`, opened one component at
+/// a time without following symlinks; `None` when it is not there.
+fn open_below(root: &Dir, rel: &str) -> Option<Dir> {
+    let mut comps = rel.split('/').filter(|c| !c.is_empty());
+    let first = CString::new(comps.next()?).ok()?;
+    let mut dir = root.open_dir(&first).ok()?;
+    for c in comps {
+        dir = dir.open_dir(&CString::new(c).ok()?).ok()?;
+    }
+    Some(dir)
+}
+
+/// The rules of the ignore file `name` in `dir` (at relative `root`, `.` for the workspace
+/// root), or `None` when it is absent, not a regular file, or has no rules. It is opened
+/// without following a symlink and without blocking (a FIFO is not read). Lines are split
+/// and cleaned as the `ignore` crate's own reader does (a UTF-8 BOM dropped from the first
+/// line, `\r\n` endings, lines that are not UTF-8 skipped); lines that do not parse are
+/// dropped.
+fn read_ignore_file(dir: &Dir, root: &str, name: &str) -> Option<Gitignore> {
+    let c_name = CString::new(name).ok()?;
+    let mut file = dir.open_file(&c_name).ok()?;
+    if !file.metadata().ok()?.is_file() {
+        return None;
+    }
+    let mut text = Vec::new();
+    // A read error keeps what was read before it, as a line reader would.
+    let _partial = file.read_to_end(&mut text);
+    let source = Path::new(root).join(name);
+    let mut b = GitignoreBuilder::new(root);
+    let mut pieces = text.split(|&c| c == b'\n').peekable();
+    let mut i = 0;
+    while let Some(piece) = pieces.next() {
+        let last = pieces.peek().is_none();
+        if last && piece.is_empty() {
+            break;
+        }
+        let piece = match piece.strip_suffix(b"\r") {
+            Some(p) if !last => p,
+            _ => piece,
+        };
+        if let Ok(line) = std::str::from_utf8(piece) {
+            let line = if i == 0 {
+                line.trim_start_matches('\u{feff}')
+            } else {
+                line
+            };
+            let _bad_line = b.add_line(Some(source.clone()), line);
+        }
+        i += 1;
+    }
     let gi = b.build().ok()?;
     (gi.num_ignores() + gi.num_whitelists() > 0).then_some(gi)
 }

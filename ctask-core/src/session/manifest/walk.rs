@@ -1,16 +1,28 @@
-//! The capture walk: a parallel directory walk whose workers stat every entry, take
-//! unchanged files over from the hash cache and hash the rest, each with its own buffer.
+//! The capture walk. Directories are opened relative to their parent's descriptor and
+//! every name is stat-ed, opened and read relative to its directory's descriptor, so no
+//! symlink is ever followed, in any component (see `dirfd`). The work — descending into a
+//! directory, or visiting a run of up to [`CHUNK`] names of one — is shared by a fixed set
+//! of threads through a LIFO queue; each thread stats its names, takes unchanged files over
+//! from the hash cache and hashes the rest with its own buffer. Results are sorted at the
+//! end.
 
+use std::ffi::OsStr;
 use std::io;
+use std::ops::Range;
 use std::os::unix::ffi::OsStrExt;
 use std::path::Path;
-use std::sync::Mutex;
-
-use ignore::{DirEntry, ParallelVisitor, ParallelVisitorBuilder, WalkState};
+use std::sync::Arc;
 
 use super::cache::Cache;
-use super::hash::{Hashed, Stat, StatKind, hash_file};
-use super::{CaptureOptions, Entry, Kind, Manifest, rules};
+use super::dirfd::Dir;
+use super::hash::{Hashed, Stat, StatKind, hash_at};
+use super::listing::{DType, Listing};
+use super::queue::Queue;
+use super::rules::{self, Level};
+use super::{CaptureOptions, Entry, Kind, Manifest};
+
+/// Names visited per job: big directories are shared out between threads.
+const CHUNK: usize = 128;
 
 /// What one worker (or the whole walk) found.
 #[derive(Default)]
@@ -36,157 +48,336 @@ impl Part {
     }
 }
 
-struct Shared<'a> {
-    root: &'a Path,
-    /// Length of `root` plus its separator: where relative paths begin.
-    prefix_len: usize,
-    cache: Option<Cache<'a>>,
-    parts: Mutex<Vec<Part>>,
+/// A directory being walked; its descriptor stays open while jobs refer to it.
+struct Node {
+    dir: Dir,
+    /// Relative path with its trailing `/` (empty for the root).
+    rel: String,
+    /// The ignore files in effect for its names (`None`: nothing is ignored).
+    rules: Option<Arc<Level>>,
+    listing: Listing,
+    /// Where the cache's entries below this directory are.
+    cache_range: Range<usize>,
 }
 
-/// Walks `root` on `threads` workers; entries come back sorted by path.
+enum Job {
+    /// Open the given name of the directory (a sub-directory) and walk it.
+    Open(Arc<Node>, usize),
+    /// Visit a run of names of the directory.
+    Names(Arc<Node>, Range<usize>),
+}
+
+struct Shared<'a> {
+    cache: Option<Cache<'a>>,
+    respect_ignore: bool,
+    queue: Queue<Job>,
+}
+
+/// Walks `root` on `threads` threads; entries come back sorted by path. Fails only when
+/// `root` itself cannot be opened or listed.
 pub(crate) fn walk(
     root: &Path,
     opts: &CaptureOptions,
     cache: Option<&Manifest>,
     threads: usize,
-) -> Part {
-    let root_len = root.as_os_str().len();
+) -> io::Result<Part> {
     let shared = Shared {
-        root,
-        prefix_len: root_len + usize::from(!root.as_os_str().as_bytes().ends_with(b"/")),
         cache: cache.and_then(Cache::new),
-        parts: Mutex::new(Vec::new()),
+        respect_ignore: opts.respect_ignore,
+        queue: Queue::new(Vec::new()),
     };
-    rules::walker(root, opts, threads).visit(&mut Builder(&shared));
-    let parts = shared.parts.into_inner().unwrap_or_else(|p| p.into_inner());
+    let mut first = Worker::new(&shared);
+    let dir = Dir::open_root(root)?;
+    let mut listing = Listing::default();
+    dir.list(&mut first.dents, &mut listing)?;
+    let rules = if opts.respect_ignore {
+        Level::child(None, &dir, "", &listing)
+    } else {
+        None
+    };
+    let cache_range = shared.cache.as_ref().map_or(0..0, Cache::all);
+    let root_node = Arc::new(Node {
+        dir,
+        rel: String::new(),
+        rules,
+        listing,
+        cache_range,
+    });
+    first.schedule(root_node, false);
+    let parts = std::thread::scope(|s| {
+        let helpers: Vec<_> = (1..threads.max(1))
+            .map(|_| s.spawn(|| Worker::new(&shared).run()))
+            .collect();
+        let mut parts = vec![first.run()];
+        for h in helpers {
+            match h.join() {
+                Ok(p) => parts.push(p),
+                Err(panic) => std::panic::resume_unwind(panic),
+            }
+        }
+        parts
+    });
     let mut all = Part::default();
-    let total = parts.iter().map(|p| p.entries.len()).sum();
-    all.entries.reserve_exact(total);
+    all.entries
+        .reserve_exact(parts.iter().map(|p| p.entries.len()).sum());
     for p in parts {
         all.absorb(p);
     }
     all.entries.sort_unstable_by(|a, b| a.path.cmp(&b.path));
-    all
+    Ok(all)
 }
 
-struct Builder<'s>(&'s Shared<'s>);
+/// Hands a taken job back to the queue even if visiting it panicked, so that the other
+/// threads never wait for it forever.
+struct Taken<'q>(&'q Queue<Job>);
 
-impl<'s> ParallelVisitorBuilder<'s> for Builder<'s> {
-    fn build(&mut self) -> Box<dyn ParallelVisitor + 's> {
-        Box::new(Worker {
-            shared: self.0,
-            part: Part::default(),
-            buf: Vec::new(),
-        })
+impl Drop for Taken<'_> {
+    fn drop(&mut self) {
+        self.0.done();
     }
 }
 
 struct Worker<'s> {
     shared: &'s Shared<'s>,
     part: Part,
+    /// Read buffer for hashing.
     buf: Vec<u8>,
+    /// Buffer for directory records.
+    dents: Vec<u8>,
+    /// Scratch space for a relative path matched against ignore rules.
+    path: Vec<u8>,
+    /// Jobs found while visiting, pushed to the queue in one go.
+    found: Vec<Job>,
 }
 
-impl Drop for Worker<'_> {
-    fn drop(&mut self) {
-        let part = std::mem::take(&mut self.part);
-        let mut parts = self.shared.parts.lock().unwrap_or_else(|p| p.into_inner());
-        parts.push(part);
+impl<'s> Worker<'s> {
+    fn new(shared: &'s Shared<'s>) -> Self {
+        Worker {
+            shared,
+            part: Part::default(),
+            buf: Vec::new(),
+            dents: Vec::new(),
+            path: Vec::new(),
+            found: Vec::new(),
+        }
     }
-}
 
-impl ParallelVisitor for Worker<'_> {
-    fn visit(&mut self, entry: Result<DirEntry, ignore::Error>) -> WalkState {
-        let entry = match entry {
-            Ok(e) => e,
-            Err(err) => {
-                let vanished = err
-                    .io_error()
-                    .is_some_and(|e| e.kind() == io::ErrorKind::NotFound);
-                if !vanished {
-                    self.part.unreadable += 1;
-                }
-                return WalkState::Continue;
+    fn run(mut self) -> Part {
+        let queue = &self.shared.queue;
+        while let Some(job) = queue.take() {
+            let _taken = Taken(queue);
+            match job {
+                Job::Open(parent, i) => self.open(&parent, i),
+                Job::Names(node, range) => self.names(&node, range),
             }
-        };
-        if entry.depth() == 0 {
-            return WalkState::Continue;
+            queue.push(&mut self.found);
         }
-        let Some(rel) = relative(entry.path(), self.shared.root, self.shared.prefix_len) else {
-            // Not UTF-8: skip it (and, for a directory, everything below it).
-            self.part.skipped_non_utf8 += 1;
-            return WalkState::Skip;
-        };
-        let file_type = entry.file_type();
-        if file_type.is_some_and(|t| t.is_dir()) {
-            return WalkState::Continue;
+        self.part
+    }
+
+    /// Queues the names of `node` in runs of [`CHUNK`]; the first run is visited here and
+    /// now when `inline`.
+    fn schedule(&mut self, node: Arc<Node>, inline: bool) {
+        let n = node.listing.len();
+        let skip = if inline { CHUNK.min(n) } else { 0 };
+        let mut start = skip;
+        while start < n {
+            let end = (start + CHUNK).min(n);
+            self.found.push(Job::Names(Arc::clone(&node), start..end));
+            start = end;
         }
-        let cached = self.shared.cache.as_ref().is_some_and(|c| c.has(rel));
-        let entry = if file_type.is_some_and(|t| t.is_file()) && !cached {
-            // Nothing to compare with: open and fstat directly, no lstat needed.
-            self.hash(entry.path(), rel)
+        self.shared.queue.push(&mut self.found);
+        if skip > 0 {
+            self.names(&node, 0..skip);
+        }
+    }
+
+    /// Opens the sub-directory `i` of `parent`, lists it and schedules its names.
+    fn open(&mut self, parent: &Arc<Node>, i: usize) {
+        let Ok(name) = std::str::from_utf8(parent.listing.name(i)) else {
+            return;
+        };
+        let dir = match parent.dir.open_dir(parent.listing.c_name(i)) {
+            Ok(d) => d,
+            Err(e) => return self.open_failed(parent, i, &e),
+        };
+        let mut listing = Listing::default();
+        if let Err(e) = dir.list(&mut self.dents, &mut listing) {
+            self.failed(&e);
+            return;
+        }
+        let mut rel = String::with_capacity(parent.rel.len() + name.len() + 1);
+        rel.push_str(&parent.rel);
+        rel.push_str(name);
+        rel.push('/');
+        let rules = if self.shared.respect_ignore {
+            Level::child(parent.rules.as_ref(), &dir, &rel, &listing)
         } else {
-            self.record(entry.path(), rel)
+            None
+        };
+        let cache_range = match &self.shared.cache {
+            Some(c) => c.below(parent.cache_range.clone(), &rel),
+            None => 0..0,
+        };
+        let node = Arc::new(Node {
+            dir,
+            rel,
+            rules,
+            listing,
+            cache_range,
+        });
+        self.schedule(node, true);
+    }
+
+    /// A listed directory could not be opened: gone (nothing to record), swapped for
+    /// something else (record what is there now, never descending), or unreadable.
+    fn open_failed(&mut self, parent: &Arc<Node>, i: usize, e: &io::Error) {
+        if !matches!(e.raw_os_error(), Some(libc::ELOOP | libc::ENOTDIR)) {
+            return self.failed(e);
+        }
+        match parent.dir.stat(parent.listing.c_name(i)) {
+            // Swapped back already: it cannot be listed consistently now.
+            Ok(st) if st.kind == StatKind::Dir => self.part.unreadable += 1,
+            Ok(st) => self.name(parent, i, dtype_of(st.kind), Some(st)),
+            Err(e) => self.failed(&e),
+        }
+    }
+
+    /// Counts an error about one name, unless the name is simply gone.
+    fn failed(&mut self, e: &io::Error) {
+        if e.kind() != io::ErrorKind::NotFound {
+            self.part.unreadable += 1;
+        }
+    }
+
+    fn names(&mut self, node: &Arc<Node>, range: Range<usize>) {
+        for i in range {
+            if rules::fixed_excluded_name(&node.rel, node.listing.name(i)) {
+                continue;
+            }
+            match node.listing.dtype(i) {
+                DType::Unknown => match node.dir.stat(node.listing.c_name(i)) {
+                    Ok(st) => self.name(node, i, dtype_of(st.kind), Some(st)),
+                    Err(e) => self.failed(&e),
+                },
+                t => self.name(node, i, t, None),
+            }
+        }
+    }
+
+    /// Visits name `i` of `node`, of type `t` (`st`: its `lstat`, when already known).
+    fn name(&mut self, node: &Arc<Node>, i: usize, t: DType, st: Option<Stat>) {
+        let name = node.listing.name(i);
+        if let Some(rules) = &node.rules {
+            self.path.clear();
+            self.path.extend_from_slice(node.rel.as_bytes());
+            self.path.extend_from_slice(name);
+            if rules.is_ignored(Path::new(OsStr::from_bytes(&self.path)), t == DType::Dir) {
+                return;
+            }
+        }
+        let Ok(name) = std::str::from_utf8(name) else {
+            // Skipped (and, for a directory, everything below it).
+            self.part.skipped_non_utf8 += 1;
+            return;
+        };
+        if t == DType::Dir {
+            self.found.push(Job::Open(Arc::clone(node), i));
+            return;
+        }
+        let entry = match st {
+            Some(st) => self.stat_entry(node, i, name, st),
+            None if t == DType::File => self.file(node, i, name),
+            None => match node.dir.stat(node.listing.c_name(i)) {
+                Ok(st) => self.stat_entry(node, i, name, st),
+                Err(e) => {
+                    self.failed(&e);
+                    None
+                }
+            },
         };
         if let Some(e) = entry {
             self.part.entries.push(e);
         }
-        WalkState::Continue
     }
-}
 
-impl Worker<'_> {
-    /// The entry of `path` from its `lstat`: taken over from the cache when the cache
-    /// vouches for it, hashed otherwise.
-    fn record(&mut self, path: &Path, rel: &str) -> Option<Entry> {
-        let st = match std::fs::symlink_metadata(path) {
-            Ok(m) => Stat::of(&m),
+    /// A name listed as a regular file: taken over from the cache when the cache vouches
+    /// for it (after an `lstat`), opened and hashed directly when the cache does not know it
+    /// (one cache lookup per file).
+    fn file(&mut self, node: &Node, i: usize, name: &str) -> Option<Entry> {
+        let known = self.shared.cache.as_ref().and_then(|c| {
+            let e = c.find(node.cache_range.clone(), node.rel.len(), name.as_bytes())?;
+            Some((c, e))
+        });
+        let Some((cache, known)) = known else {
+            return self.hash(node, i, name);
+        };
+        let st = match node.dir.stat(node.listing.c_name(i)) {
+            Ok(st) => st,
             Err(e) => {
-                if e.kind() != io::ErrorKind::NotFound {
-                    self.part.unreadable += 1;
-                }
+                self.failed(&e);
                 return None;
             }
         };
         match st.kind {
-            StatKind::Dir => None,
-            StatKind::Symlink => symlink_entry(path, rel, &st),
-            StatKind::Other => Some(base_entry(rel, &st, Kind::Other)),
-            StatKind::File => match self.shared.cache.as_ref().and_then(|c| c.lookup(rel, &st)) {
-                Some(sha) => {
-                    self.part.cached += 1;
-                    Some(file_entry(rel, &st, Some(sha)))
-                }
-                None => self.hash(path, rel),
-            },
+            StatKind::File if cache.reusable(known, &st) => {
+                self.part.cached += 1;
+                Some(file_entry(&node.rel, name, &st, known.sha256))
+            }
+            StatKind::File => self.hash(node, i, name),
+            _ => self.stat_entry(node, i, name, st),
         }
     }
 
-    /// The entry of `path`, read and hashed if it is (still) a regular file.
-    fn hash(&mut self, path: &Path, rel: &str) -> Option<Entry> {
-        match hash_file(path, &mut self.buf) {
+    /// The entry of a name from its `lstat`; a regular file is taken over from the cache
+    /// or hashed.
+    fn stat_entry(&mut self, node: &Node, i: usize, name: &str, st: Stat) -> Option<Entry> {
+        match st.kind {
+            StatKind::Dir => None,
+            StatKind::Symlink => symlink_entry(node, i, name, &st),
+            StatKind::Other => Some(base_entry(&node.rel, name, &st, Kind::Other)),
+            StatKind::File => {
+                let cache = self.shared.cache.as_ref();
+                let known = cache.and_then(|c| {
+                    let e = c.find(node.cache_range.clone(), node.rel.len(), name.as_bytes())?;
+                    c.reusable(e, &st).then_some(e.sha256).flatten()
+                });
+                match known {
+                    Some(sha) => {
+                        self.part.cached += 1;
+                        Some(file_entry(&node.rel, name, &st, Some(sha)))
+                    }
+                    None => self.hash(node, i, name),
+                }
+            }
+        }
+    }
+
+    /// The entry of a name, read and hashed if it is (still) a regular file.
+    fn hash(&mut self, node: &Node, i: usize, name: &str) -> Option<Entry> {
+        let c_name = node.listing.c_name(i);
+        match hash_at(&node.dir, c_name, &mut self.buf) {
             Ok(Hashed::File(st, sha)) => {
                 self.part.hashed += 1;
-                Some(file_entry(rel, &st, Some(sha)))
+                Some(file_entry(&node.rel, name, &st, Some(sha)))
             }
             Ok(Hashed::NotFile(st)) => match st.kind {
                 StatKind::Dir => None,
-                _ => Some(base_entry(rel, &st, Kind::Other)),
+                _ => Some(base_entry(&node.rel, name, &st, Kind::Other)),
             },
             Ok(Hashed::Gone) => None,
             Ok(Hashed::Changed) | Err(_) => {
                 // Swapped for a symlink or socket since it was listed, or unreadable
                 // (permissions, I/O error): record what is there without opening it again;
                 // a regular file is listed without a hash.
-                let st = Stat::of(&std::fs::symlink_metadata(path).ok()?);
+                let st = node.dir.stat(c_name).ok()?;
                 match st.kind {
                     StatKind::Dir => None,
-                    StatKind::Symlink => symlink_entry(path, rel, &st),
-                    StatKind::Other => Some(base_entry(rel, &st, Kind::Other)),
+                    StatKind::Symlink => symlink_entry(node, i, name, &st),
+                    StatKind::Other => Some(base_entry(&node.rel, name, &st, Kind::Other)),
                     StatKind::File => {
                         self.part.unreadable += 1;
-                        Some(file_entry(rel, &st, None))
+                        Some(file_entry(&node.rel, name, &st, None))
                     }
                 }
             }
@@ -194,36 +385,36 @@ impl Worker<'_> {
     }
 }
 
-/// `path` relative to `root` as UTF-8, `None` when it is not UTF-8. The walker builds
-/// paths by joining names onto `root`, so the bytes after `prefix_len` are the relative
-/// path; anything else falls back to component-wise stripping.
-fn relative<'p>(path: &'p Path, root: &Path, prefix_len: usize) -> Option<&'p str> {
-    let bytes = path.as_os_str().as_bytes();
-    let root_bytes = root.as_os_str().as_bytes();
-    if bytes.len() > prefix_len && bytes.starts_with(root_bytes) && bytes[prefix_len - 1] == b'/' {
-        return std::str::from_utf8(&bytes[prefix_len..]).ok();
+fn dtype_of(kind: StatKind) -> DType {
+    match kind {
+        StatKind::File => DType::File,
+        StatKind::Dir => DType::Dir,
+        StatKind::Symlink => DType::Symlink,
+        StatKind::Other => DType::Other,
     }
-    path.strip_prefix(root).ok()?.to_str()
 }
 
-fn file_entry(rel: &str, st: &Stat, sha256: Option<[u8; 32]>) -> Entry {
+fn file_entry(dir_rel: &str, name: &str, st: &Stat, sha256: Option<[u8; 32]>) -> Entry {
     Entry {
         sha256,
-        ..base_entry(rel, st, Kind::File)
+        ..base_entry(dir_rel, name, st, Kind::File)
     }
 }
 
-fn symlink_entry(path: &Path, rel: &str, st: &Stat) -> Option<Entry> {
-    let target = std::fs::read_link(path).ok()?;
+fn symlink_entry(node: &Node, i: usize, name: &str, st: &Stat) -> Option<Entry> {
+    let target = node.dir.read_link(node.listing.c_name(i)).ok()?;
     Some(Entry {
-        target: Some(target.to_string_lossy().into_owned()),
-        ..base_entry(rel, st, Kind::Symlink)
+        target: Some(String::from_utf8_lossy(&target).into_owned()),
+        ..base_entry(&node.rel, name, st, Kind::Symlink)
     })
 }
 
-fn base_entry(rel: &str, st: &Stat, kind: Kind) -> Entry {
+fn base_entry(dir_rel: &str, name: &str, st: &Stat, kind: Kind) -> Entry {
+    let mut path = String::with_capacity(dir_rel.len() + name.len());
+    path.push_str(dir_rel);
+    path.push_str(name);
     Entry {
-        path: rel.to_owned(),
+        path,
         size: st.size,
         mtime: st.mtime,
         sha256: None,
@@ -231,29 +422,5 @@ fn base_entry(rel: &str, st: &Stat, kind: Kind) -> Entry {
         target: None,
         ino: Some(st.ino),
         ctime: Some(st.ctime),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn relative_paths_for_any_spelling_of_the_root() {
-        let cases = [
-            ("/w", "/w/a/b", Some("a/b")),
-            ("/w/", "/w/a", Some("a")),
-            (".", "./a", Some("a")),
-            ("/", "/etc", Some("etc")),
-            ("/w", "/wx/a", None),
-        ];
-        for (root, path, want) in cases {
-            let root = Path::new(root);
-            let len =
-                root.as_os_str().len() + usize::from(!root.as_os_str().as_bytes().ends_with(b"/"));
-            assert_eq!(relative(Path::new(path), root, len), want, "{path}");
-        }
-        let bad = std::ffi::OsStr::from_bytes(b"/w/\xff");
-        assert_eq!(relative(Path::new(bad), Path::new("/w"), 3), None);
     }
 }

@@ -1,0 +1,219 @@
+//! The names of one directory, read from its descriptor and stored back to back (one
+//! allocation per directory, not one per name).
+
+use std::ffi::CStr;
+use std::io;
+use std::os::fd::OwnedFd;
+
+/// A file type as the directory listing reports it (`d_type`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum DType {
+    /// A directory.
+    Dir,
+    /// A regular file.
+    File,
+    /// A symbolic link.
+    Symlink,
+    /// A FIFO, socket or device.
+    Other,
+    /// Not reported by the file system: `fstatat` tells.
+    Unknown,
+}
+
+impl DType {
+    fn from_raw(t: u8) -> Self {
+        match t {
+            libc::DT_DIR => DType::Dir,
+            libc::DT_REG => DType::File,
+            libc::DT_LNK => DType::Symlink,
+            libc::DT_UNKNOWN => DType::Unknown,
+            _ => DType::Other,
+        }
+    }
+}
+
+/// One name of a [`Listing`].
+#[derive(Debug, Clone, Copy)]
+struct Item {
+    /// Offset of the name in `names`; the name is followed by a NUL byte.
+    start: usize,
+    len: usize,
+    dtype: DType,
+}
+
+/// The names of one directory, in the order the file system returned them.
+#[derive(Debug, Default)]
+pub(crate) struct Listing {
+    names: Vec<u8>,
+    items: Vec<Item>,
+}
+
+impl Listing {
+    /// How many names there are.
+    pub(crate) fn len(&self) -> usize {
+        self.items.len()
+    }
+
+    /// The `i`-th name, without its NUL.
+    pub(crate) fn name(&self, i: usize) -> &[u8] {
+        let it = self.items[i];
+        &self.names[it.start..it.start + it.len]
+    }
+
+    /// The `i`-th name as a C string for `openat` and friends.
+    pub(crate) fn c_name(&self, i: usize) -> &CStr {
+        let it = self.items[i];
+        // Each name was stored with exactly one NUL after it and none inside.
+        CStr::from_bytes_with_nul(&self.names[it.start..=it.start + it.len]).unwrap_or_default()
+    }
+
+    /// The type the listing reported for the `i`-th name.
+    pub(crate) fn dtype(&self, i: usize) -> DType {
+        self.items[i].dtype
+    }
+
+    /// Whether one of the names is `name`.
+    pub(crate) fn contains(&self, name: &[u8]) -> bool {
+        (0..self.len()).any(|i| self.name(i) == name)
+    }
+
+    fn push(&mut self, name: &[u8], dtype: u8) {
+        if name == b"." || name == b".." || name.is_empty() {
+            return;
+        }
+        let start = self.names.len();
+        self.names.extend_from_slice(name);
+        self.names.push(0);
+        self.items.push(Item {
+            start,
+            len: name.len(),
+            dtype: DType::from_raw(dtype),
+        });
+    }
+}
+
+/// Size of each worker's buffer for the kernel's directory records.
+pub(crate) const BUFFER_SIZE: usize = 32 * 1024;
+
+/// Reads every name of the directory `fd` into `out` with `getdents64`.
+#[cfg(target_os = "linux")]
+pub(crate) fn read(fd: &OwnedFd, buf: &mut Vec<u8>, out: &mut Listing) -> io::Result<()> {
+    use std::os::fd::AsRawFd;
+
+    if buf.len() < BUFFER_SIZE {
+        buf.resize(BUFFER_SIZE, 0);
+    }
+    loop {
+        // SAFETY: `buf` is valid for writes of `buf.len()` bytes and the descriptor is open;
+        // the kernel writes at most that many bytes of `linux_dirent64` records.
+        let n = unsafe {
+            libc::syscall(
+                libc::SYS_getdents64,
+                fd.as_raw_fd(),
+                buf.as_mut_ptr(),
+                buf.len(),
+            )
+        };
+        let n = match usize::try_from(n) {
+            Ok(0) => return Ok(()),
+            Ok(n) => n.min(buf.len()),
+            Err(_) => {
+                let e = io::Error::last_os_error();
+                if e.kind() == io::ErrorKind::Interrupted {
+                    continue;
+                }
+                return Err(e);
+            }
+        };
+        parse_records(&buf[..n], out)?;
+    }
+}
+
+/// Splits `linux_dirent64` records (`d_ino: u64, d_off: i64, d_reclen: u16, d_type: u8,
+/// d_name: NUL-terminated`) into `out`.
+#[cfg(target_os = "linux")]
+fn parse_records(mut recs: &[u8], out: &mut Listing) -> io::Result<()> {
+    const NAME_AT: usize = 19;
+    let bad = || io::Error::new(io::ErrorKind::InvalidData, "malformed directory record");
+    while !recs.is_empty() {
+        let reclen = match recs.get(16..18) {
+            Some(b) => usize::from(u16::from_ne_bytes([b[0], b[1]])),
+            None => return Err(bad()),
+        };
+        if reclen <= NAME_AT || reclen > recs.len() {
+            return Err(bad());
+        }
+        let dtype = recs[18];
+        let raw = &recs[NAME_AT..reclen];
+        let name = raw
+            .iter()
+            .position(|&b| b == 0)
+            .map_or(raw, |end| &raw[..end]);
+        out.push(name, dtype);
+        recs = &recs[reclen..];
+    }
+    Ok(())
+}
+
+/// Reads every name of the directory `fd` into `out` with `readdir` on a duplicate of the
+/// descriptor (the duplicate shares the directory's position).
+#[cfg(not(target_os = "linux"))]
+pub(crate) fn read(fd: &OwnedFd, _buf: &mut Vec<u8>, out: &mut Listing) -> io::Result<()> {
+    use std::os::fd::IntoRawFd;
+
+    let raw = fd.try_clone()?.into_raw_fd();
+    // SAFETY: `raw` is an open directory descriptor that nobody else owns; on success the
+    // stream owns it and `closedir` below closes it.
+    let dirp = unsafe { libc::fdopendir(raw) };
+    if dirp.is_null() {
+        let e = io::Error::last_os_error();
+        // SAFETY: `fdopendir` failed, so `raw` is still ours to close.
+        unsafe { libc::close(raw) };
+        return Err(e);
+    }
+    loop {
+        // SAFETY: `dirp` is an open directory stream used by this thread only.
+        let ent = unsafe { libc::readdir(dirp) };
+        if ent.is_null() {
+            break;
+        }
+        // SAFETY: `readdir` returned a valid entry whose `d_name` is NUL-terminated; it
+        // stays valid until the next call on `dirp`.
+        let (name, dtype) = unsafe { (CStr::from_ptr((*ent).d_name.as_ptr()), (*ent).d_type) };
+        out.push(name.to_bytes(), dtype);
+    }
+    // SAFETY: `dirp` is open and not used after this.
+    unsafe { libc::closedir(dirp) };
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lists_every_name_once_with_its_type() {
+        let d = tempfile::tempdir().unwrap();
+        let mut want = Vec::new();
+        for i in 0..2000 {
+            let name = format!("file-with-a-longish-name-{i}");
+            std::fs::write(d.path().join(&name), b"").unwrap();
+            want.push(name);
+        }
+        std::fs::create_dir(d.path().join("sub")).unwrap();
+        want.push("sub".into());
+        let fd = OwnedFd::from(std::fs::File::open(d.path()).unwrap());
+        let mut out = Listing::default();
+        read(&fd, &mut Vec::new(), &mut out).unwrap();
+        let mut got: Vec<String> = (0..out.len())
+            .map(|i| String::from_utf8(out.name(i).to_vec()).unwrap())
+            .collect();
+        got.sort();
+        want.sort();
+        assert_eq!(got, want);
+        let sub = (0..out.len()).find(|&i| out.name(i) == b"sub").unwrap();
+        assert!(matches!(out.dtype(sub), DType::Dir | DType::Unknown));
+        assert_eq!(out.c_name(sub).to_bytes(), b"sub");
+        assert!(out.contains(b"sub") && !out.contains(b"none"));
+    }
+}
