@@ -47,27 +47,45 @@ impl<'a> Cache<'a> {
         within.start + lo..within.start + hi
     }
 
+    /// How many entries the cache has.
+    pub(crate) fn len(&self) -> usize {
+        self.entries.len()
+    }
+
     /// The cached hashed regular file `name` in the directory whose range (from
-    /// [`Cache::below`] with a prefix of `prefix_len` bytes) is `range`.
-    pub(crate) fn find(
+    /// [`Cache::below`] with a prefix of `prefix_len` bytes) ends at `end`, searching
+    /// forward from `*cursor` (which it advances): callers look names up in increasing
+    /// order, so the next one is usually within a step or two (an exponential search, then
+    /// a binary search within the step).
+    pub(crate) fn find_from(
         &self,
-        range: Range<usize>,
+        cursor: &mut usize,
+        end: usize,
         prefix_len: usize,
         name: &[u8],
     ) -> Option<&'a Entry> {
         let entries: &'a [Entry] = self.entries;
-        let slice = &entries[range];
-        let i = slice
-            .binary_search_by(|e| {
-                e.path
-                    .as_bytes()
-                    .get(prefix_len..)
-                    .unwrap_or_default()
-                    .cmp(name)
-            })
-            .ok()?;
-        let e = &slice[i];
-        (e.kind == Kind::File && e.sha256.is_some()).then_some(e)
+        let suffix = |i: usize| {
+            entries[i]
+                .path
+                .as_bytes()
+                .get(prefix_len..)
+                .unwrap_or_default()
+        };
+        let (mut lo, mut step) = (*cursor, 1);
+        let mut hi = lo;
+        while hi < end && suffix(hi) < name {
+            lo = hi + 1;
+            hi = lo.saturating_add(step).min(end);
+            step *= 2;
+        }
+        let at = lo
+            + entries[lo..hi].partition_point(|e| {
+                e.path.as_bytes().get(prefix_len..).unwrap_or_default() < name
+            });
+        *cursor = at;
+        let e = entries.get(at).filter(|_| at < end)?;
+        (suffix(at) == name && e.kind == Kind::File && e.sha256.is_some()).then_some(e)
     }
 
     /// Whether the cached entry `e` vouches for the file `st`.
@@ -138,6 +156,46 @@ mod tests {
         let mut no_hash = cached();
         no_hash.sha256 = None;
         assert!(!reusable(&no_hash, &stat(), cutoff));
+    }
+
+    #[test]
+    fn lookups_by_directory_range_and_cursor() {
+        let paths = ["a", "d.txt", "d/x", "d/y/z", "d/z", "e/x"];
+        let m = Manifest {
+            captured_at: chrono::DateTime::UNIX_EPOCH,
+            entries: paths
+                .iter()
+                .map(|p| Entry {
+                    path: (*p).into(),
+                    ..cached()
+                })
+                .collect(),
+        };
+        let c = Cache::new(&m).unwrap();
+        assert_eq!(c.below(c.all(), "d/"), 2..5);
+        assert_eq!(c.below(2..5, "d/y/"), 3..4);
+        assert_eq!(c.below(c.all(), "f/"), 6..6);
+        let r = c.below(c.all(), "d/");
+        let mut cur = r.start;
+        let found = |cur: &mut usize, n: &str| {
+            c.find_from(cur, r.end, 2, n.as_bytes())
+                .map(|e| e.path.clone())
+        };
+        assert_eq!(found(&mut cur, "a"), None);
+        assert_eq!(found(&mut cur, "x").as_deref(), Some("d/x"));
+        assert_eq!(found(&mut cur, "y"), None);
+        assert_eq!(found(&mut cur, "z").as_deref(), Some("d/z"));
+        assert_eq!(found(&mut cur, "zz"), None);
+        let mut cur = 0;
+        let all = c.all();
+        assert_eq!(
+            c.find_from(&mut cur, all.end, 0, b"d.txt")
+                .map(|e| e.path.as_str()),
+            Some("d.txt")
+        );
+        let mut unsorted = m.clone();
+        unsorted.entries.swap(0, 1);
+        assert!(Cache::new(&unsorted).is_none());
     }
 
     #[test]

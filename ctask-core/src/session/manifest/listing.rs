@@ -72,9 +72,21 @@ impl Listing {
         self.items[i].dtype
     }
 
-    /// Whether one of the names is `name`.
+    /// Whether one of the names is `name` (after [`Listing::sort`]).
     pub(crate) fn contains(&self, name: &[u8]) -> bool {
-        (0..self.len()).any(|i| self.name(i) == name)
+        self.items
+            .binary_search_by(|it| self.names[it.start..it.start + it.len].cmp(name))
+            .is_ok()
+    }
+
+    /// Sorts the names by their bytes: the walk then visits them in path order, which lets
+    /// it find them in the (sorted) hash cache by moving forward, and leaves sorted runs
+    /// for the final sort.
+    pub(crate) fn sort(&mut self) {
+        let names = &self.names;
+        self.items.sort_unstable_by(|a, b| {
+            names[a.start..a.start + a.len].cmp(&names[b.start..b.start + b.len])
+        });
     }
 
     fn push(&mut self, name: &[u8], dtype: u8) {
@@ -205,10 +217,10 @@ mod tests {
         let fd = OwnedFd::from(std::fs::File::open(d.path()).unwrap());
         let mut out = Listing::default();
         read(&fd, &mut Vec::new(), &mut out).unwrap();
-        let mut got: Vec<String> = (0..out.len())
+        out.sort();
+        let got: Vec<String> = (0..out.len())
             .map(|i| String::from_utf8(out.name(i).to_vec()).unwrap())
             .collect();
-        got.sort();
         want.sort();
         assert_eq!(got, want);
         let sub = (0..out.len()).find(|&i| out.name(i) == b"sub").unwrap();

@@ -86,10 +86,17 @@ pub(crate) fn walk(
         respect_ignore: opts.respect_ignore,
         queue: Queue::new(Vec::new()),
     };
-    let mut first = Worker::new(&shared);
+    let threads = threads.max(1);
+    // With a cache, about as many entries as it has, shared between the threads.
+    let hint = shared
+        .cache
+        .as_ref()
+        .map_or(0, |c| c.len() / threads + c.len() / 8);
+    let mut first = Worker::new(&shared, hint);
     let dir = Dir::open_root(root)?;
     let mut listing = Listing::default();
     dir.list(&mut first.dents, &mut listing)?;
+    listing.sort();
     let rules = if opts.respect_ignore {
         Level::child(None, &dir, "", &listing)
     } else {
@@ -105,8 +112,8 @@ pub(crate) fn walk(
     });
     first.schedule(root_node, false);
     let parts = std::thread::scope(|s| {
-        let helpers: Vec<_> = (1..threads.max(1))
-            .map(|_| s.spawn(|| Worker::new(&shared).run()))
+        let helpers: Vec<_> = (1..threads)
+            .map(|_| s.spawn(|| Worker::new(&shared, hint).run()))
             .collect();
         let mut parts = vec![first.run()];
         for h in helpers {
@@ -117,14 +124,41 @@ pub(crate) fn walk(
         }
         parts
     });
-    let mut all = Part::default();
+    // The largest part grows to hold the others (in place when the allocator can), then
+    // one sort.
+    let mut parts = parts;
+    parts.sort_by_key(|p| std::cmp::Reverse(p.entries.len()));
+    let total = parts.iter().map(|p| p.entries.len()).sum::<usize>();
+    let mut parts = parts.into_iter();
+    let mut all = parts.next().unwrap_or_default();
     all.entries
-        .reserve_exact(parts.iter().map(|p| p.entries.len()).sum());
+        .reserve_exact(total.saturating_sub(all.entries.len()));
     for p in parts {
         all.absorb(p);
     }
-    all.entries.sort_unstable_by(|a, b| a.path.cmp(&b.path));
+    sort_by_path(&mut all.entries);
     Ok(all)
+}
+
+/// Sorts entries by path without moving them around more than once each: the order is
+/// found on indices (each run of one directory's names is already sorted, which the stable
+/// sort takes advantage of), then every entry is swapped straight into its place.
+fn sort_by_path(entries: &mut [Entry]) {
+    let mut order: Vec<usize> = (0..entries.len()).collect();
+    order.sort_by(|&a, &b| entries[a].path.cmp(&entries[b].path));
+    // `dest[k]`: where the entry now at `k` belongs.
+    let mut dest = vec![0; entries.len()];
+    for (to, &from) in order.iter().enumerate() {
+        dest[from] = to;
+    }
+    drop(order);
+    for i in 0..entries.len() {
+        while dest[i] != i {
+            let d = dest[i];
+            entries.swap(i, d);
+            dest.swap(i, d);
+        }
+    }
 }
 
 /// Hands a taken job back to the queue even if visiting it panicked, so that the other
@@ -148,17 +182,23 @@ struct Worker<'s> {
     path: Vec<u8>,
     /// Jobs found while visiting, pushed to the queue in one go.
     found: Vec<Job>,
+    /// Where the next name of the directory being visited is looked for in the cache.
+    cursor: usize,
 }
 
 impl<'s> Worker<'s> {
-    fn new(shared: &'s Shared<'s>) -> Self {
+    fn new(shared: &'s Shared<'s>, hint: usize) -> Self {
         Worker {
             shared,
-            part: Part::default(),
+            part: Part {
+                entries: Vec::with_capacity(hint),
+                ..Part::default()
+            },
             buf: Vec::new(),
             dents: Vec::new(),
             path: Vec::new(),
             found: Vec::new(),
+            cursor: 0,
         }
     }
 
@@ -206,6 +246,7 @@ impl<'s> Worker<'s> {
             self.failed(&e);
             return;
         }
+        listing.sort();
         let mut rel = String::with_capacity(parent.rel.len() + name.len() + 1);
         rel.push_str(&parent.rel);
         rel.push_str(name);
@@ -238,7 +279,10 @@ impl<'s> Worker<'s> {
         match parent.dir.stat(parent.listing.c_name(i)) {
             // Swapped back already: it cannot be listed consistently now.
             Ok(st) if st.kind == StatKind::Dir => self.part.unreadable += 1,
-            Ok(st) => self.name(parent, i, dtype_of(st.kind), Some(st)),
+            Ok(st) => {
+                self.cursor = parent.cache_range.start;
+                self.name(parent, i, dtype_of(st.kind), Some(st));
+            }
             Err(e) => self.failed(&e),
         }
     }
@@ -251,6 +295,7 @@ impl<'s> Worker<'s> {
     }
 
     fn names(&mut self, node: &Arc<Node>, range: Range<usize>) {
+        self.cursor = node.cache_range.start;
         for i in range {
             if rules::fixed_excluded_name(&node.rel, node.listing.name(i)) {
                 continue;
@@ -306,7 +351,12 @@ impl<'s> Worker<'s> {
     /// (one cache lookup per file).
     fn file(&mut self, node: &Node, i: usize, name: &str) -> Option<Entry> {
         let known = self.shared.cache.as_ref().and_then(|c| {
-            let e = c.find(node.cache_range.clone(), node.rel.len(), name.as_bytes())?;
+            let e = c.find_from(
+                &mut self.cursor,
+                node.cache_range.end,
+                node.rel.len(),
+                name.as_bytes(),
+            )?;
             Some((c, e))
         });
         let Some((cache, known)) = known else {
@@ -338,8 +388,14 @@ impl<'s> Worker<'s> {
             StatKind::Other => Some(base_entry(&node.rel, name, &st, Kind::Other)),
             StatKind::File => {
                 let cache = self.shared.cache.as_ref();
+                let cursor = &mut self.cursor;
                 let known = cache.and_then(|c| {
-                    let e = c.find(node.cache_range.clone(), node.rel.len(), name.as_bytes())?;
+                    let e = c.find_from(
+                        cursor,
+                        node.cache_range.end,
+                        node.rel.len(),
+                        name.as_bytes(),
+                    )?;
                     c.reusable(e, &st).then_some(e.sha256).flatten()
                 });
                 match known {
@@ -422,5 +478,32 @@ fn base_entry(dir_rel: &str, name: &str, st: &Stat, kind: Kind) -> Entry {
         target: None,
         ino: Some(st.ino),
         ctime: Some(st.ctime),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sorting_moves_every_entry_into_place() {
+        let st = Stat {
+            size: 0,
+            mtime: super::super::Timestamp::from_unix(0, 0),
+            ino: 1,
+            ctime: super::super::Timestamp::from_unix(0, 0),
+            kind: StatKind::File,
+        };
+        let mut names: Vec<String> = (0..500)
+            .map(|i| format!("{}/{}", (i * 7919) % 13, i))
+            .collect();
+        let mut entries: Vec<Entry> = names
+            .iter()
+            .map(|n| base_entry("", n, &st, Kind::File))
+            .collect();
+        sort_by_path(&mut entries);
+        names.sort();
+        let got: Vec<&str> = entries.iter().map(|e| e.path.as_str()).collect();
+        assert_eq!(got, names);
     }
 }
