@@ -207,5 +207,8 @@ fn ignore_files_that_are_symlinks_or_fifos_are_not_read() {
         .recv_timeout(std::time::Duration::from_secs(20))
         .expect("a FIFO named .ctaskignore blocked the capture");
     let paths: Vec<&str> = c.manifest.entries.iter().map(|e| e.path.as_str()).collect();
-    assert_eq!(paths, [".gitignore", "a.txt", "sub/.ctaskignore", "sub/b.txt"]);
+    assert_eq!(
+        paths,
+        [".gitignore", "a.txt", "sub/.ctaskignore", "sub/b.txt"]
+    );
 }
