@@ -71,11 +71,53 @@ impl DetectedVia {
 pub trait ManifestField: Default {
     /// Whether the field is left out when serialising.
     fn omitted(&self) -> bool;
+
+    /// Parses the body of an `end_manifest` written one entry per line (as [`write`] does);
+    /// `None` when a line does not parse (the caller then falls back to a full parse).
+    fn from_lines(body: &[u8]) -> Option<Self>;
 }
 
 impl ManifestField for Vec<Entry> {
     fn omitted(&self) -> bool {
         false
+    }
+
+    fn from_lines(body: &[u8]) -> Option<Self> {
+        let lines: Vec<&[u8]> = body
+            .split(|b| *b == b'\n')
+            .map(|l| l.trim_ascii())
+            .map(|l| l.strip_suffix(b",").unwrap_or(l))
+            .filter(|l| !l.is_empty())
+            .collect();
+        let workers = std::thread::available_parallelism().map_or(1, |n| n.get());
+        if workers < 2 || lines.len() < 4096 {
+            return lines
+                .iter()
+                .map(|l| serde_json::from_slice(l).ok())
+                .collect();
+        }
+        let chunk = lines.len().div_ceil(workers);
+        let parts: Vec<Option<Vec<Entry>>> = std::thread::scope(|scope| {
+            let handles: Vec<_> = lines
+                .chunks(chunk)
+                .map(|part| {
+                    scope.spawn(move || {
+                        part.iter()
+                            .map(|l| serde_json::from_slice::<Entry>(l).ok())
+                            .collect::<Option<Vec<Entry>>>()
+                    })
+                })
+                .collect();
+            handles
+                .into_iter()
+                .map(|h| h.join().ok().flatten())
+                .collect()
+        });
+        let mut all = Vec::with_capacity(lines.len());
+        for part in parts {
+            all.extend(part?);
+        }
+        Some(all)
     }
 }
 
@@ -86,6 +128,10 @@ pub struct Omitted;
 impl ManifestField for Omitted {
     fn omitted(&self) -> bool {
         true
+    }
+
+    fn from_lines(_body: &[u8]) -> Option<Self> {
+        Some(Omitted)
     }
 }
 
@@ -190,6 +236,35 @@ pub type Summary = SummaryOf<Vec<Entry>>;
 /// A summary read without its end manifest (cheap: for status and listings).
 pub type SummaryBrief = SummaryOf<Omitted>;
 
+impl<M: ManifestField> SummaryOf<M> {
+    /// The same summary carrying `end_manifest` instead of its own.
+    pub fn with_manifest<N: ManifestField>(self, end_manifest: N) -> SummaryOf<N> {
+        SummaryOf {
+            session_id: self.session_id,
+            hostname: self.hostname,
+            agent: self.agent,
+            mode: self.mode,
+            started_at: self.started_at,
+            ended_at: self.ended_at,
+            duration_seconds: self.duration_seconds,
+            files_added: self.files_added,
+            files_modified: self.files_modified,
+            files_deleted: self.files_deleted,
+            notes_updated: self.notes_updated,
+            end_reason: self.end_reason,
+            detected_via: self.detected_via,
+            session_ownership: self.session_ownership,
+            adopted_from_orphan_at: self.adopted_from_orphan_at,
+            exit_code: self.exit_code,
+            files_renamed: self.files_renamed,
+            outside_changes: self.outside_changes,
+            ctask_version: self.ctask_version,
+            end_manifest,
+            end_manifest_captured_at: self.end_manifest_captured_at,
+        }
+    }
+}
+
 impl Summary {
     /// The summary without its end manifest.
     pub fn brief(&self) -> SummaryBrief {
@@ -258,6 +333,9 @@ where
     let Some(bytes) = fsio::read_optional(path)? else {
         return Ok(SummaryFile::Absent);
     };
+    if let Some(s) = read_lines::<M>(&bytes).filter(|s| !s.session_id.is_empty()) {
+        return Ok(SummaryFile::Present(Box::new(s)));
+    }
     match serde_json::from_slice::<SummaryOf<M>>(&bytes) {
         Ok(s) if !s.session_id.is_empty() => Ok(SummaryFile::Present(Box::new(s))),
         Ok(_) => Ok(SummaryFile::Unreadable(
@@ -265,6 +343,25 @@ where
         )),
         Err(e) => Ok(SummaryFile::Unreadable(e.to_string())),
     }
+}
+
+/// The layout [`write`] produces: the keys, then `end_manifest` last, one entry per line.
+const MANIFEST_KEY: &[u8] = b",\n  \"end_manifest\": [";
+const MANIFEST_END: &[u8] = b"\n  ]\n}";
+
+/// Fast read of a summary in [`write`]'s layout: the keys are parsed as a brief summary and
+/// the end manifest's lines in parallel (or skipped for a brief read). `None` for any
+/// other layout, which the caller parses in full.
+fn read_lines<M: ManifestField>(bytes: &[u8]) -> Option<SummaryOf<M>> {
+    let at = bytes
+        .windows(MANIFEST_KEY.len())
+        .position(|w| w == MANIFEST_KEY)?;
+    let rest = &bytes[at + MANIFEST_KEY.len()..];
+    let body = rest.trim_ascii_end().strip_suffix(MANIFEST_END)?;
+    let mut head = bytes[..at].to_vec();
+    head.extend_from_slice(b"\n}");
+    let brief: SummaryBrief = serde_json::from_slice(&head).ok()?;
+    Some(brief.with_manifest(M::from_lines(body)?))
 }
 
 /// Writes `summary` atomically to `path`, streamed: the summary's keys pretty-printed, then
@@ -296,4 +393,92 @@ pub fn notes_updated(d: &Diff) -> bool {
     d.added.iter().any(is_notes)
         || d.modified.iter().any(is_notes)
         || d.renamed.iter().any(|r| r.to == "notes.md")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::session::manifest::{Kind, Timestamp};
+
+    fn summary(n: usize) -> Summary {
+        let entries = (0..n)
+            .map(|i| Entry {
+                path: format!("dir{}/file \"{i}\".txt", i % 7),
+                size: i as u64,
+                mtime: Timestamp::from_unix(1_700_000_000 + i as i64, 123),
+                sha256: Some([i as u8; 32]),
+                kind: Kind::File,
+                target: None,
+                ino: Some(i as u64),
+                ctime: Some(Timestamp::from_unix(1_700_000_000, 7)),
+            })
+            .collect();
+        Summary {
+            session_id: "h-1-20260101T000000Z-abcd".into(),
+            hostname: "h".into(),
+            agent: "a".into(),
+            mode: "direct".into(),
+            started_at: None,
+            ended_at: None,
+            duration_seconds: 3,
+            files_added: vec!["x\ny".into()],
+            files_modified: Vec::new(),
+            files_deleted: Vec::new(),
+            notes_updated: false,
+            end_reason: Some(EndReason::ChildExited),
+            detected_via: Some(DetectedVia::ChildExit),
+            session_ownership: None,
+            adopted_from_orphan_at: None,
+            exit_code: Some(0),
+            files_renamed: Vec::new(),
+            outside_changes: None,
+            ctask_version: None,
+            end_manifest: entries,
+            end_manifest_captured_at: None,
+        }
+    }
+
+    #[test]
+    fn written_summaries_read_back_by_the_fast_and_the_full_path() {
+        let d = tempfile::tempdir().unwrap();
+        let p = d.path().join("s.json");
+        for n in [0, 3, 10_000] {
+            let s = summary(n);
+            write(&p, &s).unwrap();
+            let bytes = std::fs::read(&p).unwrap();
+            let fast = read_lines::<Vec<Entry>>(&bytes).expect("fast path");
+            let full: Summary = serde_json::from_slice(&bytes).unwrap();
+            assert_eq!(fast, s);
+            assert_eq!(full, s);
+            let brief = read::<Omitted>(&p).unwrap().ok().unwrap();
+            assert_eq!(brief, s.brief());
+        }
+    }
+
+    #[test]
+    fn other_layouts_fall_back_to_a_full_parse() {
+        let d = tempfile::tempdir().unwrap();
+        let p = d.path().join("s.json");
+        let s = summary(5);
+        std::fs::write(&p, serde_json::to_vec_pretty(&s).unwrap()).unwrap();
+        assert!(read_lines::<Vec<Entry>>(&std::fs::read(&p).unwrap()).is_none());
+        assert_eq!(read::<Vec<Entry>>(&p).unwrap().ok().unwrap(), s);
+        std::fs::write(&p, serde_json::to_vec(&s).unwrap()).unwrap();
+        assert_eq!(read::<Vec<Entry>>(&p).unwrap().ok().unwrap(), s);
+    }
+
+    #[test]
+    fn a_broken_line_is_not_half_read() {
+        let d = tempfile::tempdir().unwrap();
+        let p = d.path().join("s.json");
+        write(&p, &summary(3)).unwrap();
+        let text = std::fs::read_to_string(&p)
+            .unwrap()
+            .replacen("{\"path\"", "{\"pa", 1);
+        std::fs::write(&p, text).unwrap();
+        assert!(matches!(
+            read::<Vec<Entry>>(&p).unwrap(),
+            SummaryFile::Unreadable(_)
+        ));
+    }
 }
