@@ -3,6 +3,8 @@
 //! Parsing is done by clap; every command lives in [`cmd`]; messages, hints and the mapping
 //! from [`ctask_core::Error`] to exit codes live in [`output`].
 
+#![warn(missing_docs)]
+
 use std::ffi::OsString;
 use std::path::PathBuf;
 

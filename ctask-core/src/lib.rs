@@ -3,6 +3,8 @@
 //! The core never prints, prompts or exits; the faces (CLI, C ABI, Python) translate its
 //! results and its one [`Error`] type.
 
+#![warn(missing_docs)]
+
 pub mod error;
 pub mod fsio;
 pub mod session;

@@ -10,6 +10,8 @@
 //! - the message of the last failure on a thread is [`ctask_last_error`];
 //! - the library installs no signal handlers.
 
+#![warn(missing_docs)]
+
 mod boundary;
 mod error;
 mod manifest;

@@ -4,6 +4,8 @@
 //! line in `ctask-cli`). The pure-Python package `ctask` (in `python/ctask/`) re-exports
 //! this module; its hand-kept stub `_ctask.pyi` is checked with `mypy.stubtest`.
 
+#![warn(missing_docs)]
+
 use pyo3::prelude::*;
 
 mod errors;
