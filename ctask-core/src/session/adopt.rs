@@ -148,7 +148,7 @@ pub(super) fn adopt_owned(
         ..opts
     };
     let (beat, hb) = begin::start_heartbeat(&v.paths, l, &opts)?;
-    let mut session = begin::assemble(
+    Ok(begin::assemble(
         v.ws,
         v.paths,
         v.launch,
@@ -167,12 +167,7 @@ pub(super) fn adopt_owned(
             warnings,
             tmux_session: name,
             adopted_at: Some(now),
+            heartbeat: hb,
         },
-    );
-    session
-        .inner
-        .get_mut()
-        .unwrap_or_else(|p| p.into_inner())
-        .heartbeat = hb;
-    Ok(session)
+    ))
 }

@@ -236,6 +236,7 @@ fn coexist_or_refuse(v: Validated, opts: SessionOptions, owner: Lease) -> Result
             warnings,
             tmux_session: None,
             adopted_at: None,
+            heartbeat: None,
         },
     ))
 }
@@ -297,7 +298,7 @@ fn begin_owned(
         }
     };
     let tmux_session = v.tmux.as_ref().map(|(_, n)| n.clone());
-    let mut session = assemble(
+    Ok(assemble(
         v.ws,
         v.paths,
         v.launch,
@@ -316,14 +317,9 @@ fn begin_owned(
             warnings,
             tmux_session,
             adopted_at: None,
+            heartbeat: hb,
         },
-    );
-    session
-        .inner
-        .get_mut()
-        .unwrap_or_else(|p| p.into_inner())
-        .heartbeat = hb;
-    Ok(session)
+    ))
 }
 
 /// Starts the heartbeat of `lease` (when the options ask for one).
@@ -429,6 +425,7 @@ pub(super) struct Assembly {
     pub(super) warnings: Vec<String>,
     pub(super) tmux_session: Option<String>,
     pub(super) adopted_at: Option<chrono::DateTime<chrono::Utc>>,
+    pub(super) heartbeat: Option<Heartbeat>,
 }
 
 pub(super) fn assemble(
@@ -469,7 +466,7 @@ pub(super) fn assemble(
             started_at: a.started_at,
             lock: a.lock,
             beat: a.beat,
-            heartbeat: None,
+            heartbeat: a.heartbeat,
             start: a.start,
             capture: opts.capture.clone(),
             launch,
