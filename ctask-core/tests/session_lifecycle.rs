@@ -479,3 +479,41 @@ fn status_reports_states_without_writing() {
     assert!(st.diagnostic.is_some());
     assert_eq!(before, snapshot_ctask(&f.ws));
 }
+
+#[test]
+fn a_forked_copy_is_inert() {
+    let f = fixture();
+    let s = Session::begin(&f.ws, opts()).unwrap();
+    let lease_before = fs::read(ctask(&f.ws, "session.json")).unwrap();
+    // SAFETY: the child only drops the handle and exits without running destructors of
+    // anything else; no allocation-heavy work happens between fork and _exit.
+    let pid = unsafe { libc::fork() };
+    assert!(pid >= 0, "fork failed");
+    if pid == 0 {
+        let ended = s.end(Ending::child_exit(9)).is_err();
+        drop(s);
+        unsafe { libc::_exit(if ended { 0 } else { 1 }) };
+    }
+    let mut status = 0;
+    // SAFETY: waiting for our own child.
+    unsafe { libc::waitpid(pid, &mut status, 0) };
+    assert!(
+        libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0,
+        "end in the child must refuse"
+    );
+    assert_eq!(
+        session::status(&f.ws, 60).unwrap().state.as_str(),
+        "active",
+        "the lock is still held"
+    );
+    assert_eq!(
+        fs::read(ctask(&f.ws, "session.json")).unwrap(),
+        lease_before
+    );
+    assert!(
+        !ctask(&f.ws, "last-session-summary.json").exists(),
+        "the child wrote nothing"
+    );
+    let out = s.end(Ending::child_exit(0)).unwrap();
+    assert_eq!(out.summary.exit_code, Some(0));
+}

@@ -58,10 +58,10 @@ impl Drop for Session {
             return;
         }
         if std::process::id() != inner.owner_pid {
-            // A forked copy: close descriptors only; never unlock, write or end.
-            if let Some(l) = inner.lock.take() {
-                std::mem::forget(l);
-            }
+            // A forked copy: close descriptors only; never unlock, write or end. Dropping
+            // the lock closes its descriptor without unlocking (it checks the pid); the
+            // heartbeat thread does not exist in this process, so it must not be joined.
+            drop(inner.lock.take());
             if let Some(hb) = inner.heartbeat.take() {
                 std::mem::forget(hb);
             }
