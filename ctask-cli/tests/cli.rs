@@ -1,40 +1,27 @@
 //! The `ctask` binary end to end: every command, `--json` parsed, exit codes, and
 //! concurrent creation by real processes.
 
+mod common;
+
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::{Command as StdCommand, Stdio};
 
 use assert_cmd::Command;
+use common::{Sandbox, bin};
 use predicates::prelude::*;
 use serde_json::Value;
 
 /// A private root, home and config home; nothing of the real user is touched.
-struct Env {
-    dir: tempfile::TempDir,
-}
+type Env = Sandbox;
 
 impl Env {
     fn new() -> Env {
-        let dir = tempfile::tempdir().expect("tempdir");
-        for d in ["root", "home", "config"] {
-            fs::create_dir(dir.path().join(d)).expect("mkdir");
-        }
-        Env { dir }
-    }
-    fn root(&self) -> PathBuf {
-        self.dir.path().join("root")
+        Sandbox::with_dirs(&[])
     }
     fn apply(&self, cmd: &mut StdCommand) {
-        for (k, _) in std::env::vars_os() {
-            if k.to_string_lossy().starts_with("CTASK_") {
-                cmd.env_remove(k);
-            }
-        }
-        cmd.env("CTASK_ROOT", self.root())
-            .env("HOME", self.dir.path().join("home"))
-            .env("XDG_CONFIG_HOME", self.dir.path().join("config"))
-            .env_remove("NO_COLOR");
+        self.isolate(cmd);
+        cmd.env_remove("NO_COLOR");
     }
     fn cmd(&self) -> Command {
         let mut std = StdCommand::new(bin());
@@ -58,10 +45,6 @@ impl Env {
         let out = self.stdout(&all);
         PathBuf::from(out.trim_end_matches('\n'))
     }
-}
-
-fn bin() -> PathBuf {
-    PathBuf::from(env!("CARGO_BIN_EXE_ctask"))
 }
 
 fn today() -> String {

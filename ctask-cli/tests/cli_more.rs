@@ -2,6 +2,8 @@
 //! agents check, completion, colours, --quiet, --json of every read command, and the
 //! generated part of docs/cli.md.
 
+mod common;
+
 use std::fs;
 use std::io::Read;
 use std::os::unix::process::CommandExt;
@@ -11,38 +13,18 @@ use std::time::{Duration, Instant};
 
 use assert_cmd::Command;
 use clap::CommandFactory;
+use common::{PATIENCE, Sandbox, bin, path_str};
 use serde_json::Value;
 
-const PATIENCE: Duration = Duration::from_secs(60);
-
 /// A private root, home and config home; inherited CTASK_* variables removed.
-struct Env {
-    dir: tempfile::TempDir,
-}
+type Env = Sandbox;
 
 impl Env {
     fn new() -> Env {
-        let dir = tempfile::tempdir().expect("tempdir");
-        for d in ["root", "home", "config", "scratch"] {
-            fs::create_dir(dir.path().join(d)).expect("mkdir");
-        }
-        Env { dir }
-    }
-    fn root(&self) -> PathBuf {
-        self.dir.path().join("root")
-    }
-    fn home(&self) -> PathBuf {
-        self.dir.path().join("home")
-    }
-    fn scratch(&self) -> PathBuf {
-        self.dir.path().join("scratch")
+        Sandbox::with_dirs(&["scratch"])
     }
     fn config_file(&self) -> PathBuf {
-        self.dir
-            .path()
-            .join("config")
-            .join("ctask")
-            .join("config.yaml")
+        self.config_home().join("ctask").join("config.yaml")
     }
     fn write_config(&self, text: &str) {
         let p = self.config_file();
@@ -58,18 +40,11 @@ impl Env {
     /// editor variables; a scratch working directory (never inside a workspace); no
     /// standard input.
     fn apply(&self, cmd: &mut StdCommand) {
-        for (k, _) in std::env::vars_os() {
-            if k.to_string_lossy().starts_with("CTASK_") {
-                cmd.env_remove(k);
-            }
-        }
-        cmd.env("CTASK_ROOT", self.root())
-            .env("HOME", self.home())
-            .env("XDG_CONFIG_HOME", self.dir.path().join("config"))
-            .env_remove("NO_COLOR")
+        self.isolate(cmd);
+        cmd.env_remove("NO_COLOR")
             .env_remove("VISUAL")
             .env_remove("EDITOR")
-            .current_dir(self.scratch())
+            .current_dir(self.scratch_dir())
             .stdin(Stdio::null());
     }
     fn cmd(&self) -> Command {
@@ -146,14 +121,6 @@ impl Drop for Busy {
         unsafe { libc::kill(-pgid, libc::SIGKILL) };
         let _ = self.child.wait();
     }
-}
-
-fn bin() -> PathBuf {
-    PathBuf::from(env!("CARGO_BIN_EXE_ctask"))
-}
-
-fn path_str(p: &Path) -> &str {
-    p.to_str().expect("utf-8 path")
 }
 
 fn code(o: &Output) -> i32 {
@@ -405,7 +372,7 @@ fn delete_never_leaves_the_roots_nor_follows_symlinks() {
     let env = Env::new();
     let ws = env.new_ws(&["keeper"]);
     // A workspace outside both roots, reached through a symlink inside the root.
-    let outside = env.scratch().join("outside-ws");
+    let outside = env.scratch("outside-ws");
     fs::create_dir(&outside).expect("mkdir");
     fs::copy(ws.join("task.yaml"), outside.join("task.yaml")).expect("copy");
     let link = env.root().join("general").join("2000-01-01_link");
@@ -420,7 +387,7 @@ fn delete_never_leaves_the_roots_nor_follows_symlinks() {
     fs::remove_file(&link).expect("rm link");
 
     // Symlinks inside a deleted workspace are removed, their targets kept.
-    let precious = env.scratch().join("precious");
+    let precious = env.scratch("precious");
     fs::create_dir(&precious).expect("mkdir");
     fs::write(precious.join("data.txt"), "keep me").expect("write");
     std::os::unix::fs::symlink(&precious, ws.join("link-to-precious")).expect("symlink");
@@ -489,7 +456,7 @@ fn notes_prints_the_file_and_never_waits_for_input() {
 fn notes_refuses_a_symlink_leading_out_of_the_workspace() {
     let env = Env::new();
     let ws = env.new_ws(&["linked"]);
-    let secret = env.scratch().join("secret");
+    let secret = env.scratch("secret");
     fs::write(&secret, "private").expect("write");
     fs::remove_file(ws.join("notes.md")).expect("rm");
     std::os::unix::fs::symlink(&secret, ws.join("notes.md")).expect("symlink");
@@ -585,8 +552,8 @@ fn doctor_reports_an_unknown_config_key_by_name() {
 #[test]
 fn doctor_names_the_source_of_root() {
     let env = Env::new();
-    let flag_root = env.scratch().join("flag-root");
-    let cfg_root = env.scratch().join("cfg-root");
+    let flag_root = env.scratch("flag-root");
+    let cfg_root = env.scratch("cfg-root");
 
     // default: no CTASK_ROOT, no config → ~/ai-workspaces
     let out = env
@@ -773,7 +740,7 @@ fn agents_check_tells_which_agent_and_whether_it_is_found() {
 #[test]
 fn completion_scripts_parse_in_their_shells() {
     let env = Env::new();
-    let script = env.scratch().join("ctask.bash");
+    let script = env.scratch("ctask.bash");
     let out = env.ok(&["completion", "bash"]);
     fs::write(&script, &out.stdout).expect("write");
     let check = StdCommand::new("bash")
@@ -786,7 +753,7 @@ fn completion_scripts_parse_in_their_shells() {
 
     let out = env.ok(&["completion", "zsh"]);
     if StdCommand::new("zsh").arg("--version").output().is_ok() {
-        let script = env.scratch().join("_ctask");
+        let script = env.scratch("_ctask");
         fs::write(&script, &out.stdout).expect("write");
         let check = StdCommand::new("zsh")
             .arg("-n")
@@ -912,7 +879,7 @@ fn json_of_every_read_command_parses() {
 #[test]
 fn hints_name_the_binary_as_invoked() {
     let env = Env::new();
-    let dir = env.scratch().join("bin");
+    let dir = env.scratch("bin");
     fs::create_dir(&dir).expect("mkdir");
     let alias = dir.join("tk");
     std::os::unix::fs::symlink(bin(), &alias).expect("symlink");

@@ -31,11 +31,6 @@ fn skip(case: &str, why: &str) {
     figure("hostile.skipped", case);
 }
 
-fn summary(ws: &Path) -> Value {
-    let p = ctask_dir(ws).join("last-session-summary.json");
-    serde_json::from_slice(&fs::read(&p).expect("summary")).expect("summary JSON")
-}
-
 fn entry<'a>(s: &'a Value, path: &str) -> Option<&'a Value> {
     s["end_manifest"]
         .as_array()

@@ -6,18 +6,19 @@
 //! leaves nothing behind. Without tmux a test prints why and returns — except under
 //! `CI=true`, where a missing tmux is a failure.
 
+mod common;
+
 use std::collections::BTreeMap;
 use std::ffi::OsStr;
 use std::fs;
 use std::io::Write;
+use std::ops::Deref;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
+use common::{Out, PATIENCE, Sandbox, bin, remove_inherited, summary, wait_until};
 use serde_json::Value;
-
-/// Generous bound for anything that merely has to happen eventually on a loaded machine.
-const PATIENCE: Duration = Duration::from_secs(60);
 
 /// Shell code that waits (at most about a minute) for the file named by `$GATE_VAR`.
 fn gate_loop(var: &str) -> String {
@@ -26,8 +27,16 @@ fn gate_loop(var: &str) -> String {
 
 /// A private root, home, config home, temp dir and tmux server directory.
 struct Env {
-    dir: tempfile::TempDir,
+    sandbox: Sandbox,
     vars: Vec<(String, String)>,
+}
+
+impl Deref for Env {
+    type Target = Sandbox;
+
+    fn deref(&self) -> &Sandbox {
+        &self.sandbox
+    }
 }
 
 /// Whether tmux can run here; without it the test returns (a failure under `CI=true`).
@@ -56,18 +65,10 @@ impl Env {
     }
 
     fn without_tmux_check() -> Env {
-        let dir = tempfile::tempdir().expect("tempdir");
-        for d in ["root", "home", "config", "scratch", "tmux", "tmp", "outer"] {
-            fs::create_dir(dir.path().join(d)).expect("mkdir");
-        }
         Env {
-            dir,
+            sandbox: Sandbox::with_dirs(&["scratch", "tmux", "tmp", "outer"]),
             vars: Vec::new(),
         }
-    }
-
-    fn root(&self) -> PathBuf {
-        self.dir.path().join("root")
     }
 
     fn tmux_dir(&self) -> PathBuf {
@@ -78,43 +79,30 @@ impl Env {
         self.dir.path().join("tmp")
     }
 
-    /// A path outside every workspace, for the tests' own marker files.
-    fn scratch(&self, name: &str) -> PathBuf {
-        self.dir.path().join("scratch").join(name)
-    }
-
     /// The environment every `ctask` of this test runs with (nothing inherited from ctask or
     /// an enclosing tmux).
     fn env_pairs(&self) -> Vec<(String, String)> {
-        let mut v = vec![
-            ("CTASK_ROOT".to_owned(), s(&self.root())),
-            ("HOME".to_owned(), s(&self.dir.path().join("home"))),
-            (
-                "XDG_CONFIG_HOME".to_owned(),
-                s(&self.dir.path().join("config")),
-            ),
+        let mut v: Vec<(String, String)> = (self.sandbox.vars().iter())
+            .map(|(k, p)| ((*k).to_owned(), s(p)))
+            .collect();
+        v.extend([
             ("TMUX_TMPDIR".to_owned(), s(&self.tmux_dir())),
             ("TMPDIR".to_owned(), s(&self.tmp())),
             ("NO_COLOR".to_owned(), "1".to_owned()),
-        ];
+        ]);
         v.extend(self.vars.iter().cloned());
         v
     }
 
     fn clean(&self, cmd: &mut Command) {
-        for (k, _) in std::env::vars_os() {
-            let k = k.to_string_lossy().into_owned();
-            if k.starts_with("CTASK_") || k.starts_with("TMUX") {
-                cmd.env_remove(k);
-            }
-        }
+        remove_inherited(cmd, &["CTASK_", "TMUX"]);
         cmd.envs(self.env_pairs());
     }
 
     fn cmd<S: AsRef<OsStr>>(&self, args: &[S]) -> Command {
-        let mut cmd = Command::new(env!("CARGO_BIN_EXE_ctask"));
+        let mut cmd = Command::new(bin());
         self.clean(&mut cmd);
-        cmd.current_dir(self.dir.path().join("scratch"))
+        cmd.current_dir(self.scratch_dir())
             .stdin(Stdio::null())
             .args(args);
         cmd
@@ -270,55 +258,9 @@ fn run_bounded(mut cmd: Command) -> Out {
     Out::from(child.wait_with_output().expect("output"))
 }
 
-/// The outcome of a finished `ctask`.
-#[derive(Debug)]
-struct Out {
-    code: Option<i32>,
-    stdout: String,
-    stderr: String,
-}
-
-impl From<Output> for Out {
-    fn from(o: Output) -> Out {
-        Out {
-            code: o.status.code(),
-            stdout: String::from_utf8_lossy(&o.stdout).into_owned(),
-            stderr: String::from_utf8_lossy(&o.stderr).into_owned(),
-        }
-    }
-}
-
-impl Out {
-    fn ok(&self) {
-        self.code_is(0);
-    }
-
-    fn code_is(&self, code: i32) {
-        assert_eq!(self.code, Some(code), "unexpected exit: {self:#?}");
-        assert!(
-            !self.stderr.contains("panicked"),
-            "ctask panicked: {}",
-            self.stderr
-        );
-    }
-}
-
-/// Polls `f` (within [`PATIENCE`]) until it returns something.
-fn wait_for<T>(what: &str, mut f: impl FnMut() -> Option<T>) -> T {
-    let deadline = Instant::now() + PATIENCE;
-    loop {
-        if let Some(v) = f() {
-            return v;
-        }
-        assert!(Instant::now() < deadline, "timed out waiting for {what}");
-        std::thread::sleep(Duration::from_millis(100));
-    }
-}
-
-fn summary(ws: &Path) -> Value {
-    let p = ws.join(".ctask/last-session-summary.json");
-    let text = fs::read_to_string(&p).unwrap_or_else(|e| panic!("{}: {e}", p.display()));
-    serde_json::from_str(&text).expect("summary JSON")
+/// Polls `f` every 100 ms (within [`PATIENCE`]) until it returns something.
+fn wait_for<T>(what: &str, f: impl FnMut() -> Option<T>) -> T {
+    wait_until(what, Duration::from_millis(100), f)
 }
 
 /// `(event, id)` of every line of the workspace log.
@@ -926,7 +868,7 @@ fn in_terminal(env: &Env, args: &[String]) -> Vec<String> {
     ));
     v.push("TERM=screen".to_owned());
     v.extend(env.env_pairs().iter().map(|(k, val)| format!("{k}={val}")));
-    v.push(env!("CARGO_BIN_EXE_ctask").to_owned());
+    v.push(s(&bin()));
     v.extend(args.iter().cloned());
     v
 }

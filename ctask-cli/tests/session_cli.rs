@@ -4,59 +4,35 @@
 //! Every background `ctask` runs in its own process group, which is killed when its guard
 //! drops, so a failing test never leaves an agent behind.
 
+mod common;
+
 use std::fs;
-use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command as StdCommand, ExitStatus, Output, Stdio};
+use std::process::Command as StdCommand;
 use std::time::{Duration, Instant};
 
 use assert_cmd::Command;
+use common::{
+    Bg, Out, PATIENCE, Sandbox, ctask_cmd, ctask_dir, dead_pid, path_str, sh_args, summary,
+    wait_until,
+};
 use serde_json::Value;
-
-/// Generous bound for anything that merely has to happen eventually on a loaded machine.
-const PATIENCE: Duration = Duration::from_secs(60);
 
 /// An agent script (run as `sh -c SCRIPT sh READY GATE`) that writes `$1` once it runs, then
 /// waits for `$2` to exist (at most about a minute) and exits 0.
 const GATED: &str = r#"echo up > "$1"; i=0; while [ ! -e "$2" ] && [ $i -lt 1200 ]; do sleep 0.05; i=$((i+1)); done"#;
 
 /// A private root, home, config home and scratch directory; the real user's are never touched.
-struct Env {
-    dir: tempfile::TempDir,
-}
+type Env = Sandbox;
 
 impl Env {
     fn new() -> Env {
-        let dir = tempfile::tempdir().expect("tempdir");
-        for d in ["root", "home", "config", "scratch"] {
-            fs::create_dir(dir.path().join(d)).expect("mkdir");
-        }
-        Env { dir }
-    }
-
-    fn root(&self) -> PathBuf {
-        self.dir.path().join("root")
-    }
-
-    /// A path outside every workspace, for the tests' own marker files.
-    fn scratch(&self, name: &str) -> PathBuf {
-        self.dir.path().join("scratch").join(name)
+        Sandbox::with_dirs(&["scratch"])
     }
 
     fn std_cmd(&self, args: &[&str]) -> StdCommand {
-        let mut cmd = StdCommand::new(env!("CARGO_BIN_EXE_ctask"));
-        for (k, _) in std::env::vars_os() {
-            if k.to_string_lossy().starts_with("CTASK_") {
-                cmd.env_remove(k);
-            }
-        }
-        cmd.env("CTASK_ROOT", self.root())
-            .env("HOME", self.dir.path().join("home"))
-            .env("XDG_CONFIG_HOME", self.dir.path().join("config"))
-            .env("NO_COLOR", "1")
-            .current_dir(self.dir.path().join("scratch"))
-            .stdin(Stdio::null())
-            .args(args);
+        let mut cmd = ctask_cmd(self);
+        cmd.args(args);
         cmd
     }
 
@@ -72,19 +48,11 @@ impl Env {
         self.spawn_with(self.std_cmd(args), tag)
     }
 
-    fn spawn_with(&self, mut cmd: StdCommand, tag: &str) -> Bg {
+    /// Starts `cmd` in the background, its output in `TAG.out` and `TAG.err` of scratch.
+    fn spawn_with(&self, cmd: StdCommand, tag: &str) -> Bg {
         let out = self.scratch(&format!("{tag}.out"));
         let err = self.scratch(&format!("{tag}.err"));
-        cmd.stdout(fs::File::create(&out).expect("stdout file"))
-            .stderr(fs::File::create(&err).expect("stderr file"))
-            .process_group(0);
-        let child = cmd.spawn().expect("spawn ctask");
-        Bg {
-            child,
-            out,
-            err,
-            status: None,
-        }
+        Bg::spawn_to(cmd, out, err)
     }
 
     /// Creates a workspace without launching anything; returns its path.
@@ -101,10 +69,17 @@ impl Env {
 
     /// A background `resume` whose agent runs [`GATED`]; returns once the agent runs.
     fn gated(&self, ws: &Path, flags: &[&str], tag: &str) -> Gated {
+        self.gated_with_env(ws, flags, tag, &[])
+    }
+
+    /// [`Env::gated`] with `vars` set for `ctask`.
+    fn gated_with_env(&self, ws: &Path, flags: &[&str], tag: &str, vars: &[(&str, &str)]) -> Gated {
         let ready = self.scratch(&format!("{tag}.ready"));
         let gate = self.scratch(&format!("{tag}.gate"));
         let args = sh_args(ws, flags, GATED, &[path_str(&ready), path_str(&gate)]);
-        let bg = self.spawn(&args, tag);
+        let mut cmd = self.std_cmd(&args);
+        cmd.envs(vars.iter().copied());
+        let bg = self.spawn_with(cmd, tag);
         let g = Gated { bg, ready, gate };
         g.wait_ready();
         g
@@ -115,126 +90,6 @@ impl Env {
         out.ok();
         serde_json::from_str(&out.stdout)
             .unwrap_or_else(|e| panic!("`ctask {args:?}` printed invalid JSON ({e}): {out:?}"))
-    }
-}
-
-fn path_str(p: &Path) -> &str {
-    p.to_str().expect("utf-8 path")
-}
-
-fn sh_args<'a>(
-    ws: &'a Path,
-    flags: &[&'a str],
-    script: &'a str,
-    extra: &[&'a str],
-) -> Vec<&'a str> {
-    let mut v = vec!["resume", path_str(ws)];
-    v.extend_from_slice(flags);
-    v.extend_from_slice(&["-a", "sh", "--", "-c", script, "sh"]);
-    v.extend_from_slice(extra);
-    v
-}
-
-/// The outcome of a finished `ctask`.
-#[derive(Debug)]
-struct Out {
-    code: Option<i32>,
-    stdout: String,
-    stderr: String,
-}
-
-impl From<Output> for Out {
-    fn from(o: Output) -> Out {
-        Out {
-            code: o.status.code(),
-            stdout: String::from_utf8_lossy(&o.stdout).into_owned(),
-            stderr: String::from_utf8_lossy(&o.stderr).into_owned(),
-        }
-    }
-}
-
-impl Out {
-    fn ok(&self) {
-        self.code_is(0);
-    }
-
-    fn code_is(&self, code: i32) {
-        assert_eq!(self.code, Some(code), "unexpected exit: {self:#?}");
-        no_panic(&self.stderr);
-    }
-}
-
-fn no_panic(stderr: &str) {
-    assert!(
-        !stderr.contains("panicked") && !stderr.contains("RUST_BACKTRACE"),
-        "ctask panicked: {stderr}"
-    );
-}
-
-/// A background `ctask` in its own process group; the whole group is killed on drop.
-struct Bg {
-    child: Child,
-    out: PathBuf,
-    err: PathBuf,
-    status: Option<ExitStatus>,
-}
-
-impl Bg {
-    fn pid(&self) -> u32 {
-        self.child.id()
-    }
-
-    fn signal(&self, sig: libc::c_int) {
-        let pid = libc::pid_t::try_from(self.pid()).expect("pid");
-        // SAFETY: plain kill of a process this test started and has not reaped.
-        assert_eq!(unsafe { libc::kill(pid, sig) }, 0, "kill {sig}");
-    }
-
-    fn kill_group(&self) {
-        let pid = libc::pid_t::try_from(self.pid()).expect("pid");
-        // SAFETY: the group was created for this child (process_group(0)).
-        unsafe {
-            libc::kill(-pid, libc::SIGKILL);
-        }
-    }
-
-    fn try_status(&mut self) -> Option<ExitStatus> {
-        if self.status.is_none() {
-            self.status = self.child.try_wait().expect("try_wait");
-        }
-        self.status
-    }
-
-    /// Waits (within [`PATIENCE`]) for the process to exit.
-    fn wait(&mut self) -> Out {
-        let deadline = Instant::now() + PATIENCE;
-        let status = loop {
-            if let Some(st) = self.try_status() {
-                break st;
-            }
-            assert!(
-                Instant::now() < deadline,
-                "ctask did not exit in time; stderr so far: {}",
-                self.stderr()
-            );
-            std::thread::sleep(Duration::from_millis(20));
-        };
-        Out {
-            code: status.code(),
-            stdout: fs::read_to_string(&self.out).unwrap_or_default(),
-            stderr: self.stderr(),
-        }
-    }
-
-    fn stderr(&self) -> String {
-        fs::read_to_string(&self.err).unwrap_or_default()
-    }
-}
-
-impl Drop for Bg {
-    fn drop(&mut self) {
-        self.kill_group();
-        let _ = self.child.wait();
     }
 }
 
@@ -261,22 +116,9 @@ impl Gated {
     }
 }
 
+/// Polls `cond` every 20 ms until it holds (within [`PATIENCE`]).
 fn wait_for(mut cond: impl FnMut() -> bool, what: &str) {
-    let deadline = Instant::now() + PATIENCE;
-    while !cond() {
-        assert!(Instant::now() < deadline, "timed out waiting for {what}");
-        std::thread::sleep(Duration::from_millis(20));
-    }
-}
-
-fn ctask_dir(ws: &Path) -> PathBuf {
-    ws.join(".ctask")
-}
-
-fn summary(ws: &Path) -> Value {
-    let p = ctask_dir(ws).join("last-session-summary.json");
-    let text = fs::read_to_string(&p).unwrap_or_else(|e| panic!("{}: {e}", p.display()));
-    serde_json::from_str(&text).expect("summary JSON")
+    wait_until(what, Duration::from_millis(20), || cond().then_some(()));
 }
 
 fn lease(ws: &Path) -> Value {
@@ -605,22 +447,15 @@ fn force_coexists_and_leaves_the_owners_files_alone() {
     let env = Env::new();
     let ws = env.new_ws("Coexist");
     // A heartbeat that cannot tick during the test, so the owner's lease bytes are stable.
-    let ready = env.scratch("o.ready");
-    let gate = env.scratch("o.gate");
-    let mut cmd = env.std_cmd(&sh_args(
+    let owner = env.gated_with_env(
         &ws,
         &[],
-        GATED,
-        &[path_str(&ready), path_str(&gate)],
-    ));
-    cmd.env("CTASK_HEARTBEAT_SECONDS", "3600")
-        .env("CTASK_STALE_AFTER_SECONDS", "7200");
-    let owner = Gated {
-        bg: env.spawn_with(cmd, "o"),
-        ready,
-        gate,
-    };
-    owner.wait_ready();
+        "o",
+        &[
+            ("CTASK_HEARTBEAT_SECONDS", "3600"),
+            ("CTASK_STALE_AFTER_SECONDS", "7200"),
+        ],
+    );
     let owner_pid = owner.bg.pid();
     let before = ctask_snapshot(&ws);
     assert!(before.iter().any(|(n, _)| n == "session.json"));
@@ -1188,7 +1023,7 @@ fn interrupts_reach_the_agent_and_ctask_survives_them() {
         "int2",
     );
     wait_for(|| ready.exists(), "the agent");
-    let pgid = libc::pid_t::try_from(bg.pid()).expect("pid");
+    let pgid = bg.pid();
     // SAFETY: the group was created for this child.
     assert_eq!(unsafe { libc::kill(-pgid, libc::SIGINT) }, 0);
     let out = bg.wait();
@@ -1203,22 +1038,15 @@ fn interrupts_reach_the_agent_and_ctask_survives_them() {
 fn the_heartbeat_ticks_and_never_delays_the_end() {
     let env = Env::new();
     let ws = env.new_ws("Heartbeat");
-    let ready = env.scratch("hb.ready");
-    let gate = env.scratch("hb.gate");
-    let mut cmd = env.std_cmd(&sh_args(
+    let g = env.gated_with_env(
         &ws,
         &[],
-        GATED,
-        &[path_str(&ready), path_str(&gate)],
-    ));
-    cmd.env("CTASK_HEARTBEAT_SECONDS", "1")
-        .env("CTASK_STALE_AFTER_SECONDS", "2");
-    let g = Gated {
-        bg: env.spawn_with(cmd, "hb"),
-        ready,
-        gate,
-    };
-    g.wait_ready();
+        "hb",
+        &[
+            ("CTASK_HEARTBEAT_SECONDS", "1"),
+            ("CTASK_STALE_AFTER_SECONDS", "2"),
+        ],
+    );
     let first = lease(&ws);
     assert_eq!(first["heartbeat_seconds"], 1);
     let started = first["started_at"].as_str().expect("started_at").to_owned();
@@ -1261,13 +1089,6 @@ fn now_rfc3339() -> String {
 }
 
 /// The pid of a process that has exited and been reaped.
-fn dead_pid() -> u32 {
-    let mut c = StdCommand::new("true").spawn().expect("spawn true");
-    let pid = c.id();
-    c.wait().expect("wait");
-    pid
-}
-
 #[test]
 fn a_held_write_lock_is_exit_4_and_a_dead_holders_is_broken() {
     let env = Env::new();

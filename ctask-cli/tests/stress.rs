@@ -465,13 +465,6 @@ fn concurrent_sessions_keep_every_invariant() {
     figure("stress.seconds", started.elapsed().as_secs());
 }
 
-fn dead_pid() -> u32 {
-    let mut c = std::process::Command::new("true").spawn().expect("true");
-    let pid = c.id();
-    c.wait().expect("wait");
-    pid
-}
-
 /// A holder of `write.lock` killed while holding it never blocks anyone: its lock is broken
 /// at once (same host, pid gone), and concurrent sessions all finish.
 #[test]

@@ -1,18 +1,23 @@
-//! Helpers shared by the reliability tests (crash injection, stress, hostile workspaces):
-//! an isolated environment, background `ctask` processes in their own process groups
-//! (killed when dropped), and readers for `.ctask/` and `logs/sessions.log`.
+//! Helpers shared by the integration tests: the isolated environment ([`env`]), finished
+//! and background processes ([`proc`]), the environment of the reliability tests (crash
+//! injection, stress, hostile workspaces), and readers for `.ctask/` and `logs/sessions.log`.
+//!
+//! Each test file is its own crate and uses only some of these, hence `allow(dead_code)`.
 #![allow(dead_code)]
+
+pub mod env;
+pub mod proc;
 
 use std::collections::BTreeMap;
 use std::fs;
+use std::ops::Deref;
 use std::os::unix::fs::MetadataExt;
-use std::os::unix::process::{CommandExt, ExitStatusExt};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, ExitStatus, Stdio};
-use std::time::{Duration, Instant};
+use std::process::{Command, Stdio};
 
-/// Generous bound for anything that merely has to happen eventually on a loaded machine.
-pub const PATIENCE: Duration = Duration::from_secs(60);
+pub use env::*;
+pub use proc::*;
+use serde_json::Value;
 
 /// An environment variable as a number, or `default`.
 pub fn env_num(name: &str, default: u64) -> u64 {
@@ -24,42 +29,28 @@ pub fn env_num(name: &str, default: u64) -> u64 {
 
 /// A private root, home, config home and scratch directory.
 pub struct Env {
-    pub dir: tempfile::TempDir,
+    sandbox: Sandbox,
+}
+
+impl Deref for Env {
+    type Target = Sandbox;
+
+    fn deref(&self) -> &Sandbox {
+        &self.sandbox
+    }
 }
 
 impl Env {
     pub fn new() -> Env {
-        let dir = tempfile::tempdir().expect("tempdir");
-        for d in ["root", "home", "config", "scratch"] {
-            fs::create_dir(dir.path().join(d)).expect("mkdir");
+        Env {
+            sandbox: Sandbox::with_dirs(&["scratch"]),
         }
-        Env { dir }
-    }
-
-    pub fn root(&self) -> PathBuf {
-        self.dir.path().join("root")
-    }
-
-    pub fn scratch(&self, name: &str) -> PathBuf {
-        self.dir.path().join("scratch").join(name)
     }
 
     /// `ctask ARGS` with a clean `CTASK_*` environment and stdin not a terminal.
     pub fn cmd(&self, args: &[&str]) -> Command {
-        let mut cmd = Command::new(env!("CARGO_BIN_EXE_ctask"));
-        for (k, _) in std::env::vars_os() {
-            if k.to_string_lossy().starts_with("CTASK_") {
-                cmd.env_remove(k);
-            }
-        }
-        cmd.env("CTASK_ROOT", self.root())
-            .env("HOME", self.dir.path().join("home"))
-            .env("XDG_CONFIG_HOME", self.dir.path().join("config"))
-            .env("NO_COLOR", "1")
-            .env_remove("RUST_BACKTRACE")
-            .current_dir(self.dir.path().join("scratch"))
-            .stdin(Stdio::null())
-            .args(args);
+        let mut cmd = ctask_cmd(self);
+        cmd.env_remove("RUST_BACKTRACE").args(args);
         cmd
     }
 
@@ -82,6 +73,17 @@ impl Env {
     }
 }
 
+/// `ctask` isolated in `sandbox` (which has `scratch/`): `NO_COLOR=1`, run in `scratch/`,
+/// stdin not a terminal.
+pub fn ctask_cmd(sandbox: &Sandbox) -> Command {
+    let mut cmd = Command::new(bin());
+    sandbox.isolate(&mut cmd);
+    cmd.env("NO_COLOR", "1")
+        .current_dir(sandbox.scratch_dir())
+        .stdin(Stdio::null());
+    cmd
+}
+
 /// `resume WS [FLAGS] -a sh -- -c SCRIPT sh EXTRA…`
 pub fn sh_args<'a>(
     ws: &'a Path,
@@ -96,158 +98,15 @@ pub fn sh_args<'a>(
     v
 }
 
-pub fn path_str(p: &Path) -> &str {
-    p.to_str().expect("utf-8 path")
-}
-
-/// A finished process.
-#[derive(Debug)]
-pub struct Out {
-    pub status: ExitStatus,
-    pub stdout: String,
-    pub stderr: String,
-}
-
-impl Out {
-    pub fn code(&self) -> Option<i32> {
-        self.status.code()
-    }
-
-    pub fn signal(&self) -> Option<i32> {
-        self.status.signal()
-    }
-
-    pub fn ok(&self) {
-        self.code_is(0);
-    }
-
-    pub fn code_is(&self, code: i32) {
-        assert_eq!(self.code(), Some(code), "unexpected exit: {self:#?}");
-        no_panic(&self.stderr);
-    }
-}
-
-pub fn no_panic(stderr: &str) {
-    assert!(
-        !stderr.contains("panicked") && !stderr.contains("RUST_BACKTRACE"),
-        "ctask panicked: {stderr}"
-    );
-}
-
-/// A background process in its own process group; the whole group is killed on drop.
-pub struct Bg {
-    pub child: Child,
-    out: tempfile::NamedTempFile,
-    err: tempfile::NamedTempFile,
-    status: Option<ExitStatus>,
-}
-
-impl Bg {
-    pub fn spawn(mut cmd: Command) -> Bg {
-        let out = tempfile::NamedTempFile::new().expect("stdout file");
-        let err = tempfile::NamedTempFile::new().expect("stderr file");
-        cmd.stdout(out.reopen().expect("reopen"))
-            .stderr(err.reopen().expect("reopen"))
-            .process_group(0);
-        let child = cmd.spawn().expect("spawn");
-        Bg {
-            child,
-            out,
-            err,
-            status: None,
-        }
-    }
-
-    pub fn pid(&self) -> i32 {
-        i32::try_from(self.child.id()).expect("pid")
-    }
-
-    pub fn signal(&self, sig: libc::c_int) {
-        if self.status.is_none() {
-            // SAFETY: plain kill of a child this test started and has not reaped.
-            unsafe {
-                libc::kill(self.pid(), sig);
-            }
-        }
-    }
-
-    pub fn kill_group(&self) {
-        // SAFETY: the group was created for this child (process_group(0)); killing it
-        // after the leader was reaped can only hit its leftover members.
-        unsafe {
-            libc::kill(-self.pid(), libc::SIGKILL);
-        }
-    }
-
-    pub fn try_status(&mut self) -> Option<ExitStatus> {
-        if self.status.is_none() {
-            self.status = self.child.try_wait().expect("try_wait");
-        }
-        self.status
-    }
-
-    /// Waits up to `limit`; `None` when it is still running.
-    pub fn wait_within(&mut self, limit: Duration) -> Option<Out> {
-        let deadline = Instant::now() + limit;
-        let mut pause = Duration::from_millis(1);
-        let status = loop {
-            if let Some(st) = self.try_status() {
-                break st;
-            }
-            if Instant::now() >= deadline {
-                return None;
-            }
-            std::thread::sleep(pause);
-            pause = (pause * 2).min(Duration::from_millis(20));
-        };
-        Some(Out {
-            status,
-            stdout: fs::read_to_string(self.out.path()).unwrap_or_default(),
-            stderr: fs::read_to_string(self.err.path()).unwrap_or_default(),
-        })
-    }
-
-    pub fn wait(&mut self) -> Out {
-        match self.wait_within(PATIENCE) {
-            Some(o) => o,
-            None => panic!("process did not exit in time; stderr: {}", self.stderr()),
-        }
-    }
-
-    /// Kills the group with SIGKILL and reaps the leader.
-    pub fn kill9(&mut self) -> Out {
-        self.signal(libc::SIGKILL);
-        self.kill_group();
-        self.wait()
-    }
-
-    pub fn stderr(&self) -> String {
-        fs::read_to_string(self.err.path()).unwrap_or_default()
-    }
-}
-
-impl Drop for Bg {
-    fn drop(&mut self) {
-        self.kill_group();
-        let _ = self.child.wait();
-    }
-}
-
-pub fn wait_for(mut cond: impl FnMut() -> bool, limit: Duration) -> bool {
-    let deadline = Instant::now() + limit;
-    loop {
-        if cond() {
-            return true;
-        }
-        if Instant::now() >= deadline {
-            return false;
-        }
-        std::thread::sleep(Duration::from_millis(2));
-    }
-}
-
 pub fn ctask_dir(ws: &Path) -> PathBuf {
     ws.join(".ctask")
+}
+
+/// `.ctask/last-session-summary.json`, which must exist and parse.
+pub fn summary(ws: &Path) -> Value {
+    let p = ctask_dir(ws).join("last-session-summary.json");
+    let text = fs::read_to_string(&p).unwrap_or_else(|e| panic!("{}: {e}", p.display()));
+    serde_json::from_str(&text).expect("summary JSON")
 }
 
 /// One parsed log line: event and `key=value` fields (quoted values unescaped).
