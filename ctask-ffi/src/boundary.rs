@@ -87,6 +87,40 @@ pub(crate) unsafe fn free_string(s: *mut c_char) {
     }
 }
 
+/// The common shape of an export that reads an optional string argument and an options
+/// JSON and hands back a JSON result: checks `out_json`, then the argument (`(pointer,
+/// name)`, required when given), then parses the options, runs `body` and gives the result's
+/// JSON to the caller. Everything runs inside [`guard`].
+///
+/// # Safety
+/// `arg`'s pointer and `options_json` are NULL or NUL-terminated strings readable for the
+/// whole call; `out_json` is NULL or aligned and writable.
+pub(crate) unsafe fn json_call<O, T>(
+    arg: Option<(*const c_char, &str)>,
+    options_json: *const c_char,
+    out_json: *mut *mut c_char,
+    body: impl FnOnce(&str, O) -> FfiResult<T>,
+) -> ctask_status
+where
+    O: serde::de::DeserializeOwned + Default,
+    T: Serialize,
+{
+    guard(|| {
+        out_arg(out_json, "out_json")?;
+        // SAFETY: NULL or NUL-terminated strings, per the caller's contract.
+        let arg = match arg {
+            Some((p, name)) => unsafe { arg_str(p, name) }?,
+            None => "",
+        };
+        let opts = unsafe { opt_str(options_json, "options_json") }?;
+        let opts: O = crate::options::parse(opts, "options_json")?;
+        let text = json_string(&body(arg, opts)?)?;
+        // SAFETY: checked non-NULL above.
+        unsafe { give_string(out_json, text) };
+        Ok(())
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -8,9 +8,9 @@ use ctask_core::session::{CaptureOptions, diff};
 use ctask_core::workspace::Workspace;
 use serde_json::{Value, json};
 
-use crate::boundary::{arg_str, give_string, guard, json_string, opt_str, out_arg};
+use crate::boundary::{arg_str, give_string, guard, json_call, json_string, out_arg};
 use crate::error::{Failure, FfiResult, ctask_status};
-use crate::options::{self, CaptureOpts};
+use crate::options::CaptureOpts;
 
 /// Captures a manifest of a workspace: a JSON object `{"captured_at": …, "files": [entry…]}`
 /// in the format of `.ctask/manifest-start.json` (docs/manifest.md), entries sorted by path.
@@ -32,19 +32,18 @@ pub unsafe extern "C" fn ctask_manifest_capture(
     options_json: *const c_char,
     out_json: *mut *mut c_char,
 ) -> ctask_status {
-    guard(|| {
-        out_arg(out_json, "out_json")?;
-        // SAFETY: NULL or NUL-terminated strings, per the contract.
-        let dir = unsafe { arg_str(dir, "dir") }?;
-        let opts = unsafe { opt_str(options_json, "options_json") }?;
-        let opts: CaptureOpts = options::parse(opts, "options_json")?;
-        let ws = Workspace::open(Path::new(dir))?;
-        let capture = capture(&ws.dir, &opts.capture_options())?;
-        let text = json_string(&capture)?;
-        // SAFETY: checked non-NULL above.
-        unsafe { give_string(out_json, text) };
-        Ok(())
-    })
+    // SAFETY: the pointers are NULL or valid, per this function's contract.
+    unsafe {
+        json_call(
+            Some((dir, "dir")),
+            options_json,
+            out_json,
+            |dir, opts: CaptureOpts| {
+                let ws = Workspace::open(Path::new(dir))?;
+                capture(&ws.dir, &opts.capture_options())
+            },
+        )
+    }
 }
 
 fn capture(dir: &Path, opts: &CaptureOptions) -> FfiResult<Manifest> {

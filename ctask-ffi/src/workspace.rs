@@ -7,9 +7,9 @@ use ctask_core::session::overview::{self, ListFilter};
 use ctask_core::session::{self, status};
 use ctask_core::workspace::{Workspace, resolve};
 
-use crate::boundary::{arg_str, give_string, guard, json_string, opt_str, out_arg};
+use crate::boundary::json_call;
 use crate::error::ctask_status;
-use crate::options::{self, CaptureOpts, CreateOptions, LookupOptions, StatusOptions};
+use crate::options::{CaptureOpts, CreateOptions, LookupOptions, StatusOptions};
 
 /// Creates a workspace and returns its description (a `WorkspaceInfo` JSON object, see
 /// docs/json.md).
@@ -32,18 +32,14 @@ pub unsafe extern "C" fn ctask_workspace_create(
     options_json: *const c_char,
     out_json: *mut *mut c_char,
 ) -> ctask_status {
-    guard(|| {
-        out_arg(out_json, "out_json")?;
-        // SAFETY: NULL or a NUL-terminated string, per the contract.
-        let opts = unsafe { opt_str(options_json, "options_json") }?;
-        let opts: CreateOptions = options::parse(opts, "options_json")?;
-        let (roots, new) = opts.split();
-        let ws = Workspace::create(&roots.settings()?, &new)?;
-        let text = json_string(&ws.info())?;
-        // SAFETY: checked non-NULL above.
-        unsafe { give_string(out_json, text) };
-        Ok(())
-    })
+    // SAFETY: the pointers are NULL or valid, per this function's contract.
+    unsafe {
+        json_call(None, options_json, out_json, |_, opts: CreateOptions| {
+            let (roots, new) = opts.split();
+            let ws = Workspace::create(&roots.settings()?, &new)?;
+            Ok(ws.info())
+        })
+    }
 }
 
 /// Resolves a query (directory name, slug, unique part of a slug, or a path containing
@@ -67,18 +63,18 @@ pub unsafe extern "C" fn ctask_workspace_resolve(
     options_json: *const c_char,
     out_json: *mut *mut c_char,
 ) -> ctask_status {
-    guard(|| {
-        out_arg(out_json, "out_json")?;
-        // SAFETY: NULL or NUL-terminated strings, per the contract.
-        let query = unsafe { arg_str(query, "query") }?;
-        let opts = unsafe { opt_str(options_json, "options_json") }?;
-        let opts: LookupOptions = options::parse(opts, "options_json")?;
-        let ws = resolve(&opts.settings()?, query, opts.resolve_options())?;
-        let text = json_string(&ws.info())?;
-        // SAFETY: checked non-NULL above.
-        unsafe { give_string(out_json, text) };
-        Ok(())
-    })
+    // SAFETY: the pointers are NULL or valid, per this function's contract.
+    unsafe {
+        json_call(
+            Some((query, "query")),
+            options_json,
+            out_json,
+            |query, opts: LookupOptions| {
+                let ws = resolve(&opts.settings()?, query, opts.resolve_options())?;
+                Ok(ws.info())
+            },
+        )
+    }
 }
 
 /// Lists the workspaces under both roots as a JSON array of `WorkspaceInfo` objects, most
@@ -100,23 +96,16 @@ pub unsafe extern "C" fn ctask_workspace_list(
     options_json: *const c_char,
     out_json: *mut *mut c_char,
 ) -> ctask_status {
-    guard(|| {
-        out_arg(out_json, "out_json")?;
-        // SAFETY: NULL or a NUL-terminated string, per the contract.
-        let opts = unsafe { opt_str(options_json, "options_json") }?;
-        let opts: LookupOptions = options::parse(opts, "options_json")?;
-        let rows = overview::list(
-            &opts.settings()?,
-            &ListFilter {
+    // SAFETY: the pointers are NULL or valid, per this function's contract.
+    unsafe {
+        json_call(None, options_json, out_json, |_, opts: LookupOptions| {
+            let filter = ListFilter {
                 include_archived: opts.all,
                 ..ListFilter::default()
-            },
-        );
-        let text = json_string(&rows)?;
-        // SAFETY: checked non-NULL above.
-        unsafe { give_string(out_json, text) };
-        Ok(())
-    })
+            };
+            Ok(overview::list(&opts.settings()?, &filter))
+        })
+    }
 }
 
 /// Reports who is in a workspace now: a status JSON object (`state` = `"none"`,
@@ -139,18 +128,15 @@ pub unsafe extern "C" fn ctask_workspace_status(
     options_json: *const c_char,
     out_json: *mut *mut c_char,
 ) -> ctask_status {
-    guard(|| {
-        out_arg(out_json, "out_json")?;
-        // SAFETY: NULL or NUL-terminated strings, per the contract.
-        let dir = unsafe { arg_str(dir, "dir") }?;
-        let opts = unsafe { opt_str(options_json, "options_json") }?;
-        let opts: StatusOptions = options::parse(opts, "options_json")?;
-        let report = status(Path::new(dir), opts.stale_after()?)?;
-        let text = json_string(&report)?;
-        // SAFETY: checked non-NULL above.
-        unsafe { give_string(out_json, text) };
-        Ok(())
-    })
+    // SAFETY: the pointers are NULL or valid, per this function's contract.
+    unsafe {
+        json_call(
+            Some((dir, "dir")),
+            options_json,
+            out_json,
+            |dir, opts: StatusOptions| Ok(status(Path::new(dir), opts.stale_after()?)?),
+        )
+    }
 }
 
 /// Captures a workspace and compares it with the end of its last session: a diff report
@@ -173,16 +159,18 @@ pub unsafe extern "C" fn ctask_workspace_diff(
     options_json: *const c_char,
     out_json: *mut *mut c_char,
 ) -> ctask_status {
-    guard(|| {
-        out_arg(out_json, "out_json")?;
-        // SAFETY: NULL or NUL-terminated strings, per the contract.
-        let dir = unsafe { arg_str(dir, "dir") }?;
-        let opts = unsafe { opt_str(options_json, "options_json") }?;
-        let opts: CaptureOpts = options::parse(opts, "options_json")?;
-        let report = session::diff_since_last(Path::new(dir), &opts.capture_options())?;
-        let text = json_string(&report)?;
-        // SAFETY: checked non-NULL above.
-        unsafe { give_string(out_json, text) };
-        Ok(())
-    })
+    // SAFETY: the pointers are NULL or valid, per this function's contract.
+    unsafe {
+        json_call(
+            Some((dir, "dir")),
+            options_json,
+            out_json,
+            |dir, opts: CaptureOpts| {
+                Ok(session::diff_since_last(
+                    Path::new(dir),
+                    &opts.capture_options(),
+                )?)
+            },
+        )
+    }
 }
