@@ -4,6 +4,7 @@ use std::ffi::CString;
 
 use ctask_core::Error;
 use ctask_core::session::Lease;
+use pyo3::BoundObject;
 use pyo3::exceptions::{PyException, PyOSError, PyUserWarning, PyValueError};
 use pyo3::prelude::*;
 
@@ -99,118 +100,89 @@ pub fn to_py(e: Error) -> PyErr {
 /// The exception for `e`; `Err` carries a failure to build it (itself a `PyErr`).
 fn build(py: Python<'_>, e: Error) -> PyResult<PyErr> {
     let message = e.to_string();
-    let err = match e {
-        Error::NotFound { query } => {
-            let err = WorkspaceNotFoundError::new_err(message);
-            set(py, &err, &[("query", query.into_pyobject(py)?.into_any())])?;
-            err
-        }
-        Error::Ambiguous { query, candidates } => {
-            let err = AmbiguousQueryError::new_err(message);
-            set(
-                py,
-                &err,
-                &[
-                    ("query", query.into_pyobject(py)?.into_any()),
-                    ("candidates", candidates.into_pyobject(py)?.into_any()),
-                ],
-            )?;
-            err
-        }
-        Error::ActiveSession { owner } => active_session(py, message, *owner)?,
-        Error::LockTimeout { path } => {
-            let err = LockTimeoutError::new_err(message);
-            set(py, &err, &[("path", path.into_pyobject(py)?.into_any())])?;
-            err
-        }
-        Error::PathSecurity { path, detail } => {
-            let err = PathSecurityError::new_err(message);
-            set(
-                py,
-                &err,
-                &[
-                    ("path", path.into_pyobject(py)?.into_any()),
-                    ("detail", detail.into_pyobject(py)?.into_any()),
-                ],
-            )?;
-            err
-        }
-        Error::AgentNotFound { command } => {
-            let err = AgentNotFoundError::new_err(message);
-            set(
-                py,
-                &err,
-                &[("command", command.into_pyobject(py)?.into_any())],
-            )?;
-            err
-        }
-        Error::BadFormat { path, detail } => {
-            let err = FormatError::new_err(message);
-            set(
-                py,
-                &err,
-                &[
-                    ("path", path.into_pyobject(py)?.into_any()),
-                    ("detail", detail.into_pyobject(py)?.into_any()),
-                ],
-            )?;
-            err
-        }
-        Error::Tmux { detail } => {
-            let err = TmuxError::new_err(message);
-            set(
-                py,
-                &err,
-                &[("detail", detail.into_pyobject(py)?.into_any())],
-            )?;
-            err
-        }
-        Error::InvalidArgument { .. } => PyValueError::new_err(message),
+    match e {
+        Error::NotFound { query } => with_attrs(
+            py,
+            WorkspaceNotFoundError::new_err(message),
+            &[("query", obj(py, query)?)],
+        ),
+        Error::Ambiguous { query, candidates } => with_attrs(
+            py,
+            AmbiguousQueryError::new_err(message),
+            &[
+                ("query", obj(py, query)?),
+                ("candidates", obj(py, candidates)?),
+            ],
+        ),
+        Error::ActiveSession { owner } => active_session(py, message, *owner),
+        Error::LockTimeout { path } => with_attrs(
+            py,
+            LockTimeoutError::new_err(message),
+            &[("path", obj(py, path)?)],
+        ),
+        Error::PathSecurity { path, detail } => with_attrs(
+            py,
+            PathSecurityError::new_err(message),
+            &[("path", obj(py, path)?), ("detail", obj(py, detail)?)],
+        ),
+        Error::AgentNotFound { command } => with_attrs(
+            py,
+            AgentNotFoundError::new_err(message),
+            &[("command", obj(py, command)?)],
+        ),
+        Error::BadFormat { path, detail } => with_attrs(
+            py,
+            FormatError::new_err(message),
+            &[("path", obj(py, path)?), ("detail", obj(py, detail)?)],
+        ),
+        Error::Tmux { detail } => with_attrs(
+            py,
+            TmuxError::new_err(message),
+            &[("detail", obj(py, detail)?)],
+        ),
+        Error::InvalidArgument { .. } => Ok(PyValueError::new_err(message)),
         Error::Io { path, source } => {
-            let err = CtaskError::new_err(message);
-            set(
+            let err = with_attrs(
                 py,
-                &err,
-                &[("path", path.clone().into_pyobject(py)?.into_any())],
+                CtaskError::new_err(message),
+                &[("path", obj(py, path.clone())?)],
             )?;
             let cause = match source.raw_os_error() {
                 Some(errno) => PyOSError::new_err((errno, source.to_string(), path)),
                 None => PyOSError::new_err(source.to_string()),
             };
             err.set_cause(py, Some(cause));
-            err
+            Ok(err)
         }
-    };
-    Ok(err)
+    }
 }
 
 fn active_session(py: Python<'_>, message: String, owner: Lease) -> PyResult<PyErr> {
-    let err = ActiveSessionError::new_err(message);
-    set(
-        py,
-        &err,
-        &[
-            ("pid", owner.pid.into_pyobject(py)?.into_any()),
-            (
-                "hostname",
-                owner.hostname.clone().into_pyobject(py)?.into_any(),
-            ),
-            (
-                "session_id",
-                owner.session_id.clone().into_pyobject(py)?.into_any(),
-            ),
-            ("owner", Bound::new(py, PyLease(owner))?.into_any()),
-        ],
-    )?;
-    Ok(err)
+    let attrs = [
+        ("pid", obj(py, owner.pid)?),
+        ("hostname", obj(py, owner.hostname.clone())?),
+        ("session_id", obj(py, owner.session_id.clone())?),
+        ("owner", Bound::new(py, PyLease(owner))?.into_any()),
+    ];
+    with_attrs(py, ActiveSessionError::new_err(message), &attrs)
 }
 
-fn set(py: Python<'_>, err: &PyErr, attrs: &[(&str, Bound<'_, PyAny>)]) -> PyResult<()> {
+/// A Rust value as a Python object.
+fn obj<'py, T>(py: Python<'py>, v: T) -> PyResult<Bound<'py, PyAny>>
+where
+    T: IntoPyObject<'py>,
+    PyErr: From<T::Error>,
+{
+    Ok(v.into_pyobject(py)?.into_any().into_bound())
+}
+
+/// `err` with `attrs` set on its exception value.
+fn with_attrs(py: Python<'_>, err: PyErr, attrs: &[(&str, Bound<'_, PyAny>)]) -> PyResult<PyErr> {
     let value = err.value(py);
     for (name, v) in attrs {
         value.setattr(*name, v)?;
     }
-    Ok(())
+    Ok(err)
 }
 
 /// Shorthand: a core result into a Python one.
