@@ -4,7 +4,8 @@ use std::fs;
 use std::path::{Path, PathBuf};
 
 use ctask_core::Error;
-use ctask_core::workspace::{Found, Overrides, ResolveOptions, Settings, discover, last, resolve};
+use ctask_core::session::status::last_worked as last;
+use ctask_core::workspace::{Found, Overrides, ResolveOptions, Settings, discover, resolve};
 
 struct Fixture {
     dir: tempfile::TempDir,
@@ -242,7 +243,7 @@ fn discovery_is_two_levels_deep_and_deduplicates_roots() {
 }
 
 #[test]
-fn last_is_the_most_recently_updated() {
+fn last_without_sessions_is_the_most_recently_updated() {
     let fx = Fixture::new();
     fx.ws("c/2025-01-01_a", "a", "active", "2025-01-05T00:00:00Z");
     let b = fx.ws("c/2025-01-01_b", "b", "active", "2025-03-01T00:00:00Z");

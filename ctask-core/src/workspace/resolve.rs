@@ -62,19 +62,6 @@ pub fn resolve(settings: &Settings, query: &str, opts: ResolveOptions) -> Result
     Err(not_found(query))
 }
 
-/// The most recently used workspace: for now the one whose `task.yaml` was updated
-/// last (falling back to its creation time). Broken workspaces are skipped.
-pub fn last(settings: &Settings, opts: ResolveOptions) -> Result<Workspace> {
-    discover(settings)
-        .into_iter()
-        .filter_map(|f| match f {
-            Found::Ok(w) if opts.include_archived || w.task.status != Status::Archived => Some(*w),
-            _ => None,
-        })
-        .max_by_key(|w| w.task.updated_at.or(w.task.created_at))
-        .ok_or_else(|| not_found("last"))
-}
-
 fn not_found(query: &str) -> Error {
     Error::NotFound {
         query: query.to_string(),
