@@ -12,8 +12,11 @@ use clap::{CommandFactory, FromArgMatches, Parser, Subcommand};
 use ctask_core::workspace::{Overrides, Settings};
 
 pub mod cmd;
+pub mod host;
 pub mod output;
 pub mod signals;
+
+pub use host::Host;
 
 /// Exit code of a usage error.
 pub const EXIT_USAGE: i32 = 2;
@@ -89,7 +92,7 @@ pub enum Command {
     Exec(cmd::hidden::ExecArgs),
     /// Internal: the supervisor that owns a persistent session.
     #[command(name = "__supervise", hide = true)]
-    Supervise,
+    Supervise(cmd::hidden::SuperviseArgs),
 }
 
 /// What every command gets: the name ctask was invoked as and the global flags.
@@ -108,8 +111,18 @@ impl Ctx {
     }
 }
 
-/// Runs the CLI with `args` (the first one is the program name) and returns the exit code.
+/// Runs the CLI with `args` (the first one is the program name) and returns the exit code,
+/// in a process of its own: the `ctask` binary, re-entered as [`Host::this_executable`].
 pub fn main(args: Vec<OsString>) -> i32 {
+    main_with(args, Host::this_executable())
+}
+
+/// Runs the CLI with `args` inside `host` (e.g. a Python interpreter) and returns the exit
+/// code. Whatever re-enters ctask (the supervisor, the tmux pane's helper) runs
+/// `host.self_cmd`; signal dispositions the command changes are restored before it returns.
+pub fn main_with(args: Vec<OsString>, host: Host) -> i32 {
+    let _restore = signals::Saved::capture();
+    host::set(host);
     let prog = args
         .first()
         .map(std::path::Path::new)

@@ -78,3 +78,50 @@ pub fn pending() -> Option<i32> {
         s => Some(s),
     }
 }
+
+/// The signals this module may change.
+const MANAGED: [libc::c_int; 5] = [
+    libc::SIGTERM,
+    libc::SIGHUP,
+    libc::SIGINT,
+    libc::SIGQUIT,
+    libc::SIGXFSZ,
+];
+
+/// The dispositions of the signals this module changes, as they were when captured; put
+/// back on drop, so a host that runs the CLI in its own process (a Python interpreter)
+/// keeps its handlers.
+pub struct Saved {
+    actions: Vec<(libc::c_int, libc::sigaction)>,
+}
+
+impl Saved {
+    /// Records the current dispositions.
+    pub fn capture() -> Self {
+        let mut actions = Vec::with_capacity(MANAGED.len());
+        for sig in MANAGED {
+            // SAFETY: a zeroed sigaction is a valid out-parameter; sigaction with a null new
+            // action only reads the current one.
+            unsafe {
+                let mut old: libc::sigaction = std::mem::zeroed();
+                if libc::sigaction(sig, std::ptr::null(), &mut old) == 0 {
+                    actions.push((sig, old));
+                }
+            }
+        }
+        Saved { actions }
+    }
+}
+
+impl Drop for Saved {
+    fn drop(&mut self) {
+        CHILD.store(0, Ordering::SeqCst);
+        PENDING.store(0, Ordering::SeqCst);
+        for (sig, act) in &self.actions {
+            // SAFETY: `act` was returned by sigaction for this very signal.
+            unsafe {
+                libc::sigaction(*sig, act, std::ptr::null_mut());
+            }
+        }
+    }
+}

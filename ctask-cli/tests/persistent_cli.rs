@@ -571,16 +571,20 @@ fn second_attach_while_the_owner_lives_writes_nothing() {
     });
     let before = snapshot(&ws);
 
+    // Without a terminal, attach cannot attach: a clear error that names --detach.
     let out = env.run(&["attach", s(&ws).as_str()]);
+    out.code_is(1);
+    assert!(
+        out.stderr.contains("needs a terminal") && out.stderr.contains("--detach"),
+        "{out:?}"
+    );
+    let out = env.run(&["attach", s(&ws).as_str(), "--detach"]);
     out.ok();
     assert!(
         out.stderr.contains(&format!("pid {supervisor}")),
         "the owner is named: {out:?}"
     );
     assert!(out.stderr.contains(&id), "{out:?}");
-    let out = env.run(&["attach", s(&ws).as_str(), "--detach"]);
-    out.ok();
-    assert!(out.stderr.contains(&format!("pid {supervisor}")), "{out:?}");
     // A plain `resume` (configured direct mode) joins the tmux session the same way.
     let out = env.run(&sh_args(
         "resume",

@@ -64,6 +64,8 @@ pub enum Error {
     InvalidArgument {
         /// What is wrong with it.
         detail: String,
+        /// The option it concerns (`heartbeat_seconds`, `on_active`, …), when one is to blame.
+        option: Option<String>,
     },
     /// An I/O operation on a path failed.
     #[error("{}: {source}", path.display())]
@@ -116,6 +118,15 @@ impl Error {
     pub fn invalid(detail: impl Into<String>) -> Self {
         Error::InvalidArgument {
             detail: detail.into(),
+            option: None,
+        }
+    }
+
+    /// An [`Error::InvalidArgument`] about the option named `option`.
+    pub fn invalid_option(option: &str, detail: impl Into<String>) -> Self {
+        Error::InvalidArgument {
+            detail: detail.into(),
+            option: Some(option.to_owned()),
         }
     }
 }

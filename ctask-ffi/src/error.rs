@@ -165,8 +165,12 @@ impl From<Error> for Failure {
                 .with("path", path_value(&path))
                 .with("detail", detail),
             Error::Tmux { detail } => f(CTASK_ERR_TMUX).with("detail", detail),
-            Error::InvalidArgument { detail } => {
-                f(CTASK_ERR_INVALID_ARGUMENT).with("detail", detail)
+            Error::InvalidArgument { detail, option } => {
+                let failure = f(CTASK_ERR_INVALID_ARGUMENT).with("detail", detail);
+                match option {
+                    Some(key) => failure.with("key", key),
+                    None => failure,
+                }
             }
             Error::Io { path, source } => f(CTASK_ERR_IO)
                 .with("path", path_value(&path))

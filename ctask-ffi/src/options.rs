@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 use ctask_core::session::launch;
-use ctask_core::session::{CaptureOptions, OnActive, SessionOptions};
+use ctask_core::session::{CaptureOptions, Mode, OnActive, SessionOptions};
 use ctask_core::workspace::{AgentSpec, NewOptions, Overrides, ResolveOptions, Settings};
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
@@ -59,7 +59,7 @@ fn non_empty_path(v: Option<&str>, key: &str) -> FfiResult<Option<PathBuf>> {
 #[serde(deny_unknown_fields)]
 pub(crate) struct BeginOptions {
     agent: Option<String>,
-    on_active: Option<OnActiveOpt>,
+    on_active: Option<OnActive>,
     force: Option<bool>,
     launch_dir: Option<String>,
     heartbeat: Option<bool>,
@@ -87,13 +87,6 @@ pub(crate) enum Begin {
     },
 }
 
-#[derive(Debug, Clone, Copy, Deserialize)]
-#[serde(rename_all = "lowercase")]
-enum OnActiveOpt {
-    Error,
-    Coexist,
-}
-
 /// Default label recorded as `agent` for sessions begun through the C API.
 pub(crate) const DEFAULT_AGENT: &str = "library";
 
@@ -101,8 +94,14 @@ impl BeginOptions {
     /// What to begin, with the core's session options; unset values come from the
     /// configuration.
     pub fn into_begin(mut self) -> FfiResult<Begin> {
-        match self.mode.as_deref() {
-            None | Some("direct") => {
+        let mode = match self.mode.as_deref() {
+            None => Mode::Direct,
+            Some(m) => m
+                .parse::<Mode>()
+                .map_err(|e| Failure::from(e).with("key", "mode"))?,
+        };
+        match mode {
+            Mode::Direct => {
                 for (key, v) in [("argv", &self.argv), ("supervisor", &self.supervisor)] {
                     if v.is_some() {
                         return Err(Failure::invalid(format!(
@@ -114,58 +113,25 @@ impl BeginOptions {
                 }
                 self.into_session_options().map(Begin::Direct)
             }
-            Some("persistent") => {
+            Mode::Persistent => {
                 let argv = persistent_argv(self.argv.take())?;
                 let supervisor = resolve_supervisor(self.supervisor.take())?;
-                let refused = [
-                    ("force", self.force == Some(true)),
-                    (
-                        "on_active",
-                        matches!(self.on_active, Some(OnActiveOpt::Coexist)),
-                    ),
-                    ("heartbeat", self.heartbeat == Some(false)),
-                    ("respect_ignore", self.respect_ignore == Some(false)),
-                ];
-                if let Some((key, _)) = refused.iter().find(|(_, bad)| *bad) {
-                    return Err(Failure::invalid(format!(
-                        "options_json: `{key}`: not available in persistent mode (the \
-                         supervisor owns the lease, heartbeats and captures with the ignore \
-                         files)"
-                    ))
-                    .with("key", *key));
-                }
                 if self.agent.is_none() {
                     self.agent = Some(argv[0].clone());
                 }
                 let opts = self.into_session_options()?;
+                opts.validate_persistent()?;
                 Ok(Begin::Persistent {
                     opts,
                     argv,
                     supervisor,
                 })
             }
-            Some(other) => Err(Failure::invalid(format!(
-                "options_json: `mode`: unknown session mode {other:?}; expected \"direct\" or \
-                 \"persistent\""
-            ))
-            .with("key", "mode")),
         }
     }
 
-    /// The core's session options of a direct session.
+    /// The core's session options, checked by the core's rules.
     fn into_session_options(self) -> FfiResult<SessionOptions> {
-        let agent = self.agent.unwrap_or_else(|| DEFAULT_AGENT.to_owned());
-        if agent.trim().is_empty() {
-            return Err(Failure::invalid("options_json: `agent` must not be empty"));
-        }
-        let env = self.env.unwrap_or_default();
-        for (k, v) in &env {
-            if k.is_empty() || k.contains(['=', '\0']) || v.contains('\0') {
-                return Err(Failure::invalid(format!(
-                    "options_json: `env`: invalid environment variable {k:?}"
-                )));
-            }
-        }
         let (heartbeat_seconds, stale_after_seconds) =
             match (self.heartbeat_seconds, self.stale_after_seconds) {
                 (Some(h), Some(s)) => (h, s),
@@ -177,21 +143,12 @@ impl BeginOptions {
                     )
                 }
             };
-        if heartbeat_seconds == 0 || heartbeat_seconds.saturating_mul(2) > stale_after_seconds {
-            return Err(Failure::invalid(format!(
-                "options_json: `heartbeat_seconds` ({heartbeat_seconds}) must be at least 1 and \
-                 at most half of `stale_after_seconds` ({stale_after_seconds})"
-            )));
-        }
         let defaults = SessionOptions::default();
-        Ok(SessionOptions {
-            agent,
+        let opts = SessionOptions {
+            agent: self.agent.unwrap_or_else(|| DEFAULT_AGENT.to_owned()),
             launch: None,
-            agent_env: env,
-            on_active: match self.on_active {
-                None | Some(OnActiveOpt::Error) => OnActive::Error,
-                Some(OnActiveOpt::Coexist) => OnActive::Coexist,
-            },
+            agent_env: self.env.unwrap_or_default(),
+            on_active: self.on_active.unwrap_or_default(),
             force: self.force.unwrap_or(false),
             launch_dir: self.launch_dir,
             heartbeat: self.heartbeat.unwrap_or(true),
@@ -202,7 +159,9 @@ impl BeginOptions {
             },
             root: non_empty_path(self.root.as_deref(), "root")?,
             ..defaults
-        })
+        };
+        opts.validate()?;
+        Ok(opts)
     }
 }
 

@@ -10,7 +10,7 @@ use ctask_core::session::manifest::{self, CaptureOptions};
 use ctask_core::session::overview::{self, ListFilter};
 use ctask_core::session::persistent::{self, SuperviseRequest};
 use ctask_core::session::run::{RunHooks, run_with};
-use ctask_core::session::{self, OnActive, Session as CoreSession};
+use ctask_core::session::{self, Mode, Session as CoreSession};
 use ctask_core::workspace::{
     self, AgentSpec, Kind, NewOptions, Overrides, ResolveOptions, Settings, Workspace,
 };
@@ -75,15 +75,7 @@ pub fn run(
     heartbeat: bool,
     env: Option<BTreeMap<String, String>>,
 ) -> PyResult<RunOutcome> {
-    let persistent = match mode {
-        "direct" => false,
-        "persistent" => true,
-        other => {
-            return Err(PyValueError::new_err(format!(
-                "mode must be \"direct\" or \"persistent\", not {other:?}"
-            )));
-        }
-    };
+    let persistent = mode.parse::<Mode>().map_err(errors::to_py)? == Mode::Persistent;
     if argv.is_instance_of::<pyo3::types::PyString>() {
         return Err(PyTypeError::new_err(
             "argv must be a sequence of str (an argument vector), not a single str",
@@ -98,10 +90,7 @@ pub fn run(
     if argv.is_empty() {
         return Err(PyValueError::new_err("argv must not be empty"));
     }
-    let label = match agent {
-        Some(a) => agent_label(a)?,
-        None => argv[0].clone(),
-    };
+    let label = agent.unwrap_or_else(|| argv[0].clone());
     let config = Config {
         path: path_arg(path, "path")?,
         agent: label,
@@ -110,6 +99,7 @@ pub fn run(
         heartbeat,
         env: env.unwrap_or_default(),
     };
+    config.validate()?;
     if persistent {
         return run_persistent(py, config, argv).map(RunOutcome::Persistent);
     }
@@ -150,17 +140,10 @@ fn run_persistent(
     config: Config,
     argv: Vec<String>,
 ) -> PyResult<PyPersistentSession> {
-    if config.on_active != OnActive::Error {
-        return Err(PyValueError::new_err(
-            "on_active=\"coexist\" is not available in persistent mode: the supervisor owns \
-             the session",
-        ));
-    }
-    if !config.heartbeat {
-        return Err(PyValueError::new_err(
-            "heartbeat=False is not available in persistent mode: the supervisor heartbeats",
-        ));
-    }
+    config
+        .options(None)
+        .and_then(|o| o.validate_persistent())
+        .map_err(errors::to_py)?;
     let ctask = python_ctask(py)?;
     let (workspace, started) = py
         .detach(move || {
@@ -344,9 +327,11 @@ pub fn open_workspace(py: Python<'_>, path: &Bound<'_, PyAny>) -> PyResult<PyWor
 }
 
 /// Runs the `ctask` command line with `argv` (the first item is the program name) and
-/// returns its exit code. Used by the `ctask` console script and `python -m ctask`.
+/// returns its exit code. Used by the `ctask` console script and `python -m ctask`; the CLI
+/// re-enters ctask (supervisor, tmux pane helper) through this interpreter.
 #[pyfunction]
-pub fn cli_main(py: Python<'_>, argv: Vec<String>) -> i32 {
+pub fn cli_main(py: Python<'_>, argv: Vec<String>) -> PyResult<i32> {
+    let host = ctask_cli::Host::command(python_ctask(py)?);
     let args: Vec<OsString> = argv.into_iter().map(OsString::from).collect();
-    py.detach(move || ctask_cli::main(args))
+    Ok(py.detach(move || ctask_cli::main_with(args, host)))
 }

@@ -48,6 +48,13 @@ impl Config {
             ..SessionOptions::default()
         })
     }
+
+    /// Checks the options by the core's rules (a `ValueError` naming the option).
+    pub fn validate(&self) -> PyResult<()> {
+        self.options(None)
+            .and_then(|o| o.validate())
+            .map_err(crate::errors::to_py)
+    }
 }
 
 /// The configured task root when the workspace lies under one of the roots (as the CLI
@@ -59,15 +66,9 @@ fn root_of(path: &std::path::Path, settings: &Settings) -> Option<PathBuf> {
         .then(|| settings.root.value.clone())
 }
 
-/// Parses `on_active`.
+/// Parses `on_active` by the core's rule (a `ValueError` naming it).
 pub fn on_active(value: &str) -> PyResult<OnActive> {
-    match value {
-        "error" => Ok(OnActive::Error),
-        "coexist" => Ok(OnActive::Coexist),
-        other => Err(PyValueError::new_err(format!(
-            "on_active must be \"error\" or \"coexist\", not {other:?}"
-        ))),
-    }
+    value.parse().map_err(crate::errors::to_py)
 }
 
 /// Checks an agent label.
@@ -241,15 +242,17 @@ impl PySession {
         heartbeat: bool,
         env: Option<BTreeMap<String, String>>,
     ) -> PyResult<Self> {
+        let config = Config {
+            path: path_arg(path, "path")?,
+            agent: agent.to_owned(),
+            on_active: self::on_active(on_active)?,
+            launch_dir: self::launch_dir(launch_dir)?,
+            heartbeat,
+            env: env.unwrap_or_default(),
+        };
+        config.validate()?;
         Ok(PySession {
-            config: Config {
-                path: path_arg(path, "path")?,
-                agent: agent_label(agent.to_owned())?,
-                on_active: self::on_active(on_active)?,
-                launch_dir: self::launch_dir(launch_dir)?,
-                heartbeat,
-                env: env.unwrap_or_default(),
-            },
+            config,
             state: Mutex::new(State::default()),
         })
     }

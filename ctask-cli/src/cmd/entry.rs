@@ -99,8 +99,20 @@ pub struct AttachArgs {
     pub detach: bool,
 }
 
-/// Runs `ctask attach`: persistent mode, whatever is configured.
+/// Runs `ctask attach`: persistent mode, whatever is configured. Attaching needs a
+/// terminal: without one (and without `--detach`) nothing is started and the error says how
+/// to go on.
 pub fn attach(ctx: &Ctx, a: AttachArgs) -> ctask_core::Result<i32> {
+    ctask_core::session::tmux::Tmux::find()?;
+    if !(a.detach || std::io::stdin().is_terminal() && std::io::stdout().is_terminal()) {
+        return Err(Error::invalid(format!(
+            "`{prog} attach` needs a terminal (standard input and output); to start or adopt \
+             the session without attaching, run `{prog} attach {q} --detach`, then attach from a \
+             terminal",
+            prog = ctx.prog,
+            q = a.query,
+        )));
+    }
     let settings = ctx.settings()?;
     let ws = resolve(
         &settings,

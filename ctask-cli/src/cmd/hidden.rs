@@ -1,10 +1,11 @@
 //! Hidden helpers of the `ctask` binary used by persistent mode: `__exec` (the tmux pane's
 //! command: load the 0600 env file, delete it, exec the agent) and `__supervise` (the
-//! detached owner of a persistent session).
+//! detached owner of a persistent session, started in two stages).
 
 use std::ffi::OsString;
-use std::io::Read;
+use std::io::{Read, Write};
 use std::path::PathBuf;
+use std::process::{Command, Stdio};
 
 use clap::Args;
 use ctask_core::Error;
@@ -35,20 +36,28 @@ pub fn exec(a: ExecArgs) -> ctask_core::Result<i32> {
     Err(persistent::exec_with_env_file(&a.env_file, &argv))
 }
 
-/// Runs `ctask __supervise`: reads the request from stdin, detaches (a second fork, so
-/// the caller's child exits at once), reports on stdout, then owns the session.
-pub fn supervise() -> ctask_core::Result<i32> {
+/// Arguments of `ctask __supervise` (the request comes on stdin).
+#[derive(Debug, Args)]
+pub struct SuperviseArgs {
+    /// Be the owner itself (the second stage), rather than start it and return.
+    #[arg(long)]
+    pub owner: bool,
+}
+
+/// Runs `ctask __supervise`: reads the request from stdin. The first stage starts the
+/// owner — the host's command run again with `--owner`, never a fork, so an interpreter
+/// that hosts the CLI is never copied — hands it the request and the caller's pipe, and
+/// exits at once; the owner reports on the pipe, then owns the session.
+pub fn supervise(a: SuperviseArgs) -> ctask_core::Result<i32> {
     let mut body = Vec::new();
     std::io::stdin()
         .read_to_end(&mut body)
         .map_err(|e| Error::io("standard input", e))?;
     let req: SuperviseRequest = serde_json::from_slice(&body)
         .map_err(|e| Error::format("supervisor request", e.to_string()))?;
-    // SAFETY: no other thread exists yet in this process; the child continues alone.
-    match unsafe { libc::fork() } {
-        -1 => return Err(Error::io("fork", std::io::Error::last_os_error())),
-        0 => {}
-        _ => return Ok(0),
+    if !a.owner {
+        start_owner(&body)?;
+        return Ok(0);
     }
     let mut out = std::io::stdout();
     let code = persistent::supervise(&req, &mut out);
@@ -61,6 +70,23 @@ pub fn supervise() -> ctask_core::Result<i32> {
             Ok(1)
         }
     }
+}
+
+/// Runs `<self> __supervise --owner` with `body` on its stdin and our stdout; does not wait.
+fn start_owner(body: &[u8]) -> ctask_core::Result<()> {
+    let cmd = crate::host::self_cmd()?;
+    let mut child = Command::new(&cmd[0])
+        .args(&cmd[1..])
+        .args(["__supervise", "--owner"])
+        .stdin(Stdio::piped())
+        .spawn()
+        .map_err(|e| Error::io(&cmd[0], e))?;
+    if let Some(mut stdin) = child.stdin.take() {
+        stdin
+            .write_all(body)
+            .map_err(|e| Error::io("supervisor stdin", e))?;
+    }
+    Ok(())
 }
 
 fn redirect_stdout_to_null() {

@@ -31,7 +31,7 @@ pub fn run(ctx: &Ctx, command: Command) -> ctask_core::Result<i32> {
         Command::Open(a) => entry::open(ctx, a),
         Command::Attach(a) => entry::attach(ctx, a),
         Command::Exec(a) => hidden::exec(a),
-        Command::Supervise => hidden::supervise(),
+        Command::Supervise(a) => hidden::supervise(a),
         Command::Status(a) => status::run(ctx, a),
         Command::Diff(a) => diff::run(ctx, a),
         Command::Log(a) => log::run(ctx, a),

@@ -96,10 +96,9 @@ fn request(
     })
 }
 
-/// This very executable (never a PATH lookup).
+/// The command that runs this CLI again in its host (never a PATH lookup).
 fn supervisor() -> ctask_core::Result<Vec<String>> {
-    let exe = std::env::current_exe().map_err(|e| Error::io("current executable", e))?;
-    Ok(vec![exe.to_string_lossy().into_owned()])
+    crate::host::self_cmd()
 }
 
 fn report(s: &Started) {

@@ -95,6 +95,7 @@ fn agent_in_tmux(dead: &Lease) -> bool {
 
 /// Step 1: validation and resolution; nothing is written except a missing `.ctask/`.
 pub(super) fn validate(dir: &Path, opts: &SessionOptions) -> Result<Validated> {
+    opts.validate()?;
     let ws = Workspace::open(dir)?;
     let tmux = match opts.mode {
         Mode::Persistent => {

@@ -17,6 +17,7 @@ pub mod liveness;
 pub mod lock;
 pub mod log;
 pub mod manifest;
+mod options;
 pub mod overview;
 pub mod paths;
 pub mod persistent;
@@ -47,7 +48,8 @@ use lock::SessionLock;
 use paths::CtaskPaths;
 
 /// What a begin does when a live session already owns the workspace.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
 pub enum OnActive {
     /// Fail with [`crate::Error::ActiveSession`].
     #[default]

@@ -138,6 +138,8 @@ enum WireError {
     },
     InvalidArgument {
         detail: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        option: Option<String>,
     },
     Io {
         path: PathBuf,
@@ -156,7 +158,9 @@ impl From<Error> for WireError {
             Error::AgentNotFound { command } => WireError::AgentNotFound { command },
             Error::BadFormat { path, detail } => WireError::BadFormat { path, detail },
             Error::Tmux { detail } => WireError::Tmux { detail },
-            Error::InvalidArgument { detail } => WireError::InvalidArgument { detail },
+            Error::InvalidArgument { detail, option } => {
+                WireError::InvalidArgument { detail, option }
+            }
             Error::Io { path, source } => WireError::Io {
                 path,
                 detail: source.to_string(),
@@ -176,7 +180,9 @@ impl From<WireError> for Error {
             WireError::AgentNotFound { command } => Error::AgentNotFound { command },
             WireError::BadFormat { path, detail } => Error::BadFormat { path, detail },
             WireError::Tmux { detail } => Error::Tmux { detail },
-            WireError::InvalidArgument { detail } => Error::InvalidArgument { detail },
+            WireError::InvalidArgument { detail, option } => {
+                Error::InvalidArgument { detail, option }
+            }
             WireError::Io { path, detail } => Error::Io {
                 path,
                 source: std::io::Error::other(detail),

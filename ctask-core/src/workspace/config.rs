@@ -379,19 +379,25 @@ impl Settings {
             DEFAULT_STALE_AFTER_SECONDS,
         )?;
         if heartbeat_seconds.value == 0 {
-            return Err(Error::invalid(format!(
-                "heartbeat_seconds (from {}) must be at least 1",
-                heartbeat_seconds.source
-            )));
+            return Err(Error::invalid_option(
+                "heartbeat_seconds",
+                format!(
+                    "heartbeat_seconds (from {}) must be at least 1",
+                    heartbeat_seconds.source
+                ),
+            ));
         }
         if heartbeat_seconds.value.saturating_mul(2) > stale_after_seconds.value {
-            return Err(Error::invalid(format!(
-                "heartbeat_seconds ({}, from {}) must be at most half of stale_after_seconds ({}, from {})",
-                heartbeat_seconds.value,
-                heartbeat_seconds.source,
-                stale_after_seconds.value,
-                stale_after_seconds.source
-            )));
+            return Err(Error::invalid_option(
+                "heartbeat_seconds",
+                format!(
+                    "heartbeat_seconds ({}, from {}) must be at most half of stale_after_seconds ({}, from {})",
+                    heartbeat_seconds.value,
+                    heartbeat_seconds.source,
+                    stale_after_seconds.value,
+                    stale_after_seconds.source
+                ),
+            ));
         }
 
         Ok(Settings {

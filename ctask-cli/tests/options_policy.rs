@@ -1,0 +1,52 @@
+//! One policy for options: a bad option given to the CLI gets the core's error (the same
+//! kind the C ABI, Python and Go report: invalid argument, naming the option) and changes
+//! nothing.
+
+mod common;
+
+use common::*;
+
+#[test]
+fn a_heartbeat_above_half_of_stale_after_is_refused_naming_it() {
+    let env = Env::new();
+    let ws = env.new_ws("Options policy");
+    let before = tree_snapshot(&ws);
+    for (hb, stale) in [("40", "60"), ("0", "60")] {
+        let mut cmd = env.cmd(&sh_args(&ws, &[], "echo ran > ran.txt", &[]));
+        cmd.env("CTASK_HEARTBEAT_SECONDS", hb)
+            .env("CTASK_STALE_AFTER_SECONDS", stale);
+        let out = env.run_cmd(cmd);
+        out.code_is(1);
+        assert!(out.stderr.contains("heartbeat_seconds"), "{out:?}");
+        assert!(!ws.join("ran.txt").exists(), "the agent ran: {out:?}");
+        assert_eq!(
+            tree_snapshot(&ws),
+            before,
+            "a refused begin wrote something"
+        );
+    }
+}
+
+#[test]
+fn attach_without_a_terminal_is_a_clear_error_that_writes_nothing() {
+    let env = Env::new();
+    if std::process::Command::new("tmux")
+        .arg("-V")
+        .output()
+        .is_err()
+    {
+        assert!(
+            std::env::var("CI").as_deref() != Ok("true"),
+            "tmux is required under CI=true"
+        );
+        eprintln!("SKIPPED: tmux is not installed");
+        return;
+    }
+    let ws = env.new_ws("Attach needs a terminal");
+    let before = tree_snapshot(&ws);
+    let out = env.run(&["attach", path_str(&ws)]);
+    out.code_is(1);
+    assert!(out.stderr.contains("needs a terminal"), "{out:?}");
+    assert!(out.stderr.contains("--detach"), "{out:?}");
+    assert_eq!(tree_snapshot(&ws), before);
+}

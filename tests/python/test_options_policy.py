@@ -1,0 +1,32 @@
+"""One policy for options: Python reports a bad option with the core's rule and message
+(the same option named by the CLI and the C ABI), before anything is written."""
+
+from __future__ import annotations
+
+import pytest
+
+import ctask
+from conftest import files_of
+
+
+@pytest.mark.parametrize(("heartbeat", "stale"), [("40", "60"), ("0", "60")])
+def test_bad_heartbeat_is_refused_naming_it(
+    ws: ctask.Workspace, monkeypatch: pytest.MonkeyPatch, heartbeat: str, stale: str
+) -> None:
+    before = files_of(ws.path)
+    monkeypatch.setenv("CTASK_HEARTBEAT_SECONDS", heartbeat)
+    monkeypatch.setenv("CTASK_STALE_AFTER_SECONDS", stale)
+    with pytest.raises(ValueError, match="heartbeat_seconds"):
+        ctask.Session(ws.path)
+    with pytest.raises(ValueError, match="heartbeat_seconds"):
+        ctask.run(ws.path, ["true"])
+    assert files_of(ws.path) == before
+
+
+def test_mode_and_on_active_use_the_core_parser(ws: ctask.Workspace) -> None:
+    with pytest.raises(ValueError, match="`mode`"):
+        ctask.run(ws.path, ["true"], mode="tmux")  # type: ignore[call-overload]
+    with pytest.raises(ValueError, match="`on_active`"):
+        ctask.Session(ws.path, on_active="share")  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="`agent`"):
+        ctask.Session(ws.path, agent=" ")
