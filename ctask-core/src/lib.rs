@@ -7,6 +7,7 @@
 
 pub mod error;
 pub mod fsio;
+pub mod fstype;
 pub mod session;
 pub mod workspace;
 

@@ -120,7 +120,6 @@ impl BeginOptions {
                     self.agent = Some(argv[0].clone());
                 }
                 let opts = self.into_session_options()?;
-                opts.validate_persistent()?;
                 Ok(Begin::Persistent {
                     opts,
                     argv,

@@ -5,10 +5,9 @@ use std::ffi::{c_char, c_int};
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
-use ctask_core::session::persistent::{self, SuperviseRequest};
+use ctask_core::session::persistent;
 use ctask_core::session::timefmt;
 use ctask_core::session::{Diff, Ending, Lease, Role, Session, SessionOptions, SummaryBrief};
-use ctask_core::workspace::Workspace;
 use serde::Serialize;
 
 use crate::boundary::{arg_str, give_string, guard, guard_value, json_string, opt_str, out_arg};
@@ -118,13 +117,11 @@ fn start_persistent(
     argv: Vec<String>,
     supervisor: PathBuf,
 ) -> Result<PersistentInfo, Failure> {
-    let ws = Workspace::open(dir)?;
     let cmd = vec![supervisor.to_string_lossy().into_owned()];
-    let req = SuperviseRequest::create(&ws.dir, argv, &opts, cmd.clone());
-    let started = persistent::start_detached(&cmd, &req)?;
+    let (workspace, started) = persistent::start(dir, argv, &opts, &cmd)?;
     Ok(PersistentInfo {
         session_id: started.session_id,
-        workspace: ws.dir,
+        workspace,
         role: "supervised",
         mode: "persistent",
         tmux_session: started.tmux_session,

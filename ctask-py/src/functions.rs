@@ -8,7 +8,7 @@ use std::sync::Arc;
 
 use ctask_core::session::manifest::{self, CaptureOptions};
 use ctask_core::session::overview::{self, ListFilter};
-use ctask_core::session::persistent::{self, SuperviseRequest};
+use ctask_core::session::persistent;
 use ctask_core::session::run::{RunHooks, run_with};
 use ctask_core::session::{self, Mode, Session as CoreSession};
 use ctask_core::workspace::{
@@ -140,17 +140,11 @@ fn run_persistent(
     config: Config,
     argv: Vec<String>,
 ) -> PyResult<PyPersistentSession> {
-    config
-        .options(None)
-        .and_then(|o| o.validate_persistent())
-        .map_err(errors::to_py)?;
     let ctask = python_ctask(py)?;
     let (workspace, started) = py
         .detach(move || {
-            let ws = Workspace::open(&config.path)?;
             let opts = config.options(None)?;
-            let req = SuperviseRequest::create(&ws.dir, argv, &opts, ctask.clone());
-            persistent::start_detached(&ctask, &req).map(|s| (ws.dir, s))
+            persistent::start(&config.path, argv, &opts, &ctask)
         })
         .py()?;
     for w in &started.warnings {

@@ -31,8 +31,8 @@ pub struct Config {
 }
 
 impl Config {
-    /// The core options, with the intervals and root from the environment and config file
-    /// (as the CLI does).
+    /// The core options, with the intervals from the environment and config file (as the
+    /// CLI does); `CTASK_ROOT` follows the core's rule.
     pub fn options(&self, launch: Option<Vec<String>>) -> ctask_core::Result<SessionOptions> {
         let settings = Settings::from_env(&Overrides::default())?;
         Ok(SessionOptions {
@@ -44,7 +44,6 @@ impl Config {
             heartbeat: self.heartbeat,
             heartbeat_seconds: settings.heartbeat_seconds.value,
             stale_after_seconds: settings.stale_after_seconds.value,
-            root: root_of(&self.path, &settings),
             ..SessionOptions::default()
         })
     }
@@ -55,15 +54,6 @@ impl Config {
             .and_then(|o| o.validate())
             .map_err(crate::errors::to_py)
     }
-}
-
-/// The configured task root when the workspace lies under one of the roots (as the CLI
-/// reports it), else `None`: the core then infers it from the workspace's place.
-fn root_of(path: &std::path::Path, settings: &Settings) -> Option<PathBuf> {
-    let ws = path.canonicalize().ok()?;
-    let under = |r: &std::path::Path| r.canonicalize().is_ok_and(|r| ws.starts_with(r));
-    (under(&settings.root.value) || under(&settings.project_root.value))
-        .then(|| settings.root.value.clone())
 }
 
 /// Parses `on_active` by the core's rule (a `ValueError` naming it).

@@ -9,6 +9,7 @@ use clap::Args;
 use ctask_core::session::launch::find_program;
 use ctask_core::session::liveness::State;
 use ctask_core::session::status::status_of;
+use ctask_core::session::tmux;
 use ctask_core::workspace::config::{ConfigFile, config_path};
 use ctask_core::workspace::{Found, SessionMode, Setting, Settings, discover};
 use serde::Serialize;
@@ -18,9 +19,6 @@ use crate::Ctx;
 use crate::cmd::agents::{AgentCheck, builtins, check_agent, source_name};
 use crate::cmd::info::to_json;
 use crate::output::{self, Style};
-
-/// Oldest tmux that persistent sessions work with.
-pub const TMUX_MIN: (u32, u32) = (3, 2);
 
 /// Arguments of `ctask doctor`.
 #[derive(Debug, Args)]
@@ -366,7 +364,7 @@ fn check_root(
             path.display()
         ));
     }
-    let fs = filesystem_type(existing);
+    let fs = ctask_core::fstype::filesystem_type(existing);
     let network = fs.as_ref().is_some_and(|f| f.network);
     if let Some(f) = fs.as_ref().filter(|f| f.network) {
         warnings.push(format!(
@@ -394,76 +392,6 @@ fn is_writable(dir: &Path) -> bool {
     unsafe { libc::access(c.as_ptr(), libc::W_OK) == 0 }
 }
 
-/// A filesystem type by name.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct FsType {
-    /// Its name (`ext4`, `nfs`, …, or the magic number in hex).
-    pub name: String,
-    /// Whether it is a network filesystem (locks unreliable).
-    pub network: bool,
-}
-
-/// The filesystem type of the mount holding `path` (Linux `statfs` magic numbers).
-#[cfg(target_os = "linux")]
-pub fn filesystem_type(path: &Path) -> Option<FsType> {
-    use std::os::unix::ffi::OsStrExt;
-    let c = std::ffi::CString::new(path.as_os_str().as_bytes()).ok()?;
-    // SAFETY: an all-zero statfs is a valid value of this plain C struct.
-    let mut st: libc::statfs = unsafe { std::mem::zeroed() };
-    // SAFETY: `c` is NUL-terminated and `st` is a valid, writable statfs.
-    if unsafe { libc::statfs(c.as_ptr(), &mut st) } != 0 {
-        return None;
-    }
-    #[allow(clippy::unnecessary_cast)]
-    let magic = (st.f_type as u64) & 0xFFFF_FFFF;
-    Some(fs_from_magic(magic))
-}
-
-/// The filesystem type of the mount holding `path` (unknown on this system).
-#[cfg(not(target_os = "linux"))]
-pub fn filesystem_type(_path: &Path) -> Option<FsType> {
-    None
-}
-
-/// Names a Linux `statfs` magic number.
-pub fn fs_from_magic(magic: u64) -> FsType {
-    let (name, network) = match magic {
-        0x6969 => ("nfs", true),
-        0xFF53_4D42 => ("cifs", true),
-        0xFE53_4D42 => ("smb2", true),
-        0x517B => ("smb", true),
-        0x0102_1997 => ("9p", true),
-        0x00C3_6400 => ("ceph", true),
-        0x5346_414F | 0x6B41_4653 => ("afs", true),
-        0x0BD0_0BD0 => ("lustre", true),
-        0x4750_4653 => ("gpfs", true),
-        0xEF53 => ("ext4", false),
-        0x0102_1994 => ("tmpfs", false),
-        0x9123_683E => ("btrfs", false),
-        0x5846_5342 => ("xfs", false),
-        0x794C_7630 => ("overlayfs", false),
-        0x2FC1_2FC1 => ("zfs", false),
-        0x6573_5546 => ("fuse", false),
-        0xF2F5_2010 => ("f2fs", false),
-        0x8584_58F6 => ("ramfs", false),
-        0x7371_7368 => ("squashfs", false),
-        0x4D44 => ("vfat", false),
-        0x2011_BAB0 => ("exfat", false),
-        0x5346_544E => ("ntfs", false),
-        0x0187 => ("autofs", false),
-        _ => {
-            return FsType {
-                name: format!("0x{magic:x}"),
-                network: false,
-            };
-        }
-    };
-    FsType {
-        name: name.to_owned(),
-        network,
-    }
-}
-
 /// Runs `program args…` and returns the first line of its output.
 fn version_line(program: &Path, args: &[&str]) -> Option<String> {
     let out = Process::new(program)
@@ -479,32 +407,21 @@ fn version_line(program: &Path, args: &[&str]) -> Option<String> {
         .filter(|l| !l.is_empty())
 }
 
-/// `major.minor` of the first number in a version string (`tmux 3.3a` → (3, 3),
-/// `tmux next-3.5` → (3, 5)).
-pub fn parse_version(v: &str) -> Option<(u32, u32)> {
-    let start = v.find(|c: char| c.is_ascii_digit())?;
-    let mut parts = v[start..].split(|c: char| !c.is_ascii_digit());
-    let major = parts.next()?.parse().ok()?;
-    let minor = parts.next().and_then(|m| m.parse().ok()).unwrap_or(0);
-    Some((major, minor))
-}
-
 fn check_tmux() -> ToolReport {
     let path = find_program("tmux").ok();
-    let version = path
+    let line = path.as_deref().and_then(|p| version_line(p, &["-V"]));
+    let usable = line
         .as_deref()
-        .and_then(|p| version_line(p, &["-V"]))
-        .map(|l| l.trim_start_matches("tmux ").to_owned());
-    let usable = version
-        .as_deref()
-        .and_then(parse_version)
-        .is_some_and(|v| v >= TMUX_MIN);
+        .and_then(tmux::parse_version)
+        .is_some_and(|v| v >= tmux::MIN_VERSION);
+    let version = line.map(|l| l.trim_start_matches("tmux ").to_owned());
+    let (major, minor) = tmux::MIN_VERSION;
     ToolReport {
         name: "tmux",
         found: path.is_some(),
         path,
         version,
-        minimum: Some(format!("{}.{}", TMUX_MIN.0, TMUX_MIN.1)),
+        minimum: Some(format!("{major}.{minor}")),
         usable,
     }
 }
@@ -688,30 +605,6 @@ fn show_value(v: &Value) -> String {
 mod tests {
     use super::*;
     use serde_json::json;
-
-    #[test]
-    fn versions_parse() {
-        assert_eq!(parse_version("3.3a"), Some((3, 3)));
-        assert_eq!(parse_version("next-3.5"), Some((3, 5)));
-        assert_eq!(parse_version("2.39.2"), Some((2, 39)));
-        assert_eq!(parse_version("3"), Some((3, 0)));
-        assert_eq!(parse_version("master"), None);
-        assert!(parse_version("3.1").is_some_and(|v| v < TMUX_MIN));
-        assert!(parse_version("3.2").is_some_and(|v| v >= TMUX_MIN));
-    }
-
-    #[test]
-    fn nfs_is_a_network_filesystem() {
-        assert_eq!(
-            fs_from_magic(0x6969),
-            FsType {
-                name: "nfs".into(),
-                network: true
-            }
-        );
-        assert!(!fs_from_magic(0xEF53).network);
-        assert_eq!(fs_from_magic(0x1234).name, "0x1234");
-    }
 
     #[test]
     fn values_show_plainly() {

@@ -6,10 +6,10 @@ use std::io::IsTerminal;
 use std::time::{Duration, Instant};
 
 use ctask_core::Error;
-use ctask_core::session::liveness::State;
-use ctask_core::session::persistent::{self, Started, SuperviseRequest};
+use ctask_core::session::SessionOptions;
+use ctask_core::session::persistent::{self, Entry, Started};
 use ctask_core::session::status::status_of;
-use ctask_core::session::tmux::{Tmux, session_name};
+use ctask_core::session::tmux::Tmux;
 use ctask_core::workspace::{Settings, Workspace};
 
 use crate::cmd::entry::{LaunchArgs, agent_argv};
@@ -23,82 +23,74 @@ pub fn launch(
     l: &LaunchArgs,
     detach: bool,
 ) -> ctask_core::Result<i32> {
-    let tmux = Tmux::find()?;
-    let name = session_name(&ws.task.category, &ws.task.slug, &ws.dir);
+    let (tmux, entry) = persistent::entry(ws, settings.stale_after_seconds.value)?;
     let interactive = !detach && std::io::stdin().is_terminal() && std::io::stdout().is_terminal();
-    if tmux.has_session(&name) {
-        let st = status_of(&ws.dir, settings.stale_after_seconds.value)?;
-        if st.state == State::Active {
-            let id = st.lease.as_ref().map(|owner| {
+    let helper = crate::host::self_cmd()?;
+    match entry {
+        Entry::Reattach {
+            tmux_session,
+            owner,
+        } => {
+            let id = owner.map(|owner| {
                 output::message(&format!(
-                    "session {} (pid {} on {}) runs in tmux session {name}",
+                    "session {} (pid {} on {}) runs in tmux session {tmux_session}",
                     owner.session_id, owner.pid, owner.hostname
                 ));
-                owner.session_id.clone()
+                owner.session_id
             });
-            return attach_or_report(&tmux, settings, ws, &name, id.as_deref(), interactive);
+            attach_or_report(
+                &tmux,
+                settings,
+                ws,
+                &tmux_session,
+                id.as_deref(),
+                interactive,
+            )
         }
-        let req = request(
-            settings,
-            ws,
-            Vec::new(),
-            "adopted".into(),
-            Default::default(),
-            true,
-        )?;
-        let started = persistent::start_detached(&supervisor()?, &req)?;
-        report(&started);
-        return attach_started(&tmux, settings, ws, &started, interactive);
+        Entry::Adopt { .. } => {
+            let opts = options(settings, "adopted".into(), Default::default());
+            let started = persistent::adopt_detached(&ws.dir, &opts, &helper)?;
+            report(&started);
+            attach_started(&tmux, settings, ws, &started, interactive)
+        }
+        Entry::Create { .. } => {
+            let (argv, label, spec) = agent_argv(ws.agent(settings), agent, l)?;
+            if let Some(program) = argv.first() {
+                ctask_core::session::launch::find_program(program)?;
+            }
+            let opts = options(settings, label, spec.env);
+            let (_, started) = persistent::start(&ws.dir, argv, &opts, &helper)?;
+            report(&started);
+            attach_started(&tmux, settings, ws, &started, interactive)
+        }
     }
-    let (argv, label, spec) = agent_argv(ws.agent(settings), agent, l)?;
-    if let Some(program) = argv.first() {
-        ctask_core::session::launch::find_program(program)?;
-    }
-    let req = request(settings, ws, argv, label, spec.env, false)?;
-    let started = persistent::start_detached(&supervisor()?, &req)?;
-    report(&started);
-    attach_started(&tmux, settings, ws, &started, interactive)
 }
 
-/// Whether `ws`'s lease names a tmux session that still exists: its agent runs there, even
-/// if its owner has gone, so a launch in the configured direct mode must join it (passive
-/// reattach or adopt) rather than start a second agent beside it.
+/// Whether `ws`'s lease names a tmux session that still exists (see
+/// [`ctask_core::session::tmux::agent_runs_in_tmux`]).
 pub fn agent_in_tmux(settings: &Settings, ws: &Workspace) -> bool {
-    let Ok(st) = status_of(&ws.dir, settings.stale_after_seconds.value) else {
-        return false;
-    };
-    let Some(name) = st.lease.and_then(|l| l.tmux_session) else {
-        return false;
-    };
-    Tmux::find().is_ok_and(|t| t.has_session(&name))
+    status_of(&ws.dir, settings.stale_after_seconds.value)
+        .ok()
+        .and_then(|st| st.lease)
+        .is_some_and(|l| ctask_core::session::tmux::agent_runs_in_tmux(&l))
 }
 
-fn request(
+/// The session options of a persistent launch: label, agent environment, the configured
+/// intervals and root.
+fn options(
     settings: &Settings,
-    ws: &Workspace,
-    argv: Vec<String>,
     agent: String,
     agent_env: std::collections::BTreeMap<String, String>,
-    adopt: bool,
-) -> ctask_core::Result<SuperviseRequest> {
-    Ok(SuperviseRequest {
-        workspace: ws.dir.clone(),
-        argv,
-        adopt,
+) -> SessionOptions {
+    SessionOptions {
         agent,
         agent_env,
-        launch_dir: None,
+        mode: ctask_core::session::Mode::Persistent,
         heartbeat_seconds: settings.heartbeat_seconds.value,
         stale_after_seconds: settings.stale_after_seconds.value,
         root: Some(settings.root.value.clone()),
-        exec_helper: supervisor()?,
-        poll_ms: 500,
-    })
-}
-
-/// The command that runs this CLI again in its host (never a PATH lookup).
-fn supervisor() -> ctask_core::Result<Vec<String>> {
-    crate::host::self_cmd()
+        ..SessionOptions::default()
+    }
 }
 
 fn report(s: &Started) {

@@ -58,7 +58,9 @@ impl Session {
                     Judgement::Dead { lease, .. } if orphan_running(&v, &lease) => {
                         adopt::adopt_owned(v, opts, lock, Some(lease))
                     }
-                    Judgement::Dead { lease, .. } if v.tmux.is_none() && agent_in_tmux(&lease) => {
+                    Judgement::Dead { lease, .. }
+                        if v.tmux.is_none() && tmux::agent_runs_in_tmux(&lease) =>
+                    {
                         lock.release();
                         Err(Error::Tmux {
                             detail: format!(
@@ -83,14 +85,6 @@ fn orphan_running(v: &Validated, dead: &Lease) -> bool {
         (Some((tmux, name)), Some(theirs)) => theirs == name && tmux.has_session(name),
         _ => false,
     }
-}
-
-/// Whether a dead persistent lease's agent still runs in its tmux session: a direct begin
-/// must not start a second agent beside it.
-fn agent_in_tmux(dead: &Lease) -> bool {
-    dead.tmux_session
-        .as_deref()
-        .is_some_and(|name| Tmux::find().is_ok_and(|t| t.has_session(name)))
 }
 
 /// Step 1: validation and resolution; nothing is written except a missing `.ctask/`.
@@ -441,10 +435,7 @@ pub(super) fn assemble(
             p.file_name()
                 .is_none_or(|n| n.to_string_lossy() != ws.task.category)
         });
-    let root = opts
-        .root
-        .clone()
-        .unwrap_or_else(|| super::infer_root(&ws.dir, flat_project));
+    let root = super::agent_root(opts.root.as_deref(), &ws.dir, flat_project);
     let env = launch::child_env(&launch::EnvFacts {
         slug: &ws.task.slug,
         workspace: &ws.dir,

@@ -86,7 +86,8 @@ pub struct SessionOptions {
     pub capture: CaptureOptions,
     /// The workspace was created by this very invocation (provisional cleanup applies).
     pub newly_created: bool,
-    /// The root the workspace lives under (for `CTASK_ROOT`); inferred when `None`.
+    /// The task root the caller configured (a `--root` flag, a C `root` option), for the
+    /// agent's `CTASK_ROOT`; `None` → resolved from the environment and config file.
     pub root: Option<PathBuf>,
 }
 
@@ -305,11 +306,17 @@ impl Session {
     }
 }
 
-/// The root a workspace lives under, when the caller did not say: tasks (and projects filed
-/// under a category) sit two levels down, flat projects one.
-fn infer_root(ws_dir: &Path, flat_project: bool) -> PathBuf {
-    if let Some(r) = std::env::var_os("CTASK_ROOT").filter(|r| !r.is_empty()) {
-        return PathBuf::from(r);
+/// `CTASK_ROOT` for the agent, one rule for every face: the task root the caller
+/// configured (`root` — the CLI's `--root`, the C `root` option — else the environment and
+/// config file, as `ctask` resolves it); when no configuration can be read, the directory the
+/// workspace lives under by the layout (tasks and categorised projects two levels down, flat
+/// projects one).
+fn agent_root(given: Option<&Path>, ws_dir: &Path, flat_project: bool) -> PathBuf {
+    if let Some(r) = given {
+        return r.to_path_buf();
+    }
+    if let Ok(s) = crate::workspace::Settings::from_env(&crate::workspace::Overrides::default()) {
+        return s.root.value;
     }
     let up = if flat_project { 1 } else { 2 };
     ws_dir

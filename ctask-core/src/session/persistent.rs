@@ -17,6 +17,7 @@ use super::summary::{DetectedVia, EndReason};
 use super::tmux::Tmux;
 use super::{Ending, Session, SessionOptions};
 use crate::error::{Error, Result};
+use crate::workspace::Workspace;
 
 /// How long a dead pane's exit status may take to appear before it counts as unknown.
 const STATUS_GRACE: Duration = Duration::from_secs(3);
@@ -87,6 +88,78 @@ impl SuperviseRequest {
             poll_ms: default_poll_ms(),
         }
     }
+}
+
+/// How a persistent launch enters a workspace (DESIGN §4.9).
+#[derive(Debug, Clone)]
+pub enum Entry {
+    /// No tmux session: create one (a full begin in a supervisor).
+    Create {
+        /// The tmux session's name.
+        tmux_session: String,
+    },
+    /// The tmux session runs and its owner is alive: attach only, write nothing.
+    Reattach {
+        /// The tmux session's name.
+        tmux_session: String,
+        /// The live owner's lease, when it parses.
+        owner: Option<Box<Lease>>,
+    },
+    /// The tmux session runs but its owner is gone: a supervisor adopts it.
+    Adopt {
+        /// The tmux session's name.
+        tmux_session: String,
+    },
+}
+
+/// Which entry a persistent launch in `ws` takes; needs a usable tmux.
+pub fn entry(ws: &Workspace, stale_after_seconds: u64) -> Result<(Tmux, Entry)> {
+    let tmux = Tmux::find()?;
+    let tmux_session = super::tmux::session_name(&ws.task.category, &ws.task.slug, &ws.dir);
+    if !tmux.has_session(&tmux_session) {
+        return Ok((tmux, Entry::Create { tmux_session }));
+    }
+    let st = super::status::status_of(&ws.dir, stale_after_seconds)?;
+    let entry = if st.state == super::liveness::State::Active {
+        Entry::Reattach {
+            tmux_session,
+            owner: st.lease.map(Box::new),
+        }
+    } else {
+        Entry::Adopt { tmux_session }
+    };
+    Ok((tmux, entry))
+}
+
+/// Starts a detached persistent session running `argv` in the workspace at `dir`, owned by
+/// a supervisor run as `helper __supervise` (`helper` also runs the pane's `__exec`):
+/// checks the options, opens the workspace, and returns its directory and the session once
+/// the tmux session runs.
+pub fn start(
+    dir: &Path,
+    argv: Vec<String>,
+    opts: &SessionOptions,
+    helper: &[String],
+) -> Result<(PathBuf, Started)> {
+    opts.validate_persistent()?;
+    if argv.first().is_none_or(|p| p.is_empty()) {
+        return Err(Error::invalid_option(
+            "argv",
+            "`argv` must name a command (the agent to run in tmux)",
+        ));
+    }
+    let ws = Workspace::open(dir)?;
+    let req = SuperviseRequest::create(&ws.dir, argv, opts, helper.to_vec());
+    start_detached(helper, &req).map(|s| (ws.dir, s))
+}
+
+/// Adopts the orphaned tmux session of the workspace at `dir` in a detached supervisor
+/// (`helper` as for [`start`]); the session keeps its id and start manifest.
+pub fn adopt_detached(dir: &Path, opts: &SessionOptions, helper: &[String]) -> Result<Started> {
+    opts.validate()?;
+    let mut req = SuperviseRequest::create(dir, Vec::new(), opts, helper.to_vec());
+    req.adopt = true;
+    start_detached(helper, &req)
 }
 
 /// A running persistent session, as reported by its supervisor.

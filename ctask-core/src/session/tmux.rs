@@ -237,6 +237,16 @@ impl Tmux {
     }
 }
 
+/// Whether `lease` names a tmux session that still exists: its agent runs there even if
+/// its owner has gone, so a launch must join it (passive reattach or adopt) rather than
+/// start a second agent beside it.
+pub fn agent_runs_in_tmux(lease: &crate::session::Lease) -> bool {
+    lease
+        .tmux_session
+        .as_deref()
+        .is_some_and(|name| Tmux::find().is_ok_and(|t| t.has_session(name)))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
