@@ -15,14 +15,7 @@ pub struct FsType {
 /// The filesystem type of the mount holding `path` (Linux `statfs` magic numbers).
 #[cfg(target_os = "linux")]
 pub fn filesystem_type(path: &Path) -> Option<FsType> {
-    use std::os::unix::ffi::OsStrExt;
-    let c = std::ffi::CString::new(path.as_os_str().as_bytes()).ok()?;
-    // SAFETY: an all-zero statfs is a valid value of this plain C struct.
-    let mut st: libc::statfs = unsafe { std::mem::zeroed() };
-    // SAFETY: `c` is NUL-terminated and `st` is a valid, writable statfs.
-    if unsafe { libc::statfs(c.as_ptr(), &mut st) } != 0 {
-        return None;
-    }
+    let st = rustix::fs::statfs(path).ok()?;
     #[allow(clippy::unnecessary_cast)]
     let magic = (st.f_type as u64) & 0xFFFF_FFFF;
     Some(fs_from_magic(magic))

@@ -3,16 +3,12 @@
 
 use std::fs;
 
-/// This machine's host name ("localhost" when it cannot be read).
+/// This machine's host name ("localhost" when it is empty).
 pub fn hostname() -> String {
-    let mut buf = [0u8; 256];
-    // SAFETY: the buffer is valid for its whole length; gethostname NUL-terminates on success.
-    let rc = unsafe { libc::gethostname(buf.as_mut_ptr().cast(), buf.len()) };
-    if rc != 0 {
-        return "localhost".to_owned();
-    }
-    let end = buf.iter().position(|&b| b == 0).unwrap_or(buf.len());
-    let name = String::from_utf8_lossy(&buf[..end]).trim().to_owned();
+    let uname = rustix::system::uname();
+    let name = String::from_utf8_lossy(uname.nodename().to_bytes())
+        .trim()
+        .to_owned();
     if name.is_empty() {
         "localhost".to_owned()
     } else {
@@ -22,8 +18,8 @@ pub fn hostname() -> String {
 
 /// The name of the user running this process (`$USER` as a fallback, else the uid).
 pub fn username() -> String {
-    // SAFETY: getuid cannot fail.
-    let uid = unsafe { libc::getuid() };
+    let uid = rustix::process::getuid().as_raw();
+    // SAFETY: an all-zero passwd (null pointers, zero ids) is a valid value to be filled in.
     let mut pwd: libc::passwd = unsafe { std::mem::zeroed() };
     let mut buf = vec![0u8; 4096];
     let mut result: *mut libc::passwd = std::ptr::null_mut();
@@ -80,19 +76,14 @@ pub enum PidState {
 
 /// Probes `pid` with signal 0 (EPERM counts as running).
 pub fn pid_state(pid: u32) -> PidState {
-    let Ok(p) = libc::pid_t::try_from(pid) else {
+    let Some(p) = i32::try_from(pid)
+        .ok()
+        .and_then(rustix::process::Pid::from_raw)
+    else {
         return PidState::Gone;
     };
-    if p <= 0 {
-        return PidState::Gone;
-    }
-    // SAFETY: signal 0 only checks for existence and permission.
-    let rc = unsafe { libc::kill(p, 0) };
-    if rc == 0 {
-        return PidState::Running;
-    }
-    match std::io::Error::last_os_error().raw_os_error() {
-        Some(libc::ESRCH) => PidState::Gone,
+    match rustix::process::test_kill_process(p) {
+        Err(rustix::io::Errno::SRCH) => PidState::Gone,
         _ => PidState::Running,
     }
 }

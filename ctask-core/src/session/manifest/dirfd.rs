@@ -4,19 +4,25 @@
 //! and is never `..`, so no symlink is resolved in any component, whatever is swapped while
 //! a capture runs.
 
-use std::ffi::{CStr, CString};
+use std::ffi::CStr;
 use std::fs::File;
 use std::io;
-use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
-use std::os::unix::ffi::OsStrExt;
+use std::os::fd::OwnedFd;
 use std::path::Path;
+
+use rustix::fs::{AtFlags, Mode, OFlags};
 
 use super::hash::Stat;
 use super::listing::Listing;
 
-const DIR_FLAGS: libc::c_int = libc::O_RDONLY | libc::O_DIRECTORY | libc::O_CLOEXEC;
-const FILE_FLAGS: libc::c_int =
-    libc::O_RDONLY | libc::O_NOFOLLOW | libc::O_NONBLOCK | libc::O_NOCTTY | libc::O_CLOEXEC;
+const DIR_FLAGS: OFlags = OFlags::RDONLY
+    .union(OFlags::DIRECTORY)
+    .union(OFlags::CLOEXEC);
+const FILE_FLAGS: OFlags = OFlags::RDONLY
+    .union(OFlags::NOFOLLOW)
+    .union(OFlags::NONBLOCK)
+    .union(OFlags::NOCTTY)
+    .union(OFlags::CLOEXEC);
 
 /// An open directory.
 pub(crate) struct Dir(OwnedFd);
@@ -25,78 +31,32 @@ impl Dir {
     /// Opens the workspace root by path. Symlinks in it are followed: a workspace reached
     /// through one is walked at its target.
     pub(crate) fn open_root(path: &Path) -> io::Result<Dir> {
-        let c = CString::new(path.as_os_str().as_bytes())
-            .map_err(|_| io::Error::from(io::ErrorKind::InvalidInput))?;
-        // SAFETY: `c` is a valid NUL-terminated string; `open` has no other precondition.
-        owned(retry(|| unsafe { libc::open(c.as_ptr(), DIR_FLAGS) })).map(Dir)
+        retry(|| rustix::fs::open(path, DIR_FLAGS, Mode::empty())).map(Dir)
     }
 
     /// Opens the sub-directory `name`; fails with `ELOOP` or `ENOTDIR` when it is a
     /// symlink or no directory (any more).
     pub(crate) fn open_dir(&self, name: &CStr) -> io::Result<Dir> {
-        let fd = self.0.as_raw_fd();
-        // SAFETY: `fd` is an open descriptor owned by `self`, `name` is NUL-terminated.
-        owned(retry(|| unsafe {
-            libc::openat(fd, name.as_ptr(), DIR_FLAGS | libc::O_NOFOLLOW)
-        }))
-        .map(Dir)
+        retry(|| rustix::fs::openat(&self.0, name, DIR_FLAGS | OFlags::NOFOLLOW, Mode::empty()))
+            .map(Dir)
     }
 
     /// Opens `name` for reading with `O_NOFOLLOW|O_NONBLOCK|O_NOCTTY|O_CLOEXEC`: a symlink
     /// fails with `ELOOP`, a FIFO does not block, a terminal does not become ours.
     pub(crate) fn open_file(&self, name: &CStr) -> io::Result<File> {
-        let fd = self.0.as_raw_fd();
-        // SAFETY: `fd` is an open descriptor owned by `self`, `name` is NUL-terminated.
-        owned(retry(|| unsafe {
-            libc::openat(fd, name.as_ptr(), FILE_FLAGS)
-        }))
-        .map(File::from)
+        retry(|| rustix::fs::openat(&self.0, name, FILE_FLAGS, Mode::empty())).map(File::from)
     }
 
     /// `fstatat(name, AT_SYMLINK_NOFOLLOW)`.
     pub(crate) fn stat(&self, name: &CStr) -> io::Result<Stat> {
-        let mut st = std::mem::MaybeUninit::<libc::stat>::uninit();
-        // SAFETY: `st` is valid for writes of one `stat`, `name` is NUL-terminated and the
-        // descriptor is open.
-        let r = unsafe {
-            libc::fstatat(
-                self.0.as_raw_fd(),
-                name.as_ptr(),
-                st.as_mut_ptr(),
-                libc::AT_SYMLINK_NOFOLLOW,
-            )
-        };
-        if r != 0 {
-            return Err(io::Error::last_os_error());
-        }
-        // SAFETY: `fstatat` succeeded, so it filled in `st`.
-        let st = unsafe { st.assume_init() };
-        Ok(Stat::from_raw(&st))
+        let st = rustix::fs::statat(&self.0, name, AtFlags::SYMLINK_NOFOLLOW)?;
+        Ok(Stat::from_rustix(&st))
     }
 
     /// The content of the symlink `name`.
     pub(crate) fn read_link(&self, name: &CStr) -> io::Result<Vec<u8>> {
-        let mut buf = vec![0u8; 256];
-        loop {
-            // SAFETY: `buf` is valid for writes of `buf.len()` bytes, `name` is
-            // NUL-terminated and the descriptor is open.
-            let n = unsafe {
-                libc::readlinkat(
-                    self.0.as_raw_fd(),
-                    name.as_ptr(),
-                    buf.as_mut_ptr().cast(),
-                    buf.len(),
-                )
-            };
-            let n = usize::try_from(n).map_err(|_| io::Error::last_os_error())?;
-            if n < buf.len() {
-                buf.truncate(n);
-                return Ok(buf);
-            }
-            // Possibly truncated: try again with more room.
-            let more = buf.len() * 2;
-            buf.resize(more, 0);
-        }
+        let target = rustix::fs::readlinkat(&self.0, name, Vec::new())?;
+        Ok(target.into_bytes())
     }
 
     /// Reads all names of this directory (except `.` and `..`) into `out`, using `buf` as
@@ -106,23 +66,14 @@ impl Dir {
     }
 }
 
-/// Runs a libc call returning `-1`/errno until it is not interrupted.
-fn retry(mut call: impl FnMut() -> libc::c_int) -> libc::c_int {
+/// Runs a call until it is not interrupted.
+fn retry<T>(mut call: impl FnMut() -> rustix::io::Result<T>) -> io::Result<T> {
     loop {
-        let r = call();
-        if r != -1 || io::Error::last_os_error().kind() != io::ErrorKind::Interrupted {
-            return r;
+        match call() {
+            Err(rustix::io::Errno::INTR) => continue,
+            r => return r.map_err(io::Error::from),
         }
     }
-}
-
-/// The descriptor returned by `open`/`openat`, or the error it reported.
-fn owned(fd: libc::c_int) -> io::Result<OwnedFd> {
-    if fd < 0 {
-        return Err(io::Error::last_os_error());
-    }
-    // SAFETY: a non-negative result of `open`/`openat` is a fresh descriptor nobody owns.
-    Ok(unsafe { OwnedFd::from_raw_fd(fd) })
 }
 
 #[cfg(test)]

@@ -59,9 +59,9 @@ impl Stat {
         }
     }
 
-    /// The fields of a `struct stat` filled in by `fstatat`.
+    /// The fields of a `struct stat` as `fstatat` returned it.
     #[allow(clippy::unnecessary_cast, clippy::useless_conversion)]
-    pub(crate) fn from_raw(st: &libc::stat) -> Self {
+    pub(crate) fn from_rustix(st: &rustix::fs::Stat) -> Self {
         Stat {
             size: u64::try_from(st.st_size).unwrap_or(0),
             mtime: Timestamp::from_unix(st.st_mtime as i64, st.st_mtime_nsec as i64),

@@ -21,12 +21,13 @@ pub(crate) enum DType {
 }
 
 impl DType {
-    fn from_raw(t: u8) -> Self {
+    fn of(t: rustix::fs::FileType) -> Self {
+        use rustix::fs::FileType as T;
         match t {
-            libc::DT_DIR => DType::Dir,
-            libc::DT_REG => DType::File,
-            libc::DT_LNK => DType::Symlink,
-            libc::DT_UNKNOWN => DType::Unknown,
+            T::Directory => DType::Dir,
+            T::RegularFile => DType::File,
+            T::Symlink => DType::Symlink,
+            T::Unknown => DType::Unknown,
             _ => DType::Other,
         }
     }
@@ -89,7 +90,7 @@ impl Listing {
         });
     }
 
-    fn push(&mut self, name: &[u8], dtype: u8) {
+    fn push(&mut self, name: &[u8], dtype: DType) {
         if name == b"." || name == b".." || name.is_empty() {
             return;
         }
@@ -99,7 +100,7 @@ impl Listing {
         self.items.push(Item {
             start,
             len: name.len(),
-            dtype: DType::from_raw(dtype),
+            dtype,
         });
     }
 }
@@ -107,95 +108,32 @@ impl Listing {
 /// Size of each worker's buffer for the kernel's directory records.
 pub(crate) const BUFFER_SIZE: usize = 32 * 1024;
 
-/// Reads every name of the directory `fd` into `out` with `getdents64`.
+/// Reads every name of the directory `fd` into `out` with `getdents64`, the kernel writing
+/// its records into `buf`'s spare capacity.
 #[cfg(target_os = "linux")]
 pub(crate) fn read(fd: &OwnedFd, buf: &mut Vec<u8>, out: &mut Listing) -> io::Result<()> {
-    use std::os::fd::AsRawFd;
-
-    if buf.len() < BUFFER_SIZE {
-        buf.resize(BUFFER_SIZE, 0);
-    }
-    loop {
-        // SAFETY: `buf` is valid for writes of `buf.len()` bytes and the descriptor is open;
-        // the kernel writes at most that many bytes of `linux_dirent64` records.
-        let n = unsafe {
-            libc::syscall(
-                libc::SYS_getdents64,
-                fd.as_raw_fd(),
-                buf.as_mut_ptr(),
-                buf.len(),
-            )
-        };
-        let n = match usize::try_from(n) {
-            Ok(0) => return Ok(()),
-            Ok(n) => n.min(buf.len()),
-            Err(_) => {
-                let e = io::Error::last_os_error();
-                if e.kind() == io::ErrorKind::Interrupted {
-                    continue;
-                }
-                return Err(e);
-            }
-        };
-        parse_records(&buf[..n], out)?;
-    }
-}
-
-/// Splits `linux_dirent64` records (`d_ino: u64, d_off: i64, d_reclen: u16, d_type: u8,
-/// d_name: NUL-terminated`) into `out`.
-#[cfg(target_os = "linux")]
-fn parse_records(mut recs: &[u8], out: &mut Listing) -> io::Result<()> {
-    const NAME_AT: usize = 19;
-    let bad = || io::Error::new(io::ErrorKind::InvalidData, "malformed directory record");
-    while !recs.is_empty() {
-        let reclen = match recs.get(16..18) {
-            Some(b) => usize::from(u16::from_ne_bytes([b[0], b[1]])),
-            None => return Err(bad()),
-        };
-        if reclen <= NAME_AT || reclen > recs.len() {
-            return Err(bad());
+    buf.clear();
+    buf.reserve(BUFFER_SIZE);
+    let mut dir = rustix::fs::RawDir::new(fd, buf.spare_capacity_mut());
+    while let Some(entry) = dir.next() {
+        match entry {
+            Ok(e) => out.push(e.file_name().to_bytes(), DType::of(e.file_type())),
+            Err(rustix::io::Errno::INTR) => continue,
+            Err(e) => return Err(e.into()),
         }
-        let dtype = recs[18];
-        let raw = &recs[NAME_AT..reclen];
-        let name = raw
-            .iter()
-            .position(|&b| b == 0)
-            .map_or(raw, |end| &raw[..end]);
-        out.push(name, dtype);
-        recs = &recs[reclen..];
     }
     Ok(())
 }
 
-/// Reads every name of the directory `fd` into `out` with `readdir` on a duplicate of the
-/// descriptor (the duplicate shares the directory's position).
+/// Reads every name of the directory `fd` into `out` through a directory stream on a
+/// duplicate of the descriptor (the duplicate shares the directory's position).
 #[cfg(not(target_os = "linux"))]
 pub(crate) fn read(fd: &OwnedFd, _buf: &mut Vec<u8>, out: &mut Listing) -> io::Result<()> {
-    use std::os::fd::IntoRawFd;
-
-    let raw = fd.try_clone()?.into_raw_fd();
-    // SAFETY: `raw` is an open directory descriptor that nobody else owns; on success the
-    // stream owns it and `closedir` below closes it.
-    let dirp = unsafe { libc::fdopendir(raw) };
-    if dirp.is_null() {
-        let e = io::Error::last_os_error();
-        // SAFETY: `fdopendir` failed, so `raw` is still ours to close.
-        unsafe { libc::close(raw) };
-        return Err(e);
+    let dir = rustix::fs::Dir::read_from(fd)?;
+    for entry in dir {
+        let e = entry?;
+        out.push(e.file_name().to_bytes(), DType::of(e.file_type()));
     }
-    loop {
-        // SAFETY: `dirp` is an open directory stream used by this thread only.
-        let ent = unsafe { libc::readdir(dirp) };
-        if ent.is_null() {
-            break;
-        }
-        // SAFETY: `readdir` returned a valid entry whose `d_name` is NUL-terminated; it
-        // stays valid until the next call on `dirp`.
-        let (name, dtype) = unsafe { (CStr::from_ptr((*ent).d_name.as_ptr()), (*ent).d_type) };
-        out.push(name.to_bytes(), dtype);
-    }
-    // SAFETY: `dirp` is open and not used after this.
-    unsafe { libc::closedir(dirp) };
     Ok(())
 }
 
