@@ -4,6 +4,7 @@
 //! results and its one [`Error`] type.
 
 #![warn(missing_docs)]
+#![warn(clippy::undocumented_unsafe_blocks)]
 
 pub mod error;
 pub mod fsio;

@@ -163,8 +163,14 @@ mod tests {
     fn fifo_is_not_opened_for_reading_and_does_not_block() {
         let d = tempfile::tempdir().unwrap();
         let p = d.path().join("fifo");
-        let c = std::ffi::CString::new(p.as_os_str().as_encoded_bytes()).unwrap();
-        assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o644) }, 0);
+        rustix::fs::mknodat(
+            rustix::fs::CWD,
+            &p,
+            rustix::fs::FileType::Fifo,
+            rustix::fs::Mode::from_raw_mode(0o644),
+            0,
+        )
+        .unwrap();
         let mut buf = Vec::new();
         let r = hash_file(&p, &mut buf).unwrap();
         assert!(
