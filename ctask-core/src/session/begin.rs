@@ -479,6 +479,7 @@ pub(super) fn assemble(
             newly_created: opts.newly_created,
             owner_pid: std::process::id(),
             outcome: None,
+            end_failure: None,
             tmux_session: a.tmux_session,
             adopted_at: a.adopted_at,
         }),

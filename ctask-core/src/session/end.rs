@@ -11,7 +11,7 @@ use super::lease::Lease;
 use super::manifest::{self, Manifest};
 use super::paths::CtaskPaths;
 use super::summary::{self, DetectedVia, EndReason, Summary};
-use super::writelock::WriteLock;
+use super::writelock::{self, WriteLock};
 use super::{
     Ending, Inner, Mode, Outcome, Role, Session, begin, crashpoint, host, lease, log, timefmt,
 };
@@ -20,12 +20,22 @@ use crate::fsio;
 
 impl Session {
     /// Ends the session (DESIGN §4.4) and returns its outcome. A second call returns the
-    /// first outcome and writes nothing. In a process other than the one that began the
-    /// session (after `fork`) it refuses and touches nothing.
+    /// first outcome and writes nothing. An end that fails finishes the handle all the
+    /// same: `session.lock` is released, the lease and start manifest stay for the next
+    /// begin to recover, and every later call (and the drop) returns an error without
+    /// writing. In a process other than the one that began the session (after `fork`) it
+    /// refuses and touches nothing.
     pub fn end(&self, ending: Ending) -> Result<Outcome> {
         let mut inner = self.lock();
         if let Some(o) = &inner.outcome {
             return Ok(o.clone());
+        }
+        if let Some(why) = &inner.end_failure {
+            return Err(Error::invalid(format!(
+                "session {} already failed to end ({why}); the next begin in its workspace \
+                 records it",
+                inner.id
+            )));
         }
         if std::process::id() != inner.owner_pid {
             return Err(Error::invalid(format!(
@@ -45,16 +55,25 @@ impl Session {
         if let Some(l) = inner.lock.take() {
             l.release();
         }
-        let outcome = result?;
-        inner.outcome = Some(outcome.clone());
-        Ok(outcome)
+        match result {
+            Ok(outcome) => {
+                inner.outcome = Some(outcome.clone());
+                Ok(outcome)
+            }
+            Err(e) => {
+                // Never retried: a retry would run without session.lock, beside a begin
+                // that may already have taken the workspace over.
+                inner.end_failure = Some(e.to_string());
+                Err(e)
+            }
+        }
     }
 }
 
 impl Drop for Session {
     fn drop(&mut self) {
         let inner = self.inner.get_mut().unwrap_or_else(|p| p.into_inner());
-        if inner.outcome.is_some() {
+        if inner.outcome.is_some() || inner.end_failure.is_some() {
             return;
         }
         if std::process::id() != inner.owner_pid {
@@ -107,7 +126,7 @@ fn end_inner(inner: &mut Inner, ending: Ending) -> Result<Outcome> {
     match inner.role {
         Role::Owner => finalize(&inner.ws_dir, &inner.paths, &summary, &changes)?,
         Role::Coexist => {
-            let _guard = WriteLock::acquire(&inner.paths.write_lock)?;
+            let _guard = WriteLock::acquire_within(&inner.paths.write_lock, writelock::OUTLAST)?;
             let l = coexist_lease(inner);
             // Both lines in one write: a kill leaves the pair whole or absent.
             log::append_all(
@@ -225,9 +244,10 @@ pub(super) fn end_fields_counts<M: summary::ManifestField>(
 }
 
 /// Step 4 of end (also used by recovery): under `write.lock`, write the summary, append
-/// the `end` line, remove the start manifest, and remove the lease if it is `s`'s.
+/// the `end` line, remove the start manifest, and remove the lease if it is `s`'s. Waits
+/// for `write.lock` until any lock found has become breakable ([`writelock::OUTLAST`]).
 pub(super) fn finalize(ws: &Path, paths: &CtaskPaths, s: &Summary, d: &Diff) -> Result<()> {
-    let _guard = WriteLock::acquire(&paths.write_lock)?;
+    let _guard = WriteLock::acquire_within(&paths.write_lock, writelock::OUTLAST)?;
     crashpoint::hit("finalize.write_locked");
     summary::write(&paths.summary, s)?;
     crashpoint::hit("finalize.summary_written");

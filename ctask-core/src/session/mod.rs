@@ -8,6 +8,7 @@ mod adopt;
 mod begin;
 pub mod crashpoint;
 pub mod diff;
+pub mod dirfd;
 mod end;
 pub mod heartbeat;
 pub mod host;
@@ -188,6 +189,9 @@ struct Inner {
     newly_created: bool,
     owner_pid: u32,
     outcome: Option<Outcome>,
+    /// Set when an end failed: the handle is finished and never ends again (the next
+    /// begin recovers the session under `session.lock`).
+    end_failure: Option<String>,
     tmux_session: Option<String>,
     adopted_at: Option<DateTime<Utc>>,
 }
@@ -199,7 +203,7 @@ impl std::fmt::Debug for Session {
             .field("id", &i.id)
             .field("workspace", &i.ws_dir)
             .field("role", &i.role)
-            .field("ended", &i.outcome.is_some())
+            .field("ended", &(i.outcome.is_some() || i.end_failure.is_some()))
             .finish()
     }
 }
@@ -293,7 +297,10 @@ impl Session {
     /// or ended session.
     pub fn heartbeat(&self) -> crate::Result<()> {
         let inner = self.lock();
-        if inner.outcome.is_some() || std::process::id() != inner.owner_pid {
+        if inner.outcome.is_some()
+            || inner.end_failure.is_some()
+            || std::process::id() != inner.owner_pid
+        {
             return Ok(());
         }
         match &inner.beat {
