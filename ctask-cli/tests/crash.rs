@@ -5,6 +5,10 @@
 //! id has one `start` and one `end`, and nothing outside `.ctask/` and the log changed.
 //!
 //! Runs per point: `CTASK_CRASH_RUNS` (default 2; `make stress` uses 20).
+//!
+//! Fault points (`CTASK_FAIL_AT`) make what cannot be made to fail from outside fail on
+//! purpose — the heartbeat thread's start, the `fsync` of the `start` line — and check that
+//! no `start` line is ever left without its `end`.
 
 mod common;
 
@@ -269,6 +273,39 @@ fn unarmed_points_change_nothing() {
     assert_eq!(log_lines(&ws).len(), 4);
     let s = read_json(&ctask_dir(&ws).join("last-session-summary.json")).expect("summary");
     assert_eq!(s["files_added"], serde_json::json!(["agent-1.txt"]));
+}
+
+/// Fault points of begin: after each failure, every `start` has its `end`, no lease or
+/// start manifest is left, the agent never ran, and the next session is normal.
+const FAULT_POINTS: &[&str] = &["begin.heartbeat", "log.sync.start"];
+
+#[test]
+fn a_begin_that_fails_around_its_start_line_leaves_no_orphan_start() {
+    let env = Env::new();
+    for point in FAULT_POINTS {
+        let ws = setup(&env, point);
+        let mut cmd = env.cmd(&sh_args(&ws, &[], AGENT, &["1"]));
+        cmd.env("CTASK_FAIL_AT", point);
+        let out = env.run_cmd(cmd);
+        assert_ne!(out.code(), Some(0), "{point}: {out:#?}");
+        no_panic(&out.stderr);
+        assert!(!ws.join("agent-1.txt").exists(), "{point}: the agent ran");
+        check_log_pairs(&ws, true);
+        for gone in ["session.json", "manifest-start.json", "write.lock"] {
+            assert!(
+                !ctask_dir(&ws).join(gone).exists(),
+                "{point}: {gone} left behind"
+            );
+        }
+        env.run(&sh_args(&ws, &[], AGENT, &["2"])).ok();
+        check_log_pairs(&ws, true);
+        let s = read_json(&ctask_dir(&ws).join("last-session-summary.json")).expect("summary");
+        assert_eq!(
+            s["files_added"],
+            serde_json::json!(["agent-2.txt"]),
+            "{point}"
+        );
+    }
 }
 
 fn report(kind: &str, t: &Tally) {

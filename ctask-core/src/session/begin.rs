@@ -288,15 +288,9 @@ fn begin_owned(
     new_lease.started_at = Some(started_at);
     new_lease.heartbeat_at = Some(started_at);
     new_lease.tmux_session = v.tmux.as_ref().map(|(_, n)| n.clone());
-    write_start(&v.ws.dir, &v.paths, &new_lease, &capture.manifest, &opts)?;
-    // Step 6: heartbeat.
-    let (beat, hb) = match start_heartbeat(&v.paths, new_lease, &opts) {
-        Ok(b) => b,
-        Err(e) => {
-            undo_start(&v.paths);
-            return Err(e);
-        }
-    };
+    // Step 6 (the heartbeat) is started inside, before the start line: nothing after
+    // that line can fail without its end.
+    let (beat, hb) = write_start(&v.ws.dir, &v.paths, new_lease, &capture.manifest, &opts)?;
     let tmux_session = v.tmux.as_ref().map(|(_, n)| n.clone());
     Ok(assemble(
         v.ws,
@@ -334,6 +328,12 @@ pub(super) fn start_heartbeat(
         lease,
     }));
     let hb = if opts.heartbeat {
+        if crashpoint::fail("begin.heartbeat") {
+            return Err(Error::io(
+                &paths.lease,
+                std::io::Error::other("injected: the heartbeat thread cannot start"),
+            ));
+        }
         let every = Duration::from_secs(opts.heartbeat_seconds.max(1));
         Some(Heartbeat::start(Arc::clone(&beat), every)?)
     } else {
@@ -351,37 +351,74 @@ fn note_skipped(c: &Capture, warnings: &mut Vec<String>) {
     }
 }
 
-/// Writes the lease, the start manifest and the `start` line under `write.lock`; on any
-/// failure removes what it wrote.
+/// Under `write.lock`: writes the lease and the start manifest, starts the heartbeat, and
+/// appends the `start` line last. A failure before the line removes what was written; a
+/// line that may have landed although its append failed (its `fsync`) gets its `end` at
+/// once (`reason=exception`), so no `start` is ever left without an `end`; only when that
+/// fails too are the lease and start manifest left for recovery to close.
 fn write_start(
     ws: &Path,
     paths: &CtaskPaths,
-    l: &Lease,
+    l: Lease,
     start: &Manifest,
     opts: &SessionOptions,
-) -> Result<()> {
+) -> Result<(Arc<Mutex<Beat>>, Option<Heartbeat>)> {
     let _guard = WriteLock::acquire(&paths.write_lock)?;
     crashpoint::hit("begin.write_locked");
     // Temp files of writers killed mid-write (never one still being written).
     fsio::sweep_temp_files(&paths.dir);
-    let result = (|| {
-        lease::write(&paths.lease, l)?;
+    let written = (|| {
+        lease::write(&paths.lease, &l)?;
         crashpoint::hit("begin.lease_written");
         manifest::write_manifest(&paths.start_manifest, start)?;
         crashpoint::hit("begin.start_manifest_written");
-        log::append(
-            ws,
-            l.started_at.unwrap_or_else(timefmt::now_secs),
-            "start",
-            &start_fields(l, opts.mode.as_str(), None),
-        )?;
-        crashpoint::hit("begin.start_line");
-        Ok(())
+        start_heartbeat(paths, l.clone(), opts)
     })();
-    if result.is_err() {
-        undo_start(paths);
+    let (beat, mut hb) = match written {
+        Ok(v) => v,
+        Err(e) => {
+            undo_start(paths);
+            return Err(e);
+        }
+    };
+    let ts = l.started_at.unwrap_or_else(timefmt::now_secs);
+    let mode = opts.mode.as_str();
+    match log::append_checked(ws, ts, "start", &start_fields(&l, mode, None)) {
+        Ok(()) => {
+            crashpoint::hit("begin.start_line");
+            Ok((beat, hb))
+        }
+        Err(failed) => {
+            if let Some(h) = hb.as_mut() {
+                h.stop();
+            }
+            let closed = !failed.maybe_written
+                || log::append(ws, timefmt::now_secs(), "end", &orphan_end_fields(&l, mode))
+                    .is_ok();
+            if closed {
+                undo_start(paths);
+            }
+            Err(failed.error)
+        }
     }
-    result
+}
+
+/// Fields of the `end` line that closes a `start` line whose begin failed after writing it.
+fn orphan_end_fields(l: &Lease, mode: &str) -> Vec<(&'static str, String)> {
+    let zero = || "0".to_owned();
+    vec![
+        ("id", l.session_id.clone()),
+        ("agent", l.agent.clone().unwrap_or_default()),
+        ("mode", mode.to_owned()),
+        ("exit", "-".to_owned()),
+        ("duration", zero()),
+        ("added", zero()),
+        ("modified", zero()),
+        ("deleted", zero()),
+        ("renamed", zero()),
+        ("reason", "exception".to_owned()),
+        ("detected_via", "-".to_owned()),
+    ]
 }
 
 /// Removes what a failed begin wrote (start manifest first, then the lease).

@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
-use super::timefmt;
+use super::{crashpoint, timefmt};
 use crate::error::{Error, Result};
 
 /// The log's directory, relative to the workspace.
@@ -224,6 +224,33 @@ fn open_log(ws: &Path, write: bool) -> Result<Option<File>> {
 /// Appends one event line to the log of workspace `ws` with a single `write(2)`, first
 /// repairing a missing trailing newline left by an interrupted append.
 pub fn append(ws: &Path, ts: DateTime<Utc>, event: &str, fields: &[(&str, String)]) -> Result<()> {
+    append_text(ws, format_line(ts, event, fields)).map_err(AppendError::into_error)
+}
+
+/// Why an append failed, and whether its line may nevertheless be in the log.
+#[derive(Debug)]
+pub struct AppendError {
+    /// The error.
+    pub error: Error,
+    /// The line was written (whole or in part) before the failure, e.g. its `fsync` failed:
+    /// readers may see it.
+    pub maybe_written: bool,
+}
+
+impl AppendError {
+    /// The error alone.
+    pub fn into_error(self) -> Error {
+        self.error
+    }
+}
+
+/// Like [`append`], telling a failure before the write from one after it.
+pub fn append_checked(
+    ws: &Path,
+    ts: DateTime<Utc>,
+    event: &str,
+    fields: &[(&str, String)],
+) -> std::result::Result<(), AppendError> {
     append_text(ws, format_line(ts, event, fields))
 }
 
@@ -237,14 +264,50 @@ pub fn append_all(ws: &Path, lines: &[Event<'_>]) -> Result<()> {
         .iter()
         .map(|(ts, event, fields)| format_line(*ts, event, fields))
         .collect();
-    append_text(ws, text)
+    append_text(ws, text).map_err(AppendError::into_error)
 }
 
-fn append_text(ws: &Path, mut line: String) -> Result<()> {
+fn append_text(ws: &Path, line: String) -> std::result::Result<(), AppendError> {
+    let before = |error| AppendError {
+        error,
+        maybe_written: false,
+    };
     let path = log_path(ws);
-    let file =
-        open_log(ws, true)?.ok_or_else(|| Error::io(&path, io::ErrorKind::NotFound.into()))?;
-    let len = file.metadata().map_err(|e| Error::io(&path, e))?.len();
+    let file = open_log(ws, true)
+        .map_err(before)?
+        .ok_or_else(|| before(Error::io(&path, io::ErrorKind::NotFound.into())))?;
+    let fault = crashpoint::fail(&format!("log.sync.{}", event_of(&line)));
+    write_line(&file, &path, line).map_err(|(error, maybe_written)| AppendError {
+        error,
+        maybe_written,
+    })?;
+    let synced = if fault {
+        Err(io::Error::other("injected fsync failure"))
+    } else {
+        file.sync_data()
+    };
+    synced.map_err(|e| AppendError {
+        error: Error::io(&path, e),
+        maybe_written: true,
+    })
+}
+
+/// The event of a formatted line (its second word).
+fn event_of(line: &str) -> &str {
+    line.split(' ').nth(1).unwrap_or("")
+}
+
+/// Writes `line` at the end of the open log with one `write(2)`, first repairing a missing
+/// trailing newline. The flag of an error says whether some of it may have been written.
+fn write_line(
+    file: &File,
+    path: &Path,
+    mut line: String,
+) -> std::result::Result<(), (Error, bool)> {
+    let len = file
+        .metadata()
+        .map_err(|e| (Error::io(path, e), false))?
+        .len();
     if len > 0 {
         let mut last = [0u8; 1];
         // SAFETY: the buffer holds one byte; the fd is open for reading.
@@ -264,15 +327,13 @@ fn append_text(ws: &Path, mut line: String) -> Result<()> {
     // SAFETY: bytes is valid for its length; O_APPEND makes the write land at the end.
     let n = unsafe { libc::write(file.as_raw_fd(), bytes.as_ptr().cast(), bytes.len()) };
     if n < 0 {
-        return Err(Error::io(&path, io::Error::last_os_error()));
+        return Err((Error::io(path, io::Error::last_os_error()), false));
     }
     if n as usize != bytes.len() {
-        return Err(Error::io(
-            &path,
-            io::Error::new(io::ErrorKind::WriteZero, "short write to the session log"),
-        ));
+        let e = io::Error::new(io::ErrorKind::WriteZero, "short write to the session log");
+        return Err((Error::io(path, e), n > 0));
     }
-    file.sync_data().map_err(|e| Error::io(&path, e))
+    Ok(())
 }
 
 /// The log's text, read without following symlinks (a missing log is empty).
