@@ -9,6 +9,7 @@ mod common;
 
 use std::collections::BTreeMap;
 use std::fs;
+use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
@@ -142,5 +143,99 @@ echo work > work.txt"#;
     for gone in ["session.json", "manifest-start.json", "write.lock"] {
         assert!(!ctask.join(gone).exists(), "{gone} left behind");
     }
+    t.canary_intact();
+}
+
+// ---------------------------------------------------------------------------------------
+// Item 3: provisional cleanup removes a workspace only when nothing in it is new.
+
+/// The workspaces under the sandbox's root (directories holding a `task.yaml`).
+fn workspaces(t: &Tenant) -> Vec<PathBuf> {
+    fn find(dir: &Path, depth: u32, out: &mut Vec<PathBuf>) {
+        if dir.join("task.yaml").exists() {
+            out.push(dir.to_path_buf());
+            return;
+        }
+        if depth == 0 {
+            return;
+        }
+        for e in fs::read_dir(dir).into_iter().flatten().flatten() {
+            if e.file_type().is_ok_and(|t| t.is_dir()) {
+                find(&e.path(), depth - 1, out);
+            }
+        }
+    }
+    let mut out = Vec::new();
+    find(&t.env.root(), 3, &mut out);
+    out
+}
+
+/// `ctask new TITLE -a sh -- -c SCRIPT` (the workspace is provisional).
+fn new_with_agent(t: &Tenant, title: &str, script: &str) -> Out {
+    let out = t.env.run(&["new", title, "-a", "sh", "--", "-c", script]);
+    no_panic(&out.stderr);
+    out
+}
+
+/// The workspace a provisional `new` kept, with one session recorded in full.
+fn kept_with_one_session(t: &Tenant) -> PathBuf {
+    let ws = workspaces(t);
+    assert_eq!(ws.len(), 1, "the provisional workspace was removed");
+    let ws = ws.into_iter().next().expect("one");
+    assert_eq!(one_start_one_end(&ws).len(), 1);
+    let s = summary(&ws);
+    assert_eq!(s["exit_code"], 1, "{s}");
+    ws
+}
+
+#[test]
+fn provisional_cleanup_keeps_a_file_whose_name_is_not_utf8() {
+    let t = Tenant::new();
+    let out = new_with_agent(
+        &t,
+        "Provis bytes",
+        r#"printf data > "$(printf 'report-caf\351.txt')"; exit 1"#,
+    );
+    out.code_is(1);
+    let ws = kept_with_one_session(&t);
+    let name = std::ffi::OsStr::from_bytes(b"report-caf\xe9.txt");
+    assert_eq!(fs::read(ws.join(name)).expect("the file survives"), b"data");
+    t.canary_intact();
+}
+
+#[test]
+fn provisional_cleanup_keeps_ignored_files_and_git() {
+    let t = Tenant::new();
+    // A seed gives every new workspace a .gitignore.
+    let seed = t.env.scratch("seed");
+    fs::create_dir_all(&seed).expect("seed");
+    fs::write(seed.join(".gitignore"), ".env\nbuild/\n").expect("seed file");
+    let cfg = t.env.config_home().join("ctask");
+    fs::create_dir_all(&cfg).expect("config dir");
+    fs::write(
+        cfg.join("config.yaml"),
+        format!("seed_dir: {}\n", path_str(&seed)),
+    )
+    .expect("config");
+    let out = new_with_agent(
+        &t,
+        "Provis ignored",
+        "echo SECRET=1 > .env; mkdir -p build .git; echo bin > build/out; \
+         echo 'ref: x' > .git/HEAD; exit 1",
+    );
+    out.code_is(1);
+    let ws = kept_with_one_session(&t);
+    for f in [".env", "build/out", ".git/HEAD"] {
+        assert!(ws.join(f).is_file(), "{f} was lost");
+    }
+    t.canary_intact();
+}
+
+#[test]
+fn provisional_cleanup_still_removes_an_untouched_failed_workspace() {
+    let t = Tenant::new();
+    let out = new_with_agent(&t, "Provis empty", "exit 1");
+    out.code_is(1);
+    assert_eq!(workspaces(&t), Vec::<PathBuf>::new());
     t.canary_intact();
 }

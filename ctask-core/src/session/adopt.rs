@@ -168,6 +168,7 @@ pub(super) fn adopt_owned(
             tmux_session: name,
             adopted_at: Some(now),
             heartbeat: hb,
+            provisional: None,
         },
     ))
 }

@@ -19,7 +19,7 @@ use super::tmux::{self, Tmux};
 use super::writelock::WriteLock;
 use super::{
     Inner, OnActive, Recovered, Role, Session, SessionOptions, adopt, crashpoint, diff, host, log,
-    recovery, timefmt,
+    provisional, recovery, timefmt,
 };
 use crate::error::{Error, Result};
 use crate::fsio;
@@ -237,6 +237,7 @@ fn coexist_or_refuse(v: Validated, opts: SessionOptions, owner: Lease) -> Result
             tmux_session: None,
             adopted_at: None,
             heartbeat: None,
+            provisional: None,
         },
     ))
 }
@@ -291,6 +292,9 @@ fn begin_owned(
     // Step 6 (the heartbeat) is started inside, before the start line: nothing after
     // that line can fail without its end.
     let (beat, hb) = write_start(&v.ws.dir, &v.paths, new_lease, &capture.manifest, &opts)?;
+    let provisional = (opts.newly_created && opts.mode == Mode::Direct)
+        .then(|| provisional::take(&v.ws.dir))
+        .flatten();
     let tmux_session = v.tmux.as_ref().map(|(_, n)| n.clone());
     Ok(assemble(
         v.ws,
@@ -312,6 +316,7 @@ fn begin_owned(
             tmux_session,
             adopted_at: None,
             heartbeat: hb,
+            provisional,
         },
     ))
 }
@@ -463,6 +468,7 @@ pub(super) struct Assembly {
     pub(super) tmux_session: Option<String>,
     pub(super) adopted_at: Option<chrono::DateTime<chrono::Utc>>,
     pub(super) heartbeat: Option<Heartbeat>,
+    pub(super) provisional: Option<provisional::Inventory>,
 }
 
 pub(super) fn assemble(
@@ -514,6 +520,7 @@ pub(super) fn assemble(
             recovered: a.recovered,
             warnings: a.warnings,
             newly_created: opts.newly_created,
+            provisional: a.provisional,
             owner_pid: std::process::id(),
             outcome: None,
             end_failure: None,

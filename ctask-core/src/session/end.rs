@@ -13,7 +13,8 @@ use super::paths::CtaskPaths;
 use super::summary::{self, DetectedVia, EndReason, Summary};
 use super::writelock::{self, WriteLock};
 use super::{
-    Ending, Inner, Mode, Outcome, Role, Session, begin, crashpoint, host, lease, log, timefmt,
+    Ending, Inner, Mode, Outcome, Role, Session, begin, crashpoint, host, lease, log, provisional,
+    timefmt,
 };
 use crate::error::{Error, Result};
 use crate::fsio;
@@ -106,12 +107,17 @@ fn end_inner(inner: &mut Inner, ending: Ending) -> Result<Outcome> {
     let changes = diff::diff(&inner.start, &capture.manifest);
     crashpoint::hit("end.captured");
     let ended_at = timefmt::now_secs();
-    // 3. Provisional cleanup.
+    // 3. Provisional cleanup: only when nothing on disk — ignored, non-UTF-8, `.git/` or
+    // unreadable included — differs from what the session began with.
     if inner.role == Role::Owner
         && inner.newly_created
         && inner.mode == Mode::Direct
         && ending.exit_code != Some(0)
         && changes.is_empty()
+        && inner
+            .provisional
+            .as_ref()
+            .is_some_and(|before| provisional::unchanged(&inner.ws_dir, before))
     {
         std::fs::remove_dir_all(&inner.ws_dir).map_err(|e| Error::io(&inner.ws_dir, e))?;
         let summary = build_summary(inner, &ending, ended_at, &changes, capture.manifest);

@@ -21,6 +21,7 @@ pub mod manifest;
 pub mod overview;
 pub mod paths;
 pub mod persistent;
+mod provisional;
 pub mod recovery;
 pub mod run;
 pub mod status;
@@ -187,6 +188,9 @@ struct Inner {
     recovered: Option<Recovered>,
     warnings: Vec<String>,
     newly_created: bool,
+    /// The tree when a session of a workspace this invocation created began (the proof
+    /// provisional cleanup needs); `None` when it could not be taken.
+    provisional: Option<provisional::Inventory>,
     owner_pid: u32,
     outcome: Option<Outcome>,
     /// Set when an end failed: the handle is finished and never ends again (the next
