@@ -370,6 +370,12 @@ fn write_start(
 ) -> Result<(Arc<Mutex<Beat>>, Option<Heartbeat>)> {
     let _guard = WriteLock::acquire(&paths.write_lock)?;
     crashpoint::hit("begin.write_locked");
+    // The lease was judged (and a dead one removed) before a capture that can take
+    // minutes: a lease written since, by a tool that takes no session.lock, is never
+    // overwritten.
+    if !lease::still(&paths.lease, &LeaseFile::Absent)? {
+        return Err(lease::changed_error(&paths.lease));
+    }
     // Temp files of writers killed mid-write (never one still being written).
     fsio::sweep_temp_files(&paths.dir);
     let written = (|| {

@@ -130,7 +130,13 @@ fn end_inner(inner: &mut Inner, ending: Ending) -> Result<Outcome> {
     let brief = summary.brief();
     // 4. Under write.lock: summary, end line, start manifest, lease.
     match inner.role {
-        Role::Owner => finalize(&inner.ws_dir, &inner.paths, &summary, &changes)?,
+        Role::Owner => finalize(
+            &inner.ws_dir,
+            &inner.paths,
+            &summary,
+            &changes,
+            LeaseCheck::Ours,
+        )?,
         Role::Coexist => {
             let _guard = WriteLock::acquire_within(&inner.paths.write_lock, writelock::OUTLAST)?;
             let l = coexist_lease(inner);
@@ -249,12 +255,40 @@ pub(super) fn end_fields_counts<M: summary::ManifestField>(
     f
 }
 
+/// Which lease a [`finalize`] may remove.
+pub(super) enum LeaseCheck<'a> {
+    /// An end: the lease is removed when it names this session; the start manifest when
+    /// the lease names this session or is gone.
+    Ours,
+    /// A recovery: nothing is written unless `session.json` is still exactly the lease
+    /// that was judged dead (re-read under `write.lock`).
+    Judged(&'a lease::LeaseFile),
+}
+
 /// Step 4 of end (also used by recovery): under `write.lock`, write the summary, append
 /// the `end` line, remove the start manifest, and remove the lease if it is `s`'s. Waits
 /// for `write.lock` until any lock found has become breakable ([`writelock::OUTLAST`]).
-pub(super) fn finalize(ws: &Path, paths: &CtaskPaths, s: &Summary, d: &Diff) -> Result<()> {
+pub(super) fn finalize(
+    ws: &Path,
+    paths: &CtaskPaths,
+    s: &Summary,
+    d: &Diff,
+    check: LeaseCheck<'_>,
+) -> Result<()> {
     let _guard = WriteLock::acquire_within(&paths.write_lock, writelock::OUTLAST)?;
     crashpoint::hit("finalize.write_locked");
+    let on_disk = lease::read(&paths.lease)?;
+    let ours = match (&check, &on_disk) {
+        (LeaseCheck::Judged(judged), now) => {
+            if now != *judged {
+                return Err(lease::changed_error(&paths.lease));
+            }
+            true
+        }
+        (LeaseCheck::Ours, lease::LeaseFile::Present(l)) => l.session_id == s.session_id,
+        (LeaseCheck::Ours, lease::LeaseFile::Absent) => true,
+        (LeaseCheck::Ours, lease::LeaseFile::Unreadable(_)) => false,
+    };
     summary::write(&paths.summary, s)?;
     crashpoint::hit("finalize.summary_written");
     log::append(
@@ -264,9 +298,12 @@ pub(super) fn finalize(ws: &Path, paths: &CtaskPaths, s: &Summary, d: &Diff) -> 
         &end_fields(s, d, None),
     )?;
     crashpoint::hit("finalize.end_line");
-    fsio::remove_if_exists(&paths.start_manifest)?;
+    if ours {
+        fsio::remove_if_exists(&paths.start_manifest)?;
+    }
     crashpoint::hit("finalize.before_lease_removal");
-    if let lease::LeaseFile::Present(l) = lease::read(&paths.lease)?
+    if ours
+        && let lease::LeaseFile::Present(l) = on_disk
         && l.session_id == s.session_id
     {
         fsio::remove_if_exists(&paths.lease)?;

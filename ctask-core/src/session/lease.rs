@@ -169,6 +169,27 @@ pub fn read(path: &Path) -> Result<LeaseFile> {
     }
 }
 
+/// Whether `session.json` still holds what was judged as `judged` (re-read now; call it
+/// holding `write.lock`). A lease or start manifest is removed or overwritten only when
+/// this holds (DESIGN §6): the reference tool takes no `session.lock`, so it may have
+/// written a lease of its own since.
+pub fn still(path: &Path, judged: &LeaseFile) -> Result<bool> {
+    Ok(read(path)? == *judged)
+}
+
+/// The error of a begin that found `session.json` changed since it was judged: another
+/// owner (one that takes no `session.lock`) began meanwhile.
+pub fn changed_error(path: &Path) -> crate::Error {
+    match read(path) {
+        Ok(LeaseFile::Present(owner)) => crate::Error::ActiveSession { owner },
+        _ => crate::Error::format(
+            path,
+            "changed while ctask was acting on it (another tool is using this workspace); \
+             nothing was done, try again",
+        ),
+    }
+}
+
 /// Writes `session.json` atomically.
 pub fn write(path: &Path, lease: &Lease) -> Result<()> {
     fsio::write_json_atomic(path, lease)
