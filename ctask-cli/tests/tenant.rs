@@ -239,3 +239,90 @@ fn provisional_cleanup_still_removes_an_untouched_failed_workspace() {
     assert_eq!(workspaces(&t), Vec::<PathBuf>::new());
     t.canary_intact();
 }
+
+// ---------------------------------------------------------------------------------------
+// Item 4: `.ctask/` and `logs/` reached only through the descriptors opened at begin.
+
+/// (start, end) lines of each session in the log file `log`.
+fn pairs_in(log: &Path) -> Vec<(u32, u32)> {
+    let text = fs::read_to_string(log).unwrap_or_default();
+    let mut m: BTreeMap<String, (u32, u32)> = BTreeMap::new();
+    for l in text.lines() {
+        let e = ctask_core::session::log::parse_line(l).expect("well-formed line");
+        let Some(id) = e.get("id").map(str::to_owned) else {
+            continue;
+        };
+        match e.event.as_str() {
+            "start" => m.entry(id).or_default().0 += 1,
+            "end" => m.entry(id).or_default().1 += 1,
+            _ => {}
+        }
+    }
+    m.into_values().collect()
+}
+
+fn moved_warning(out: &Out, what: &str) {
+    assert!(
+        out.stderr.contains(what) && out.stderr.contains("was moved or replaced"),
+        "no warning about {what}: {}",
+        out.stderr
+    );
+}
+
+#[test]
+fn a_ctask_dir_swapped_for_a_symlink_is_reported_and_never_written_through() {
+    let t = Tenant::new();
+    let ws = t.env.new_ws("Swap ctask");
+    let out = t.session(
+        &ws,
+        r#"mv .ctask .ctask-moved && ln -s "$1" .ctask && echo x > x.txt"#,
+        &[path_str(&t.canary)],
+    );
+    out.ok();
+    moved_warning(&out, ".ctask");
+    t.canary_intact();
+    // ctask's files went to the directory it opened at begin.
+    let moved = ws.join(".ctask-moved");
+    let s: Value = serde_json::from_slice(
+        &fs::read(moved.join("last-session-summary.json")).expect("summary"),
+    )
+    .expect("summary JSON");
+    assert_eq!(s["end_reason"], "child_exited");
+    assert!(
+        strings(&s["files_added"]).contains(&"x.txt".to_owned()),
+        "{s}"
+    );
+    assert!(!moved.join("session.json").exists());
+    assert!(!moved.join("manifest-start.json").exists());
+    assert_eq!(one_start_one_end(&ws).len(), 1);
+}
+
+#[test]
+fn a_ctask_dir_replaced_by_a_file_is_reported() {
+    let t = Tenant::new();
+    let ws = t.env.new_ws("File ctask");
+    let out = t.session(&ws, "mv .ctask .ctask-moved && echo no > .ctask", &[]);
+    out.ok();
+    moved_warning(&out, ".ctask");
+    assert_eq!(fs::read_to_string(ws.join(".ctask")).expect("file"), "no\n");
+    assert!(ws.join(".ctask-moved/last-session-summary.json").is_file());
+    assert_eq!(one_start_one_end(&ws).len(), 1);
+    t.canary_intact();
+}
+
+#[test]
+fn a_logs_dir_swapped_for_a_symlink_is_reported_and_never_written_through() {
+    let t = Tenant::new();
+    let ws = t.env.new_ws("Swap logs");
+    let out = t.session(
+        &ws,
+        r#"mv logs logs-moved && ln -s "$1" logs && echo x > x.txt"#,
+        &[path_str(&t.canary)],
+    );
+    out.ok();
+    moved_warning(&out, "logs");
+    t.canary_intact();
+    assert_eq!(pairs_in(&ws.join("logs-moved/sessions.log")), [(1, 1)]);
+    let s = summary(&ws);
+    assert_eq!(s["end_reason"], "child_exited", "{s}");
+}

@@ -4,6 +4,7 @@
 
 use std::path::Path;
 
+use super::SessionDirs;
 use super::begin::{self, Assembly, Validated};
 use super::lease::{self, Lease, Mode};
 use super::liveness::{self, Judgement};
@@ -147,10 +148,10 @@ pub(super) fn adopt_owned(
         agent: l.agent.clone().unwrap_or_else(|| opts.agent.clone()),
         ..opts
     };
-    let (beat, hb) = begin::start_heartbeat(&v.paths, l, &opts)?;
+    let dirs = SessionDirs::open(&v.ws.dir, &v.paths)?;
+    let (beat, hb) = begin::start_heartbeat(&dirs, l, &opts)?;
     Ok(begin::assemble(
         v.ws,
-        v.paths,
         v.launch,
         &opts,
         Assembly {
@@ -169,6 +170,7 @@ pub(super) fn adopt_owned(
             adopted_at: Some(now),
             heartbeat: hb,
             provisional: None,
+            dirs,
         },
     ))
 }

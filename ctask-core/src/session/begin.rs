@@ -18,8 +18,8 @@ use super::summary::{self, Summary, SummaryFile};
 use super::tmux::{self, Tmux};
 use super::writelock::WriteLock;
 use super::{
-    Inner, OnActive, Recovered, Role, Session, SessionOptions, adopt, crashpoint, diff, host, log,
-    provisional, recovery, timefmt,
+    Inner, OnActive, Recovered, Role, Session, SessionDirs, SessionOptions, adopt, crashpoint,
+    diff, host, log, provisional, recovery, timefmt,
 };
 use crate::error::{Error, Result};
 use crate::fsio;
@@ -217,9 +217,9 @@ fn coexist_or_refuse(v: Validated, opts: SessionOptions, owner: Lease) -> Result
     drop(base);
     let started_at = timefmt::now_secs();
     let id = lease::new_session_id(started_at);
+    let dirs = SessionDirs::open(&v.ws.dir, &v.paths)?;
     Ok(assemble(
         v.ws,
-        v.paths,
         v.launch,
         &opts,
         Assembly {
@@ -238,6 +238,7 @@ fn coexist_or_refuse(v: Validated, opts: SessionOptions, owner: Lease) -> Result
             adopted_at: None,
             heartbeat: None,
             provisional: None,
+            dirs,
         },
     ))
 }
@@ -291,14 +292,21 @@ fn begin_owned(
     new_lease.tmux_session = v.tmux.as_ref().map(|(_, n)| n.clone());
     // Step 6 (the heartbeat) is started inside, before the start line: nothing after
     // that line can fail without its end.
-    let (beat, hb) = write_start(&v.ws.dir, &v.paths, new_lease, &capture.manifest, &opts)?;
+    let dirs = SessionDirs::open(&v.ws.dir, &v.paths)?;
+    let (beat, hb) = write_start(
+        &v.ws.dir,
+        &v.paths,
+        &dirs,
+        new_lease,
+        &capture.manifest,
+        &opts,
+    )?;
     let provisional = (opts.newly_created && opts.mode == Mode::Direct)
         .then(|| provisional::take(&v.ws.dir))
         .flatten();
     let tmux_session = v.tmux.as_ref().map(|(_, n)| n.clone());
     Ok(assemble(
         v.ws,
-        v.paths,
         v.launch,
         &opts,
         Assembly {
@@ -317,25 +325,25 @@ fn begin_owned(
             adopted_at: None,
             heartbeat: hb,
             provisional,
+            dirs,
         },
     ))
 }
 
 /// Starts the heartbeat of `lease` (when the options ask for one).
 pub(super) fn start_heartbeat(
-    paths: &CtaskPaths,
+    dirs: &SessionDirs,
     lease: Lease,
     opts: &SessionOptions,
 ) -> Result<(Arc<Mutex<Beat>>, Option<Heartbeat>)> {
     let beat = Arc::new(Mutex::new(Beat {
-        lease_path: paths.lease.clone(),
-        write_lock: paths.write_lock.clone(),
+        dir: dirs.ctask.try_clone()?,
         lease,
     }));
     let hb = if opts.heartbeat {
         if crashpoint::fail("begin.heartbeat") {
             return Err(Error::io(
-                &paths.lease,
+                dirs.ctask.join(super::paths::LEASE),
                 std::io::Error::other("injected: the heartbeat thread cannot start"),
             ));
         }
@@ -364,6 +372,7 @@ fn note_skipped(c: &Capture, warnings: &mut Vec<String>) {
 fn write_start(
     ws: &Path,
     paths: &CtaskPaths,
+    dirs: &SessionDirs,
     l: Lease,
     start: &Manifest,
     opts: &SessionOptions,
@@ -383,7 +392,7 @@ fn write_start(
         crashpoint::hit("begin.lease_written");
         manifest::write_manifest(&paths.start_manifest, start)?;
         crashpoint::hit("begin.start_manifest_written");
-        start_heartbeat(paths, l.clone(), opts)
+        start_heartbeat(dirs, l.clone(), opts)
     })();
     let (beat, mut hb) = match written {
         Ok(v) => v,
@@ -475,11 +484,11 @@ pub(super) struct Assembly {
     pub(super) adopted_at: Option<chrono::DateTime<chrono::Utc>>,
     pub(super) heartbeat: Option<Heartbeat>,
     pub(super) provisional: Option<provisional::Inventory>,
+    pub(super) dirs: SessionDirs,
 }
 
 pub(super) fn assemble(
     ws: Workspace,
-    paths: CtaskPaths,
     launch: LaunchDir,
     opts: &SessionOptions,
     a: Assembly,
@@ -507,7 +516,7 @@ pub(super) fn assemble(
     Session {
         inner: Mutex::new(Inner {
             ws_dir: ws.dir,
-            paths,
+            dirs: a.dirs,
             id: a.id,
             agent: opts.agent.clone(),
             mode: opts.mode,

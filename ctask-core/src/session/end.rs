@@ -2,22 +2,19 @@
 //! provisional cleanup → summary, `end` line, start manifest and lease removal under
 //! `write.lock` → release `session.lock`. Idempotent; `Drop` ends as `abandoned`.
 
-use std::path::Path;
-
 use chrono::{DateTime, Utc};
 
 use super::diff::{self, Diff};
 use super::lease::Lease;
 use super::manifest::{self, Manifest};
-use super::paths::CtaskPaths;
+use super::paths;
 use super::summary::{self, DetectedVia, EndReason, Summary};
 use super::writelock::{self, WriteLock};
 use super::{
-    Ending, Inner, Mode, Outcome, Role, Session, begin, crashpoint, host, lease, log, provisional,
-    timefmt,
+    Ending, Inner, Mode, Outcome, Role, Session, SessionDirs, begin, crashpoint, host, lease, log,
+    provisional, timefmt,
 };
 use crate::error::{Error, Result};
-use crate::fsio;
 
 impl Session {
     /// Ends the session (DESIGN §4.4) and returns its outcome. A second call returns the
@@ -107,6 +104,9 @@ fn end_inner(inner: &mut Inner, ending: Ending) -> Result<Outcome> {
     let changes = diff::diff(&inner.start, &capture.manifest);
     crashpoint::hit("end.captured");
     let ended_at = timefmt::now_secs();
+    // The agent may have moved `.ctask/` or `logs/`, or put a symlink in their place:
+    // everything below goes through the descriptors opened at begin.
+    let warnings = inner.dirs.moved();
     // 3. Provisional cleanup: only when nothing on disk — ignored, non-UTF-8, `.git/` or
     // unreadable included — differs from what the session began with.
     if inner.role == Role::Owner
@@ -114,6 +114,7 @@ fn end_inner(inner: &mut Inner, ending: Ending) -> Result<Outcome> {
         && inner.mode == Mode::Direct
         && ending.exit_code != Some(0)
         && changes.is_empty()
+        && warnings.is_empty()
         && inner
             .provisional
             .as_ref()
@@ -124,25 +125,21 @@ fn end_inner(inner: &mut Inner, ending: Ending) -> Result<Outcome> {
         return Ok(Outcome {
             summary: summary.brief(),
             workspace_removed: true,
+            warnings,
         });
     }
     let summary = build_summary(inner, &ending, ended_at, &changes, capture.manifest);
     let brief = summary.brief();
     // 4. Under write.lock: summary, end line, start manifest, lease.
     match inner.role {
-        Role::Owner => finalize(
-            &inner.ws_dir,
-            &inner.paths,
-            &summary,
-            &changes,
-            LeaseCheck::Ours,
-        )?,
+        Role::Owner => finalize(&inner.dirs, &summary, &changes, LeaseCheck::Ours)?,
         Role::Coexist => {
-            let _guard = WriteLock::acquire_within(&inner.paths.write_lock, writelock::OUTLAST)?;
+            let _guard =
+                WriteLock::acquire_in(&inner.dirs.ctask, paths::WRITE_LOCK, writelock::OUTLAST)?;
             let l = coexist_lease(inner);
             // Both lines in one write: a kill leaves the pair whole or absent.
-            log::append_all(
-                &inner.ws_dir,
+            log::append_all_in(
+                &inner.dirs.logs,
                 &[
                     (
                         inner.started_at,
@@ -161,6 +158,7 @@ fn end_inner(inner: &mut Inner, ending: Ending) -> Result<Outcome> {
     Ok(Outcome {
         summary: brief,
         workspace_removed: false,
+        warnings,
     })
 }
 
@@ -269,19 +267,19 @@ pub(super) enum LeaseCheck<'a> {
 /// the `end` line, remove the start manifest, and remove the lease if it is `s`'s. Waits
 /// for `write.lock` until any lock found has become breakable ([`writelock::OUTLAST`]).
 pub(super) fn finalize(
-    ws: &Path,
-    paths: &CtaskPaths,
+    dirs: &SessionDirs,
     s: &Summary,
     d: &Diff,
     check: LeaseCheck<'_>,
 ) -> Result<()> {
-    let _guard = WriteLock::acquire_within(&paths.write_lock, writelock::OUTLAST)?;
+    let ctask = &dirs.ctask;
+    let _guard = WriteLock::acquire_in(ctask, paths::WRITE_LOCK, writelock::OUTLAST)?;
     crashpoint::hit("finalize.write_locked");
-    let on_disk = lease::read(&paths.lease)?;
+    let on_disk = lease::read_in(ctask)?;
     let ours = match (&check, &on_disk) {
         (LeaseCheck::Judged(judged), now) => {
             if now != *judged {
-                return Err(lease::changed_error(&paths.lease));
+                return Err(lease::changed_error(&ctask.join(paths::LEASE)));
             }
             true
         }
@@ -289,24 +287,24 @@ pub(super) fn finalize(
         (LeaseCheck::Ours, lease::LeaseFile::Absent) => true,
         (LeaseCheck::Ours, lease::LeaseFile::Unreadable(_)) => false,
     };
-    summary::write(&paths.summary, s)?;
+    summary::write_in(ctask, s)?;
     crashpoint::hit("finalize.summary_written");
-    log::append(
-        ws,
+    log::append_in(
+        &dirs.logs,
         s.ended_at.unwrap_or_else(timefmt::now_secs),
         "end",
         &end_fields(s, d, None),
     )?;
     crashpoint::hit("finalize.end_line");
     if ours {
-        fsio::remove_if_exists(&paths.start_manifest)?;
+        ctask.unlink(paths::START_MANIFEST)?;
     }
     crashpoint::hit("finalize.before_lease_removal");
     if ours
         && let lease::LeaseFile::Present(l) = on_disk
         && l.session_id == s.session_id
     {
-        fsio::remove_if_exists(&paths.lease)?;
+        ctask.unlink(paths::LEASE)?;
     }
     crashpoint::hit("finalize.lease_removed");
     Ok(())

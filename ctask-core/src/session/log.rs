@@ -1,16 +1,15 @@
 //! `logs/sessions.log`: one line per event, `<RFC 3339 UTC> <event> key=value…`, appended
 //! with one `write(2)` through descriptors that never follow a symlink.
 
-use std::ffi::CString;
 use std::fs::File;
 use std::io::{self, Read};
-use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
-use std::os::unix::ffi::OsStrExt;
+use std::os::fd::AsRawFd;
 use std::path::{Path, PathBuf};
 
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
+use super::dirfd::{self, Dir};
 use super::{crashpoint, timefmt};
 use crate::error::{Error, Result};
 
@@ -150,75 +149,52 @@ pub fn log_path(ws: &Path) -> PathBuf {
     ws.join(LOG_DIR).join(LOG_FILE)
 }
 
-fn cpath(p: &Path) -> Result<CString> {
-    CString::new(p.as_os_str().as_bytes()).map_err(|_| Error::invalid("path contains a NUL byte"))
-}
-
-fn nofollow_error(path: &Path, e: io::Error) -> Error {
-    match e.raw_os_error() {
-        Some(libc::ELOOP) | Some(libc::ENOTDIR) => Error::security(
-            path,
-            "is a symbolic link or not a directory; refusing to use it",
-        ),
-        _ => Error::io(path, e),
-    }
-}
-
-/// Opens `logs/` (created when missing) and `sessions.log` in it without following links.
-fn open_log(ws: &Path, write: bool) -> Result<Option<File>> {
+/// Opens `logs/` of workspace `ws` without following a symlink (created when missing and
+/// `create` is set); `Ok(None)` when it is missing.
+pub fn open_dir(ws: &Path, create: bool) -> Result<Option<Dir>> {
     let dir = ws.join(LOG_DIR);
-    let cdir = cpath(&dir)?;
-    let flags = libc::O_RDONLY | libc::O_DIRECTORY | libc::O_NOFOLLOW | libc::O_CLOEXEC;
-    // SAFETY: cdir is a valid NUL-terminated string.
-    let mut fd = unsafe { libc::open(cdir.as_ptr(), flags) };
-    if fd < 0 {
-        let e = io::Error::last_os_error();
-        if e.kind() == io::ErrorKind::NotFound && write {
-            // SAFETY: as above.
-            if unsafe { libc::mkdir(cdir.as_ptr(), 0o755) } != 0 {
-                let e = io::Error::last_os_error();
-                if e.kind() != io::ErrorKind::AlreadyExists {
-                    return Err(Error::io(&dir, e));
-                }
-            }
-            // SAFETY: as above.
-            fd = unsafe { libc::open(cdir.as_ptr(), flags) };
-            if fd < 0 {
-                return Err(nofollow_error(&dir, io::Error::last_os_error()));
-            }
-        } else if e.kind() == io::ErrorKind::NotFound {
-            return Ok(None);
-        } else {
-            return Err(nofollow_error(&dir, e));
-        }
+    match Dir::open(&dir) {
+        Ok(d) => return Ok(Some(d)),
+        Err(Error::Io { source, .. }) if source.kind() == io::ErrorKind::NotFound => {}
+        Err(e) => return Err(e),
     }
-    // SAFETY: fd is a freshly opened descriptor that we own.
-    let dirfd = unsafe { OwnedFd::from_raw_fd(fd) };
-    let name = CString::new(LOG_FILE).map_err(|_| Error::invalid("bad log name"))?;
-    let file_flags = if write {
+    if !create {
+        return Ok(None);
+    }
+    match std::fs::create_dir(&dir) {
+        Ok(()) => {}
+        Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {}
+        Err(e) => return Err(Error::io(&dir, e)),
+    }
+    Dir::open(&dir).map(Some)
+}
+
+/// Opens `sessions.log` inside the open `logs/` directory without following a link.
+fn open_in(dir: &Dir, write: bool) -> Result<Option<File>> {
+    let flags = if write {
         libc::O_RDWR | libc::O_APPEND | libc::O_CREAT
     } else {
         libc::O_RDONLY
-    } | libc::O_NOFOLLOW
-        | libc::O_CLOEXEC
-        | libc::O_NONBLOCK;
-    // SAFETY: dirfd is open, name is NUL-terminated.
-    let ffd = unsafe { libc::openat(dirfd.as_raw_fd(), name.as_ptr(), file_flags, 0o644) };
+    } | libc::O_NONBLOCK;
     let path = dir.join(LOG_FILE);
-    if ffd < 0 {
-        let e = io::Error::last_os_error();
-        if e.kind() == io::ErrorKind::NotFound && !write {
-            return Ok(None);
-        }
-        return Err(nofollow_error(&path, e));
-    }
-    // SAFETY: ffd is a freshly opened descriptor that we own.
-    let file = unsafe { File::from_raw_fd(ffd) };
+    let file = match dir.open_file(LOG_FILE, flags, 0o644) {
+        Ok(f) => f,
+        Err(e) if e.kind() == io::ErrorKind::NotFound && !write => return Ok(None),
+        Err(e) => return Err(dirfd::nofollow_error(&path, e)),
+    };
     let meta = file.metadata().map_err(|e| Error::io(&path, e))?;
     if !meta.is_file() {
         return Err(Error::security(&path, "is not a regular file"));
     }
     Ok(Some(file))
+}
+
+/// Opens `logs/` (created when missing) and `sessions.log` in it without following links.
+fn open_log(ws: &Path, write: bool) -> Result<Option<File>> {
+    match open_dir(ws, write)? {
+        Some(dir) => open_in(&dir, write),
+        None => Ok(None),
+    }
 }
 
 /// Appends one event line to the log of workspace `ws` with a single `write(2)`, first
@@ -267,6 +243,31 @@ pub fn append_all(ws: &Path, lines: &[Event<'_>]) -> Result<()> {
     append_text(ws, text).map_err(AppendError::into_error)
 }
 
+/// Appends one event line through the open `logs/` directory `dir` (see [`append`]).
+pub fn append_in(
+    dir: &Dir,
+    ts: DateTime<Utc>,
+    event: &str,
+    fields: &[(&str, String)],
+) -> Result<()> {
+    let file = open_in(dir, true)?
+        .ok_or_else(|| Error::io(dir.join(LOG_FILE), io::ErrorKind::NotFound.into()))?;
+    append_to(&file, &dir.join(LOG_FILE), format_line(ts, event, fields))
+        .map_err(AppendError::into_error)
+}
+
+/// Appends several event lines at once through the open `logs/` directory `dir` (see
+/// [`append_all`]).
+pub fn append_all_in(dir: &Dir, lines: &[Event<'_>]) -> Result<()> {
+    let text = lines
+        .iter()
+        .map(|(ts, event, fields)| format_line(*ts, event, fields))
+        .collect();
+    let file = open_in(dir, true)?
+        .ok_or_else(|| Error::io(dir.join(LOG_FILE), io::ErrorKind::NotFound.into()))?;
+    append_to(&file, &dir.join(LOG_FILE), text).map_err(AppendError::into_error)
+}
+
 fn append_text(ws: &Path, line: String) -> std::result::Result<(), AppendError> {
     let before = |error| AppendError {
         error,
@@ -276,8 +277,13 @@ fn append_text(ws: &Path, line: String) -> std::result::Result<(), AppendError> 
     let file = open_log(ws, true)
         .map_err(before)?
         .ok_or_else(|| before(Error::io(&path, io::ErrorKind::NotFound.into())))?;
+    append_to(&file, &path, line)
+}
+
+fn append_to(file: &File, path: &Path, line: String) -> std::result::Result<(), AppendError> {
+    let path = path.to_path_buf();
     let fault = crashpoint::fail(&format!("log.sync.{}", event_of(&line)));
-    write_line(&file, &path, line).map_err(|(error, maybe_written)| AppendError {
+    write_line(file, &path, line).map_err(|(error, maybe_written)| AppendError {
         error,
         maybe_written,
     })?;

@@ -159,6 +159,44 @@ pub struct Outcome {
     pub summary: SummaryBrief,
     /// The workspace was provisional and has been removed.
     pub workspace_removed: bool,
+    /// What the caller should be told (a `.ctask/` or `logs/` moved or replaced during the
+    /// session, …).
+    pub warnings: Vec<String>,
+}
+
+/// `.ctask/` and `logs/` of a session, opened at begin with `O_DIRECTORY|O_NOFOLLOW`:
+/// after begin every file in them is reached through these descriptors (DESIGN §6).
+#[derive(Debug)]
+pub(crate) struct SessionDirs {
+    ctask: dirfd::Dir,
+    logs: dirfd::Dir,
+}
+
+impl SessionDirs {
+    /// Opens them (`logs/` created when missing); a symlink or a non-directory is refused.
+    fn open(ws: &Path, paths: &CtaskPaths) -> crate::Result<SessionDirs> {
+        let ctask = dirfd::Dir::open(&paths.dir)?;
+        let logs = log::open_dir(ws, true)?.ok_or_else(|| {
+            crate::Error::io(ws.join(log::LOG_DIR), std::io::ErrorKind::NotFound.into())
+        })?;
+        Ok(SessionDirs { ctask, logs })
+    }
+
+    /// One warning per directory that no longer sits at its path (moved, or replaced by a
+    /// symlink or a file): ctask's files went to the directory opened at begin.
+    fn moved(&self) -> Vec<String> {
+        [&self.ctask, &self.logs]
+            .into_iter()
+            .filter(|d| !d.still_at_path())
+            .map(|d| {
+                format!(
+                    "{} was moved or replaced during the session; ctask wrote to the \
+                     directory it opened at begin, never through the new path",
+                    d.path().display()
+                )
+            })
+            .collect()
+    }
 }
 
 /// A begun session. Thread-safe; ends as `abandoned` when dropped un-ended in the process
@@ -169,7 +207,7 @@ pub struct Session {
 
 struct Inner {
     ws_dir: PathBuf,
-    paths: CtaskPaths,
+    dirs: SessionDirs,
     id: String,
     agent: String,
     mode: Mode,

@@ -11,7 +11,7 @@ use super::manifest::{self, Capture, CaptureOptions, Manifest};
 use super::paths::CtaskPaths;
 use super::summary::{self, DetectedVia, EndReason, Summary, SummaryFile};
 use super::writelock::WriteLock;
-use super::{Recovered, crashpoint, timefmt};
+use super::{Recovered, SessionDirs, crashpoint, timefmt};
 use crate::error::Result;
 use crate::fsio;
 
@@ -89,7 +89,8 @@ pub fn recover_dead(
     };
     let s = dead_summary(l, &changes, &capture.manifest);
     crashpoint::hit("recovery.captured");
-    end::finalize(ws, paths, &s, &changes, end::LeaseCheck::Judged(&judged))?;
+    let dirs = SessionDirs::open(ws, paths)?;
+    end::finalize(&dirs, &s, &changes, end::LeaseCheck::Judged(&judged))?;
     crashpoint::hit("recovery.closed");
     warnings.push(format!(
         "session {} (pid {} on {}) ended without closing; its changes were recorded",
