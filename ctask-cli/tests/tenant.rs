@@ -326,3 +326,108 @@ fn a_logs_dir_swapped_for_a_symlink_is_reported_and_never_written_through() {
     let s = summary(&ws);
     assert_eq!(s["end_reason"], "child_exited", "{s}");
 }
+
+// ---------------------------------------------------------------------------------------
+// Item 10: files an agent can write are read with bounds.
+
+/// The largest resident set of any child this test process has waited for, in KiB.
+fn children_max_rss_kib() -> i64 {
+    // SAFETY: an all-zero rusage is a valid out-buffer for getrusage.
+    let mut u: libc::rusage = unsafe { std::mem::zeroed() };
+    // SAFETY: u is writable.
+    assert_eq!(unsafe { libc::getrusage(libc::RUSAGE_CHILDREN, &mut u) }, 0);
+    u.ru_maxrss
+}
+
+#[test]
+fn a_huge_log_is_read_from_its_end_in_bounded_memory() {
+    let t = Tenant::new();
+    let ws = t.env.new_ws("Huge log");
+    // The agent fills the log with 96 MiB of junk; the owner then dies (a dead lease whose
+    // start line is the last one), so the next begin must search the log.
+    let log = ws.join("logs/sessions.log");
+    {
+        use std::io::Write;
+        let mut f = fs::OpenOptions::new().append(true).open(&log).expect("log");
+        let block = "junk written by the agent, not an event line at all\n".repeat(20_000);
+        let mut written = 0;
+        while written < 96 << 20 {
+            f.write_all(block.as_bytes()).expect("junk");
+            written += block.len();
+        }
+    }
+    let host = hostname();
+    let pid = dead_pid();
+    let id = format!("{host}-{pid}-20260101T000000Z-dead");
+    let mut f = fs::OpenOptions::new().append(true).open(&log).expect("log");
+    std::io::Write::write_all(
+        &mut f,
+        format!(
+            "2026-01-01T00:00:00Z start id={id} agent=sh mode=direct pid={pid} host={host} user=u\n"
+        )
+        .as_bytes(),
+    )
+    .expect("start line");
+    let lease = serde_json::json!({
+        "session_id": id, "pid": pid, "hostname": host, "agent": "sh", "mode": "direct",
+        "started_at": "2026-01-01T00:00:00Z", "heartbeat_at": "2026-01-01T00:00:30Z",
+        "lock": "session.lock",
+    });
+    fs::write(ctask_dir(&ws).join("session.json"), lease.to_string()).expect("lease");
+    let out = t.session(&ws, "true", &[]);
+    out.ok();
+    let rss = children_max_rss_kib();
+    assert!(
+        rss < 64 * 1024,
+        "a child used {rss} KiB reading a 96 MiB log"
+    );
+    figure("tenant.huge_log.max_rss_kib", rss);
+    // The dead session was closed once, the new one recorded.
+    let counts = start_end_counts(&log_lines_lenient(&ws));
+    assert_eq!(counts.get(&id), Some(&(1, 1)), "{counts:?}");
+    assert_eq!(counts.len(), 2, "{counts:?}");
+    t.canary_intact();
+}
+
+/// The log's well-formed lines (the agent's junk skipped).
+fn log_lines_lenient(ws: &Path) -> Vec<Line> {
+    let text = fs::read(ws.join("logs/sessions.log")).expect("log");
+    String::from_utf8_lossy(&text)
+        .lines()
+        .filter_map(ctask_core::session::log::parse_line)
+        .map(|e| Line {
+            event: e.event,
+            fields: e.fields.into_iter().collect(),
+        })
+        .collect()
+}
+
+#[test]
+fn a_fifo_or_a_huge_file_as_session_json_never_hangs_or_floods_memory() {
+    let t = Tenant::new();
+    for (i, plant) in [
+        "rm -f .ctask/session.json && mkfifo .ctask/session.json",
+        "head -c 20000000 /dev/zero | tr '\\0' x > .ctask/session.json",
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let ws = t.env.new_ws(&format!("Planted lease {i}"));
+        let t0 = Instant::now();
+        let out = t.session(&ws, &format!("{plant}; echo w > w.txt"), &[]);
+        out.ok();
+        assert!(t0.elapsed() < Duration::from_secs(30), "case {i} hung");
+        assert_eq!(strings(&summary(&ws)["files_added"]), ["w.txt"]);
+        // The next begin reclaims the planted file with a warning naming it.
+        let next = t.session(&ws, "true", &[]);
+        next.ok();
+        assert!(
+            next.stderr.contains("session.json"),
+            "case {i}: {}",
+            next.stderr
+        );
+        assert_eq!(one_start_one_end(&ws).len(), 2);
+        assert!(!ctask_dir(&ws).join("session.json").exists());
+    }
+    t.canary_intact();
+}

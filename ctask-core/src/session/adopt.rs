@@ -119,8 +119,8 @@ pub(super) fn adopt_owned(
         if write_start {
             manifest::write_manifest(&v.paths.start_manifest, &start)?;
         }
-        let entries = log::read(&v.ws.dir)?;
-        if !log::has_event(&entries, "start", &l.session_id) {
+        let (started, _) = log::lines_of(&v.ws.dir, &l.session_id, l.started_at)?;
+        if !started {
             let ts = l.started_at.unwrap_or(now);
             log::append(
                 &v.ws.dir,

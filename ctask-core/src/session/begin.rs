@@ -355,7 +355,18 @@ pub(super) fn start_heartbeat(
     Ok((beat, hb))
 }
 
+/// Warns of ignore files too large to be used.
+pub(super) fn note_oversized(c: &Capture, warnings: &mut Vec<String>) {
+    for f in &c.oversized_ignore_files {
+        warnings.push(format!(
+            "{f} is larger than {} bytes and was not used: the files it names are recorded",
+            manifest::MAX_IGNORE_FILE
+        ));
+    }
+}
+
 fn note_skipped(c: &Capture, warnings: &mut Vec<String>) {
+    note_oversized(c, warnings);
     if c.skipped_non_utf8 > 0 {
         warnings.push(format!(
             "{} file name(s) are not valid UTF-8 and were left out of the manifest",

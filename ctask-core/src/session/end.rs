@@ -106,7 +106,8 @@ fn end_inner(inner: &mut Inner, ending: Ending) -> Result<Outcome> {
     let ended_at = timefmt::now_secs();
     // The agent may have moved `.ctask/` or `logs/`, or put a symlink in their place:
     // everything below goes through the descriptors opened at begin.
-    let warnings = inner.dirs.moved();
+    let mut warnings = inner.dirs.moved();
+    begin::note_oversized(&capture, &mut warnings);
     // 3. Provisional cleanup: only when nothing on disk — ignored, non-UTF-8, `.git/` or
     // unreadable included — differs from what the session began with.
     if inner.role == Role::Owner

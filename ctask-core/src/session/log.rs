@@ -359,6 +359,102 @@ pub fn read(ws: &Path) -> Result<Vec<LogEntry>> {
     Ok(read_text(ws)?.lines().filter_map(parse_line).collect())
 }
 
+/// Size of the chunks [`scan_back`] reads.
+const CHUNK: usize = 64 * 1024;
+/// A line longer than this is skipped by [`scan_back`] (no event line comes near it).
+pub const MAX_LINE: usize = 1024 * 1024;
+
+/// Calls `f` with every well-formed line of the log, last line first, reading the file
+/// from its end in chunks: memory stays bounded by [`MAX_LINE`] whatever the log's size,
+/// and `f` stops the scan by returning `false`. A missing log has no lines.
+pub fn scan_back(ws: &Path, mut f: impl FnMut(&LogEntry) -> bool) -> Result<()> {
+    let path = log_path(ws);
+    let Some(file) = open_log(ws, false)? else {
+        return Ok(());
+    };
+    let mut pos = file.metadata().map_err(|e| Error::io(&path, e))?.len();
+    // Bytes of the line being assembled (its tail, read first), reversed chunk by chunk.
+    let mut pending: Vec<u8> = Vec::new();
+    let mut overlong = false;
+    let mut buf = vec![0u8; CHUNK];
+    let emit = |line: &[u8], f: &mut dyn FnMut(&LogEntry) -> bool| -> bool {
+        match std::str::from_utf8(line).ok().and_then(parse_line) {
+            Some(e) => f(&e),
+            None => true,
+        }
+    };
+    while pos > 0 {
+        let n = (pos as usize).min(CHUNK);
+        pos -= n as u64;
+        read_exact_at(&file, &mut buf[..n], pos).map_err(|e| Error::io(&path, e))?;
+        let chunk = &buf[..n];
+        let mut end = n;
+        while let Some(i) = chunk[..end].iter().rposition(|&b| b == b'\n') {
+            let piece = &chunk[i + 1..end];
+            if !overlong && pending.len() + piece.len() <= MAX_LINE {
+                let mut line = piece.to_vec();
+                line.extend_from_slice(&pending);
+                if !line.is_empty() && !emit(&line, &mut f) {
+                    return Ok(());
+                }
+            }
+            pending.clear();
+            overlong = false;
+            end = i;
+        }
+        let head = &chunk[..end];
+        if overlong || pending.len() + head.len() > MAX_LINE {
+            pending.clear();
+            overlong = true;
+        } else {
+            let mut p = head.to_vec();
+            p.extend_from_slice(&pending);
+            pending = p;
+        }
+    }
+    if !overlong && !pending.is_empty() {
+        emit(&pending, &mut f);
+    }
+    Ok(())
+}
+
+fn read_exact_at(file: &File, mut buf: &mut [u8], mut off: u64) -> io::Result<()> {
+    use std::os::unix::fs::FileExt;
+    while !buf.is_empty() {
+        match file.read_at(buf, off) {
+            Ok(0) => return Err(io::ErrorKind::UnexpectedEof.into()),
+            Ok(n) => {
+                buf = &mut buf[n..];
+                off += n as u64;
+            }
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(())
+}
+
+/// Whether the log has a `start` and an `end` line of session `id`, read from the log's
+/// end (see [`scan_back`]). Lines dated more than a day before `since` (the session's
+/// start) end the search: its lines cannot be older than it.
+pub fn lines_of(ws: &Path, id: &str, since: Option<DateTime<Utc>>) -> Result<(bool, bool)> {
+    let floor = since.map(|t| t - chrono::Duration::days(1));
+    let (mut start, mut end) = (false, false);
+    scan_back(ws, |e| {
+        if e.get("id") == Some(id) {
+            match e.event.as_str() {
+                "start" => start = true,
+                "end" => end = true,
+                _ => {}
+            }
+        }
+        let older = floor.is_some_and(|f| timefmt::parse(&e.ts).is_some_and(|t| t < f));
+        let done = start && end;
+        !(done || older)
+    })?;
+    Ok((start, end))
+}
+
 /// Whether the log has a line of `event` with `id=<id>`.
 pub fn has_event(entries: &[LogEntry], event: &str, id: &str) -> bool {
     entries
@@ -391,6 +487,37 @@ mod tests {
         assert_eq!(e.get("agent"), Some("my agent \"q\"\nx\\"));
         assert_eq!(e.get("exit"), Some("0"));
         assert_eq!(quote(""), "\"\"");
+    }
+
+    #[test]
+    fn scan_back_reads_every_line_from_the_end_across_chunks() {
+        let d = tempfile::tempdir().unwrap();
+        let ws = d.path();
+        let ts = timefmt::now_secs();
+        // Lines that straddle chunk boundaries, one over-long line, a torn last line.
+        let mut text = String::new();
+        for i in 0..3000 {
+            text.push_str(&format_line(ts, "start", &[("id", format!("s{i}"))]));
+            if i == 1500 {
+                text.push_str(&"x".repeat(MAX_LINE + 10));
+                text.push('\n');
+            }
+        }
+        text.push_str("2026-01-01T00:00:00Z end id=torn");
+        std::fs::create_dir(ws.join("logs")).unwrap();
+        std::fs::write(log_path(ws), &text).unwrap();
+        let mut ids = Vec::new();
+        scan_back(ws, |e| {
+            ids.push(e.get("id").unwrap_or("").to_owned());
+            true
+        })
+        .unwrap();
+        let mut expected: Vec<String> = (0..3000).map(|i| format!("s{i}")).collect();
+        expected.push("torn".into());
+        expected.reverse();
+        assert_eq!(ids, expected);
+        assert_eq!(lines_of(ws, "s0", None).unwrap(), (true, false));
+        assert_eq!(lines_of(ws, "nope", Some(ts)).unwrap(), (false, false));
     }
 
     #[test]

@@ -36,7 +36,7 @@ pub fn recover_dead(
         SummaryFile::Present(s) => Some(*s),
         _ => None,
     };
-    let entries = log::read(ws)?;
+    let (started, ended) = log::lines_of(ws, &l.session_id, l.started_at)?;
     crashpoint::hit("recovery.judged");
     let judged = LeaseFile::Present(Box::new(l.clone()));
     // Finalized: only the lease was left behind.
@@ -45,7 +45,7 @@ pub fn recover_dead(
         if !lease::still(&paths.lease, &judged)? {
             return Err(lease::changed_error(&paths.lease));
         }
-        if !log::has_event(&entries, "end", &l.session_id) {
+        if !ended {
             let counts = [
                 s.files_added.len(),
                 s.files_modified.len(),
@@ -61,7 +61,7 @@ pub fn recover_dead(
         return Ok(report(l, "finalized", None, None));
     }
     // Incomplete: killed inside begin, before the agent ran.
-    if l.lock.as_deref() == Some(LOCK_MARKER) && !log::has_event(&entries, "start", &l.session_id) {
+    if l.lock.as_deref() == Some(LOCK_MARKER) && !started {
         let _guard = WriteLock::acquire(&paths.write_lock)?;
         if !lease::still(&paths.lease, &judged)? {
             return Err(lease::changed_error(&paths.lease));

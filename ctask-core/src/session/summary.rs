@@ -325,13 +325,22 @@ impl<M: ManifestField> SummaryFile<M> {
     }
 }
 
+/// The most of `last-session-summary.json` that is read (its end manifest included: about
+/// 200 bytes an entry, so far above the default bound of 20 000 entries); a larger file is
+/// unreadable, a warning naming it.
+pub const MAX_BYTES: u64 = 256 * 1024 * 1024;
+
 /// Reads a summary file, with or without its end manifest (by `M`).
 pub fn read<M>(path: &Path) -> Result<SummaryFile<M>>
 where
     M: ManifestField + for<'de> Deserialize<'de>,
 {
-    let Some(bytes) = fsio::read_optional(path)? else {
-        return Ok(SummaryFile::Absent);
+    let bytes = match fsio::read_optional_capped(path, MAX_BYTES) {
+        Ok(Some(b)) => b,
+        Ok(None) => return Ok(SummaryFile::Absent),
+        // Too large, or not a regular file: unreadable (a warning, no baseline).
+        Err(crate::Error::BadFormat { detail, .. }) => return Ok(SummaryFile::Unreadable(detail)),
+        Err(e) => return Err(e),
     };
     if let Some(s) = read_lines::<M>(&bytes).filter(|s| !s.session_id.is_empty()) {
         return Ok(SummaryFile::Present(Box::new(s)));
