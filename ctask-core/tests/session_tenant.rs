@@ -90,3 +90,23 @@ fn a_failed_end_finishes_the_handle_and_is_never_retried() {
     .unwrap();
     assert_eq!(lines_of(&f.ws, &id), (1, 1));
 }
+
+/// A child the host spawns (fork + exec) inherits no descriptor of the session: not
+/// `session.lock` (it would keep the workspace locked after the host died), not the
+/// `.ctask/` and `logs/` directories opened at begin.
+#[cfg(target_os = "linux")]
+#[test]
+fn a_spawned_child_inherits_no_session_descriptor() {
+    let f = fixture();
+    let s = Session::begin(&f.ws, opts()).unwrap();
+    let mut child = std::process::Command::new("sleep").arg("5").spawn().unwrap();
+    let fds = fs::read_dir(format!("/proc/{}/fd", child.id())).unwrap();
+    let leaked: Vec<PathBuf> = fds
+        .filter_map(|e| fs::read_link(e.unwrap().path()).ok())
+        .filter(|t| t.starts_with(&f.ws))
+        .collect();
+    let _ = child.kill();
+    let _ = child.wait();
+    assert!(leaked.is_empty(), "inherited: {leaked:?}");
+    s.end(Ending::child_exit(0)).unwrap();
+}
