@@ -99,7 +99,10 @@ fn a_failed_end_finishes_the_handle_and_is_never_retried() {
 fn a_spawned_child_inherits_no_session_descriptor() {
     let f = fixture();
     let s = Session::begin(&f.ws, opts()).unwrap();
-    let mut child = std::process::Command::new("sleep").arg("5").spawn().unwrap();
+    let mut child = std::process::Command::new("sleep")
+        .arg("5")
+        .spawn()
+        .unwrap();
     let fds = fs::read_dir(format!("/proc/{}/fd", child.id())).unwrap();
     let leaked: Vec<PathBuf> = fds
         .filter_map(|e| fs::read_link(e.unwrap().path()).ok())

@@ -16,7 +16,7 @@ use super::manifest::{self, Capture, Manifest};
 use super::paths::CtaskPaths;
 use super::summary::{self, Summary, SummaryFile};
 use super::tmux::{self, Tmux};
-use super::writelock::WriteLock;
+use super::writelock::{self, WriteLock};
 use super::{
     Inner, OnActive, Recovered, Role, Session, SessionDirs, SessionOptions, adopt, crashpoint,
     diff, host, log, provisional, recovery, timefmt,
@@ -293,14 +293,7 @@ fn begin_owned(
     // Step 6 (the heartbeat) is started inside, before the start line: nothing after
     // that line can fail without its end.
     let dirs = SessionDirs::open(&v.ws.dir, &v.paths)?;
-    let (beat, hb) = write_start(
-        &v.ws.dir,
-        &v.paths,
-        &dirs,
-        new_lease,
-        &capture.manifest,
-        &opts,
-    )?;
+    let (beat, hb) = write_start(&v.paths, &dirs, new_lease, &capture.manifest, &opts)?;
     let provisional = (opts.newly_created && opts.mode == Mode::Direct)
         .then(|| provisional::take(&v.ws.dir))
         .flatten();
@@ -381,40 +374,40 @@ fn note_skipped(c: &Capture, warnings: &mut Vec<String>) {
 /// once (`reason=exception`), so no `start` is ever left without an `end`; only when that
 /// fails too are the lease and start manifest left for recovery to close.
 fn write_start(
-    ws: &Path,
     paths: &CtaskPaths,
     dirs: &SessionDirs,
     l: Lease,
     start: &Manifest,
     opts: &SessionOptions,
 ) -> Result<(Arc<Mutex<Beat>>, Option<Heartbeat>)> {
-    let _guard = WriteLock::acquire(&paths.write_lock)?;
+    let ctask = &dirs.ctask;
+    let _guard = WriteLock::acquire_in(ctask, super::paths::WRITE_LOCK, writelock::WAIT)?;
     crashpoint::hit("begin.write_locked");
     // The lease was judged (and a dead one removed) before a capture that can take
     // minutes: a lease written since, by a tool that takes no session.lock, is never
     // overwritten.
-    if !lease::still(&paths.lease, &LeaseFile::Absent)? {
+    if lease::read_in(ctask)? != LeaseFile::Absent {
         return Err(lease::changed_error(&paths.lease));
     }
     // Temp files of writers killed mid-write (never one still being written).
     fsio::sweep_temp_files(&paths.dir);
     let written = (|| {
-        lease::write(&paths.lease, &l)?;
+        lease::write_in(ctask, &l)?;
         crashpoint::hit("begin.lease_written");
-        manifest::write_manifest(&paths.start_manifest, start)?;
+        manifest::write_manifest_in(ctask, start)?;
         crashpoint::hit("begin.start_manifest_written");
         start_heartbeat(dirs, l.clone(), opts)
     })();
     let (beat, mut hb) = match written {
         Ok(v) => v,
         Err(e) => {
-            undo_start(paths);
+            undo_start_in(ctask);
             return Err(e);
         }
     };
     let ts = l.started_at.unwrap_or_else(timefmt::now_secs);
     let mode = opts.mode.as_str();
-    match log::append_checked(ws, ts, "start", &start_fields(&l, mode, None)) {
+    match log::append_checked_in(&dirs.logs, ts, "start", &start_fields(&l, mode, None)) {
         Ok(()) => {
             crashpoint::hit("begin.start_line");
             Ok((beat, hb))
@@ -424,10 +417,15 @@ fn write_start(
                 h.stop();
             }
             let closed = !failed.maybe_written
-                || log::append(ws, timefmt::now_secs(), "end", &orphan_end_fields(&l, mode))
-                    .is_ok();
+                || log::append_in(
+                    &dirs.logs,
+                    timefmt::now_secs(),
+                    "end",
+                    &orphan_end_fields(&l, mode),
+                )
+                .is_ok();
             if closed {
-                undo_start(paths);
+                undo_start_in(ctask);
             }
             Err(failed.error)
         }
@@ -453,9 +451,9 @@ fn orphan_end_fields(l: &Lease, mode: &str) -> Vec<(&'static str, String)> {
 }
 
 /// Removes what a failed begin wrote (start manifest first, then the lease).
-pub(super) fn undo_start(paths: &CtaskPaths) {
-    let _ = fsio::remove_if_exists(&paths.start_manifest);
-    let _ = fsio::remove_if_exists(&paths.lease);
+fn undo_start_in(ctask: &super::dirfd::Dir) {
+    let _ = ctask.unlink(super::paths::START_MANIFEST);
+    let _ = ctask.unlink(super::paths::LEASE);
 }
 
 /// Fields of a `start` line.

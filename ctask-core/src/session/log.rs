@@ -220,16 +220,6 @@ impl AppendError {
     }
 }
 
-/// Like [`append`], telling a failure before the write from one after it.
-pub fn append_checked(
-    ws: &Path,
-    ts: DateTime<Utc>,
-    event: &str,
-    fields: &[(&str, String)],
-) -> std::result::Result<(), AppendError> {
-    append_text(ws, format_line(ts, event, fields))
-}
-
 /// One event for [`append_all`]: timestamp, event name, fields.
 pub type Event<'a> = (DateTime<Utc>, &'a str, &'a [(&'a str, String)]);
 
@@ -241,6 +231,23 @@ pub fn append_all(ws: &Path, lines: &[Event<'_>]) -> Result<()> {
         .map(|(ts, event, fields)| format_line(*ts, event, fields))
         .collect();
     append_text(ws, text).map_err(AppendError::into_error)
+}
+
+/// Like [`append_in`], telling a failure before the write from one after it.
+pub fn append_checked_in(
+    dir: &Dir,
+    ts: DateTime<Utc>,
+    event: &str,
+    fields: &[(&str, String)],
+) -> std::result::Result<(), AppendError> {
+    let path = dir.join(LOG_FILE);
+    let file = open_in(dir, true)
+        .and_then(|f| f.ok_or_else(|| Error::io(&path, io::ErrorKind::NotFound.into())))
+        .map_err(|error| AppendError {
+            error,
+            maybe_written: false,
+        })?;
+    append_to(&file, &path, format_line(ts, event, fields))
 }
 
 /// Appends one event line through the open `logs/` directory `dir` (see [`append`]).

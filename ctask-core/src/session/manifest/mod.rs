@@ -117,6 +117,16 @@ pub fn read_manifest(path: &Path) -> Result<Option<Manifest>> {
 
 /// Writes `m` to `path` atomically, one entry per line (compact, still diffable).
 pub fn write_manifest(path: &Path, m: &Manifest) -> Result<()> {
+    fsio::write_atomic(path, &render(path, m)?)
+}
+
+/// Writes `m` as `manifest-start.json` through the `.ctask/` directory descriptor `dir`.
+pub fn write_manifest_in(dir: &super::dirfd::Dir, m: &Manifest) -> Result<()> {
+    let name = super::paths::START_MANIFEST;
+    dir.write_atomic(name, &render(&dir.join(name), m)?)
+}
+
+fn render(path: &Path, m: &Manifest) -> Result<Vec<u8>> {
     let bad = |e: serde_json::Error| Error::format(path, format!("cannot serialise: {e}"));
     let mut out = Vec::with_capacity(64 + m.entries.len() * 200);
     let at = Timestamp::from_datetime(&m.captured_at);
@@ -126,7 +136,7 @@ pub fn write_manifest(path: &Path, m: &Manifest) -> Result<()> {
         serde_json::to_writer(&mut out, e).map_err(bad)?;
     }
     out.extend_from_slice(b"\n]}\n");
-    fsio::write_atomic(path, &out)
+    Ok(out)
 }
 
 impl Manifest {
