@@ -254,8 +254,9 @@ impl Dir {
         self.write_atomic(name, &bytes)
     }
 
-    /// Creates a new temp file (the writer's host-and-pid prefix) exclusively.
-    fn create_temp(&self) -> Result<(String, File)> {
+    /// Creates a new temp file (the writer's host-and-pid prefix) exclusively; returns its
+    /// name and the open file.
+    pub fn create_temp(&self) -> Result<(String, File)> {
         let prefix = crate::fsio::temp_prefix();
         for _ in 0..16 {
             let name = format!("{prefix}{}", random_hex(6));

@@ -10,7 +10,10 @@
 //! host, by its mtime when its content is empty or partial (a writer between create and
 //! write), and by how long this very wait has seen it unchanged — so a planted lock with
 //! a timestamp in the future cannot block a wait longer than [`STALE_AFTER`] either.
-//! Nothing needs hard links: file systems without them (vfat, some FUSE/SMB) work.
+//! The lock is created with its content in one step (a hard link of a complete temp file,
+//! which fails like `O_EXCL` when the lock exists), so a reader never sees it empty; on a
+//! file system without hard links (vfat, some FUSE/SMB) it is created with `O_CREAT|O_EXCL`
+//! and then written, as the reference tool does.
 
 use std::io::{self, Write};
 use std::path::Path;
@@ -123,10 +126,38 @@ fn holder_token(body: &[u8]) -> Option<String> {
     serde_json::from_slice::<Holder>(body).ok()?.token
 }
 
-/// Creates the lock with `O_CREAT|O_EXCL` and writes its content. `Ok(None)` when it is
-/// held. A write that fails removes the half-made lock.
+/// Creates the lock with its content: a hard link of a complete temp file, or, where the
+/// file system has no hard links, [`try_create_exclusive`]. `Ok(None)` when it is held.
 fn try_create(dir: &Dir, name: &str) -> Result<Option<WriteLock>> {
     let path = dir.join(name);
+    let (token, body) = holder_body(&path)?;
+    let (tmp, mut file) = dir.create_temp()?;
+    let written = file.write_all(&body).and_then(|()| file.sync_data());
+    drop(file);
+    let linked = written.and_then(|()| dir.link(&tmp, name));
+    let _ = dir.unlink(&tmp);
+    match linked {
+        Ok(()) => Ok(Some(WriteLock {
+            dir: dir.try_clone()?,
+            name: name.to_owned(),
+            token,
+        })),
+        Err(e) if e.kind() == io::ErrorKind::AlreadyExists => Ok(None),
+        Err(e) if no_hard_links(&e) => try_create_exclusive(dir, name),
+        Err(e) => Err(dirfd::nofollow_error(&path, e)),
+    }
+}
+
+/// Whether `e` says the file system cannot make hard links.
+fn no_hard_links(e: &io::Error) -> bool {
+    matches!(
+        e.raw_os_error(),
+        Some(libc::EPERM | libc::ENOTSUP | libc::ENOSYS | libc::EMLINK)
+    ) || e.raw_os_error() == Some(libc::EOPNOTSUPP)
+}
+
+/// A new token and the lock's content naming this process.
+fn holder_body(path: &Path) -> Result<(String, Vec<u8>)> {
     let token = dirfd::random_hex(16);
     let holder = Holder {
         pid: host::current_pid(),
@@ -134,7 +165,16 @@ fn try_create(dir: &Dir, name: &str) -> Result<Option<WriteLock>> {
         acquired_at: Utc::now().to_rfc3339_opts(SecondsFormat::Nanos, true),
         token: Some(token.clone()),
     };
-    let body = serde_json::to_vec(&holder).map_err(|e| Error::format(&path, e.to_string()))?;
+    let body = serde_json::to_vec(&holder).map_err(|e| Error::format(path, e.to_string()))?;
+    Ok((token, body))
+}
+
+/// Creates the lock with `O_CREAT|O_EXCL` and then writes its content (the reference
+/// tool's way; between the two a reader sees it empty and judges it by its mtime).
+/// `Ok(None)` when it is held. A write that fails removes the half-made lock.
+fn try_create_exclusive(dir: &Dir, name: &str) -> Result<Option<WriteLock>> {
+    let path = dir.join(name);
+    let (token, body) = holder_body(&path)?;
     let mut file = match dir.open_file(name, libc::O_WRONLY | libc::O_CREAT | libc::O_EXCL, 0o644) {
         Ok(f) => f,
         Err(e) if e.kind() == io::ErrorKind::AlreadyExists => return Ok(None),
@@ -310,6 +350,22 @@ mod tests {
         fs::write(&p, serde_json::to_vec(&theirs).unwrap()).unwrap();
         drop(a);
         assert!(p.exists(), "the old holder removed another's lock");
+    }
+
+    #[test]
+    fn the_path_without_hard_links_is_exclusive_and_proves_ownership() {
+        let d = tempfile::tempdir().unwrap();
+        let dir = Dir::open(d.path()).unwrap();
+        let a = try_create_exclusive(&dir, "write.lock").unwrap().unwrap();
+        let h: Holder =
+            serde_json::from_slice(&fs::read(d.path().join("write.lock")).unwrap()).unwrap();
+        assert_eq!(h.token.as_deref(), Some(a.token()));
+        assert!(try_create_exclusive(&dir, "write.lock").unwrap().is_none());
+        assert!(try_create(&dir, "write.lock").unwrap().is_none());
+        drop(a);
+        assert!(!d.path().join("write.lock").exists());
+        let names: Vec<_> = fs::read_dir(d.path()).unwrap().collect();
+        assert!(names.is_empty(), "no temp files left");
     }
 
     #[test]
