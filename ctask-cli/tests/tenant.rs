@@ -146,6 +146,28 @@ echo work > work.txt"#;
     t.canary_intact();
 }
 
+#[test]
+fn a_lock_planted_for_another_host_and_removed_later_does_not_fail_the_end() {
+    let t = Tenant::new();
+    let ws = t.env.new_ws("Foreign lock");
+    // The agent plants a fresh lock naming another host, has it removed 3 s later by a
+    // process it leaves behind, and exits 0 at once.
+    let script = r#"printf '{"pid":1,"hostname":"elsewhere","acquired_at":"%s"}' "$(date -u +%Y-%m-%dT%H:%M:%SZ)" > .ctask/write.lock
+(sleep 3; rm -f .ctask/write.lock) >/dev/null 2>&1 &
+echo work > work.txt"#;
+    let out = t.session(&ws, script, &[]);
+    out.ok();
+    let s = summary(&ws);
+    assert_eq!(s["end_reason"], "child_exited", "{s}");
+    assert_eq!(strings(&s["files_added"]), ["work.txt"]);
+    assert_eq!(one_start_one_end(&ws).len(), 1);
+    assert!(!ctask_dir(&ws).join("session.json").exists());
+    // The next session is ordinary.
+    t.session(&ws, "true", &[]).ok();
+    assert_eq!(one_start_one_end(&ws).len(), 2);
+    t.canary_intact();
+}
+
 // ---------------------------------------------------------------------------------------
 // Item 3: provisional cleanup removes a workspace only when nothing in it is new.
 
