@@ -221,6 +221,14 @@ fn break_if_stale(dir: &Dir, name: &str, seen: &mut Option<Seen>) -> Result<()> 
     if !is_stale(holder.as_ref(), mtime, observed) {
         return Ok(());
     }
+    // Look once more right before moving it: what is moved is then almost always the lock
+    // judged, and the give-back below (a moment without any lock) almost never needed.
+    let again = dir.stat(name)?;
+    if again.is_none_or(|a| a.dev != dev || a.ino != ino)
+        || dir.read_capped(name, READ_CAP).ok().flatten() != body
+    {
+        return Ok(());
+    }
     let aside = format!("{}broken-{}", fsio::temp_prefix(), dirfd::random_hex(6));
     match dir.rename(name, &aside) {
         Ok(()) => {}
