@@ -5,6 +5,10 @@
 //! id has one `start` and one `end`, and nothing outside `.ctask/` and the log changed.
 //!
 //! Runs per point: `CTASK_CRASH_RUNS` (default 2; `make stress` uses 20).
+//!
+//! Fault points (`CTASK_FAIL_AT`) make what cannot be made to fail from outside fail on
+//! purpose — the heartbeat thread's start, the `fsync` of the `start` line — and check that
+//! no `start` line is ever left without its `end`.
 
 mod common;
 
@@ -269,6 +273,136 @@ fn unarmed_points_change_nothing() {
     assert_eq!(log_lines(&ws).len(), 4);
     let s = read_json(&ctask_dir(&ws).join("last-session-summary.json")).expect("summary");
     assert_eq!(s["files_added"], serde_json::json!(["agent-1.txt"]));
+}
+
+/// Fault points of begin: after each failure, every `start` has its `end`, no lease or
+/// start manifest is left, the agent never ran, and the next session is normal.
+const FAULT_POINTS: &[&str] = &["begin.heartbeat", "log.sync.start"];
+
+#[test]
+fn a_begin_that_fails_around_its_start_line_leaves_no_orphan_start() {
+    let env = Env::new();
+    for point in FAULT_POINTS {
+        let ws = setup(&env, point);
+        let mut cmd = env.cmd(&sh_args(&ws, &[], AGENT, &["1"]));
+        cmd.env("CTASK_FAIL_AT", point);
+        let out = env.run_cmd(cmd);
+        assert_ne!(out.code(), Some(0), "{point}: {out:#?}");
+        no_panic(&out.stderr);
+        assert!(!ws.join("agent-1.txt").exists(), "{point}: the agent ran");
+        check_log_pairs(&ws, true);
+        for gone in ["session.json", "manifest-start.json", "write.lock"] {
+            assert!(
+                !ctask_dir(&ws).join(gone).exists(),
+                "{point}: {gone} left behind"
+            );
+        }
+        env.run(&sh_args(&ws, &[], AGENT, &["2"])).ok();
+        check_log_pairs(&ws, true);
+        let s = read_json(&ctask_dir(&ws).join("last-session-summary.json")).expect("summary");
+        assert_eq!(
+            s["files_added"],
+            serde_json::json!(["agent-2.txt"]),
+            "{point}"
+        );
+    }
+}
+
+/// A lease the reference tool (which takes no `session.lock`) writes for a live session on
+/// another host.
+fn reference_lease() -> String {
+    let now = chrono::Utc::now().to_rfc3339();
+    serde_json::json!({
+        "session_id": "elsewhere-7-20260101T000000Z",
+        "pid": 7,
+        "hostname": "elsewhere",
+        "agent": "claude",
+        "mode": "local",
+        "workspace_mode": "local",
+        "started_at": now,
+        "heartbeat_at": now,
+    })
+    .to_string()
+}
+
+/// A dead lease of this ctask (same host, a pid that is gone), with or without its
+/// `start` line in the log.
+fn dead_lease(ws: &Path, started: bool) -> String {
+    let host = ctask_core::session::host::hostname();
+    let id = format!("{host}-{}-20260101T000000Z-dead", dead_pid());
+    let l = serde_json::json!({
+        "session_id": id,
+        "pid": dead_pid(),
+        "hostname": host,
+        "agent": "sh",
+        "mode": "direct",
+        "workspace_mode": "local",
+        "started_at": "2026-01-01T00:00:00Z",
+        "heartbeat_at": "2026-01-01T00:00:30Z",
+        "lock": "session.lock",
+    });
+    if started {
+        let line = format!(
+            "2026-01-01T00:00:00Z start id={id} agent=sh mode=direct pid=1 host={host} user=u\n"
+        );
+        let log = ws.join("logs/sessions.log");
+        let mut text = fs::read_to_string(&log).unwrap_or_default();
+        text.push_str(&line);
+        fs::write(&log, text).expect("log");
+    }
+    l.to_string()
+}
+
+/// Writes the lease a case starts from (given the workspace); returns its body.
+type LeaseBefore = fn(&Path) -> String;
+
+/// While begin acts on the lease it judged, the reference tool writes a lease of its own
+/// (at `point`): begin must leave that lease exactly as written, write no `start`, and not
+/// run the agent.
+#[test]
+fn a_lease_written_while_begin_acts_is_never_removed_or_overwritten() {
+    let env = Env::new();
+    let cases: [(&str, Option<LeaseBefore>); 4] = [
+        ("begin.captured", None),
+        ("recovery.judged", Some(|ws| dead_lease(ws, false))),
+        ("recovery.captured", Some(|ws| dead_lease(ws, true))),
+        ("recovery.judged", Some(|_| "{ torn".to_owned())),
+    ];
+    for (i, (point, before)) in cases.into_iter().enumerate() {
+        let ws = setup(&env, &format!("race {i}"));
+        let lease = ctask_dir(&ws).join("session.json");
+        if let Some(f) = before {
+            let body = f(&ws);
+            fs::write(&lease, body).expect("lease");
+        }
+        let theirs = env.scratch(&format!("theirs-{i}.json"));
+        fs::write(&theirs, reference_lease()).expect("reference lease");
+        let starts = log_lines(&ws).iter().filter(|l| l.event == "start").count();
+        let mut cmd = env.cmd(&sh_args(&ws, &[], AGENT, &["x"]));
+        cmd.env("CTASK_RUN_AT", point).env(
+            "CTASK_RUN_CMD",
+            format!("cp '{}' '{}'", path_str(&theirs), path_str(&lease)),
+        );
+        let out = env.run_cmd(cmd);
+        let label = format!("case {i} at {point}");
+        assert_ne!(out.code(), Some(0), "{label}: {out:#?}");
+        no_panic(&out.stderr);
+        assert_eq!(
+            fs::read_to_string(&lease).expect("lease kept"),
+            reference_lease_of(&theirs),
+            "{label}: the reference tool's lease was changed"
+        );
+        assert_eq!(
+            log_lines(&ws).iter().filter(|l| l.event == "start").count(),
+            starts,
+            "{label}: a start line was written"
+        );
+        assert!(!ws.join("agent-x.txt").exists(), "{label}: the agent ran");
+    }
+}
+
+fn reference_lease_of(p: &Path) -> String {
+    fs::read_to_string(p).expect("reference lease")
 }
 
 fn report(kind: &str, t: &Tally) {

@@ -141,6 +141,26 @@ pub fn read_optional(path: &Path) -> Result<Option<Vec<u8>>> {
     }
 }
 
+/// Reads a regular file of at most `cap` bytes; `Ok(None)` when it does not exist. Refuses
+/// a symlink or a special file (never blocking on a FIFO), and a larger file with an error
+/// naming it.
+pub fn read_optional_capped(path: &Path, cap: u64) -> Result<Option<Vec<u8>>> {
+    use std::os::unix::fs::OpenOptionsExt;
+    let file = match fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK | libc::O_CLOEXEC)
+        .open(path)
+    {
+        Ok(f) => f,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
+        Err(e) if e.raw_os_error() == Some(libc::ELOOP) => {
+            return Err(Error::security(path, "is a symbolic link"));
+        }
+        Err(e) => return Err(Error::io(path, e)),
+    };
+    crate::session::dirfd::read_file_capped(file, path, cap).map(Some)
+}
+
 /// Makes sure `dir` is a real directory (not a symlink), creating it when `create` is set
 /// and it is missing.
 pub fn ensure_real_dir(dir: &Path, create: bool) -> Result<()> {

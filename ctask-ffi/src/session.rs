@@ -273,7 +273,8 @@ pub unsafe extern "C" fn ctask_session_heartbeat(session: *const ctask_session) 
 ///
 /// Idempotent: once a call has succeeded, later calls return `CTASK_OK` and write nothing
 /// to `summary_json`. After a failure the handle is finished all the same (its lock is
-/// released); a later begin recovers whatever was left unrecorded. Thread-safe.
+/// released, the lease stays); later calls fail without writing, and the next begin in the
+/// workspace records the session. Thread-safe.
 ///
 /// A persistent session's handle: returns `CTASK_OK` and writes nothing; the supervisor
 /// ends the session when the agent exits (then `ctask_workspace_status` reports its
@@ -313,10 +314,11 @@ pub unsafe extern "C" fn ctask_session_end(
 /// Releases a session handle. NULL is a no-op.
 ///
 /// A session that was not ended is ended now with `end_reason` `abandoned` (`detected_via`
-/// `drop`); any failure of that end is ignored. Freeing a persistent session's handle
-/// leaves the session running under its supervisor. The handle must not be used afterwards
-/// (use after free is undefined behaviour), and this call must not race with another call
-/// on the same handle.
+/// `drop`); any failure of that end is ignored. A session whose end failed is not ended
+/// again (the next begin in its workspace records it). Freeing a persistent session's
+/// handle leaves the session running under its supervisor. The handle must not be used
+/// afterwards (use after free is undefined behaviour), and this call must not race with
+/// another call on the same handle.
 ///
 /// # Safety
 /// `session` is NULL or a live handle from `ctask_session_begin`, not used again afterwards.

@@ -279,6 +279,9 @@ pub fn launch(
         }
         other => other,
     }?;
+    for w in &result.warnings {
+        output::warn(w);
+    }
     if result.workspace_removed {
         output::message(&format!(
             "removed {}: it was new, nothing changed and the agent exited with {}",

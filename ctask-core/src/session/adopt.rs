@@ -4,6 +4,7 @@
 
 use std::path::Path;
 
+use super::SessionDirs;
 use super::begin::{self, Assembly, Validated};
 use super::lease::{self, Lease, Mode};
 use super::liveness::{self, Judgement};
@@ -118,8 +119,8 @@ pub(super) fn adopt_owned(
         if write_start {
             manifest::write_manifest(&v.paths.start_manifest, &start)?;
         }
-        let entries = log::read(&v.ws.dir)?;
-        if !log::has_event(&entries, "start", &l.session_id) {
+        let (started, _) = log::lines_of(&v.ws.dir, &l.session_id, l.started_at)?;
+        if !started {
             let ts = l.started_at.unwrap_or(now);
             log::append(
                 &v.ws.dir,
@@ -147,10 +148,10 @@ pub(super) fn adopt_owned(
         agent: l.agent.clone().unwrap_or_else(|| opts.agent.clone()),
         ..opts
     };
-    let (beat, hb) = begin::start_heartbeat(&v.paths, l, &opts)?;
+    let dirs = SessionDirs::open(&v.ws.dir, &v.paths)?;
+    let (beat, hb) = begin::start_heartbeat(&dirs, l, &opts)?;
     Ok(begin::assemble(
         v.ws,
-        v.paths,
         v.launch,
         &opts,
         Assembly {
@@ -168,6 +169,8 @@ pub(super) fn adopt_owned(
             tmux_session: name,
             adopted_at: Some(now),
             heartbeat: hb,
+            provisional: None,
+            dirs,
         },
     ))
 }

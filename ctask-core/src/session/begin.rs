@@ -16,10 +16,10 @@ use super::manifest::{self, Capture, Manifest};
 use super::paths::CtaskPaths;
 use super::summary::{self, Summary, SummaryFile};
 use super::tmux::{self, Tmux};
-use super::writelock::WriteLock;
+use super::writelock::{self, WriteLock};
 use super::{
-    Inner, OnActive, Recovered, Role, Session, SessionOptions, adopt, crashpoint, diff, host, log,
-    recovery, timefmt,
+    Inner, OnActive, Recovered, Role, Session, SessionDirs, SessionOptions, adopt, crashpoint,
+    diff, host, log, provisional, recovery, timefmt,
 };
 use crate::error::{Error, Result};
 use crate::fsio;
@@ -212,9 +212,9 @@ fn coexist_or_refuse(v: Validated, opts: SessionOptions, owner: Lease) -> Result
     drop(base);
     let started_at = timefmt::now_secs();
     let id = lease::new_session_id(started_at);
+    let dirs = SessionDirs::open(&v.ws.dir, &v.paths)?;
     Ok(assemble(
         v.ws,
-        v.paths,
         v.launch,
         &opts,
         Assembly {
@@ -232,6 +232,8 @@ fn coexist_or_refuse(v: Validated, opts: SessionOptions, owner: Lease) -> Result
             tmux_session: None,
             adopted_at: None,
             heartbeat: None,
+            provisional: None,
+            dirs,
         },
     ))
 }
@@ -283,19 +285,16 @@ fn begin_owned(
     new_lease.started_at = Some(started_at);
     new_lease.heartbeat_at = Some(started_at);
     new_lease.tmux_session = v.tmux.as_ref().map(|(_, n)| n.clone());
-    write_start(&v.ws.dir, &v.paths, &new_lease, &capture.manifest, &opts)?;
-    // Step 6: heartbeat.
-    let (beat, hb) = match start_heartbeat(&v.paths, new_lease, &opts) {
-        Ok(b) => b,
-        Err(e) => {
-            undo_start(&v.paths);
-            return Err(e);
-        }
-    };
+    // Step 6 (the heartbeat) is started inside, before the start line: nothing after
+    // that line can fail without its end.
+    let dirs = SessionDirs::open(&v.ws.dir, &v.paths)?;
+    let (beat, hb) = write_start(&v.paths, &dirs, new_lease, &capture.manifest, &opts)?;
+    let provisional = (opts.newly_created && opts.mode == Mode::Direct)
+        .then(|| provisional::take(&v.ws.dir))
+        .flatten();
     let tmux_session = v.tmux.as_ref().map(|(_, n)| n.clone());
     Ok(assemble(
         v.ws,
-        v.paths,
         v.launch,
         &opts,
         Assembly {
@@ -313,22 +312,29 @@ fn begin_owned(
             tmux_session,
             adopted_at: None,
             heartbeat: hb,
+            provisional,
+            dirs,
         },
     ))
 }
 
 /// Starts the heartbeat of `lease` (when the options ask for one).
 pub(super) fn start_heartbeat(
-    paths: &CtaskPaths,
+    dirs: &SessionDirs,
     lease: Lease,
     opts: &SessionOptions,
 ) -> Result<(Arc<Mutex<Beat>>, Option<Heartbeat>)> {
     let beat = Arc::new(Mutex::new(Beat {
-        lease_path: paths.lease.clone(),
-        write_lock: paths.write_lock.clone(),
+        dir: dirs.ctask.try_clone()?,
         lease,
     }));
     let hb = if opts.heartbeat {
+        if crashpoint::fail("begin.heartbeat") {
+            return Err(Error::io(
+                dirs.ctask.join(super::paths::LEASE),
+                std::io::Error::other("injected: the heartbeat thread cannot start"),
+            ));
+        }
         let every = Duration::from_secs(opts.heartbeat_seconds.max(1));
         Some(Heartbeat::start(Arc::clone(&beat), every)?)
     } else {
@@ -337,7 +343,18 @@ pub(super) fn start_heartbeat(
     Ok((beat, hb))
 }
 
+/// Warns of ignore files too large to be used.
+pub(super) fn note_oversized(c: &Capture, warnings: &mut Vec<String>) {
+    for f in &c.oversized_ignore_files {
+        warnings.push(format!(
+            "{f} is larger than {} bytes and was not used: the files it names are recorded",
+            manifest::MAX_IGNORE_FILE
+        ));
+    }
+}
+
 fn note_skipped(c: &Capture, warnings: &mut Vec<String>) {
+    note_oversized(c, warnings);
     if c.skipped_non_utf8 > 0 {
         warnings.push(format!(
             "{} file name(s) are not valid UTF-8 and were left out of the manifest",
@@ -346,43 +363,92 @@ fn note_skipped(c: &Capture, warnings: &mut Vec<String>) {
     }
 }
 
-/// Writes the lease, the start manifest and the `start` line under `write.lock`; on any
-/// failure removes what it wrote.
+/// Under `write.lock`: writes the lease and the start manifest, starts the heartbeat, and
+/// appends the `start` line last. A failure before the line removes what was written; a
+/// line that may have landed although its append failed (its `fsync`) gets its `end` at
+/// once (`reason=exception`), so no `start` is ever left without an `end`; only when that
+/// fails too are the lease and start manifest left for recovery to close.
 fn write_start(
-    ws: &Path,
     paths: &CtaskPaths,
-    l: &Lease,
+    dirs: &SessionDirs,
+    l: Lease,
     start: &Manifest,
     opts: &SessionOptions,
-) -> Result<()> {
-    let _guard = WriteLock::acquire(&paths.write_lock)?;
+) -> Result<(Arc<Mutex<Beat>>, Option<Heartbeat>)> {
+    let ctask = &dirs.ctask;
+    let _guard = WriteLock::acquire_in(ctask, super::paths::WRITE_LOCK, writelock::WAIT)?;
     crashpoint::hit("begin.write_locked");
+    // The lease was judged (and a dead one removed) before a capture that can take
+    // minutes: a lease written since, by a tool that takes no session.lock, is never
+    // overwritten.
+    if lease::read_in(ctask)? != LeaseFile::Absent {
+        return Err(lease::changed_error(&paths.lease));
+    }
     // Temp files of writers killed mid-write (never one still being written).
     fsio::sweep_temp_files(&paths.dir);
-    let result = (|| {
-        lease::write(&paths.lease, l)?;
+    let written = (|| {
+        lease::write_in(ctask, &l)?;
         crashpoint::hit("begin.lease_written");
-        manifest::write_manifest(&paths.start_manifest, start)?;
+        manifest::write_manifest_in(ctask, start)?;
         crashpoint::hit("begin.start_manifest_written");
-        log::append(
-            ws,
-            l.started_at.unwrap_or_else(timefmt::now_secs),
-            "start",
-            &start_fields(l, opts.mode.as_str(), None),
-        )?;
-        crashpoint::hit("begin.start_line");
-        Ok(())
+        start_heartbeat(dirs, l.clone(), opts)
     })();
-    if result.is_err() {
-        undo_start(paths);
+    let (beat, mut hb) = match written {
+        Ok(v) => v,
+        Err(e) => {
+            undo_start_in(ctask);
+            return Err(e);
+        }
+    };
+    let ts = l.started_at.unwrap_or_else(timefmt::now_secs);
+    let mode = opts.mode.as_str();
+    match log::append_checked_in(&dirs.logs, ts, "start", &start_fields(&l, mode, None)) {
+        Ok(()) => {
+            crashpoint::hit("begin.start_line");
+            Ok((beat, hb))
+        }
+        Err(failed) => {
+            if let Some(h) = hb.as_mut() {
+                h.stop();
+            }
+            let closed = !failed.maybe_written
+                || log::append_in(
+                    &dirs.logs,
+                    timefmt::now_secs(),
+                    "end",
+                    &orphan_end_fields(&l, mode),
+                )
+                .is_ok();
+            if closed {
+                undo_start_in(ctask);
+            }
+            Err(failed.error)
+        }
     }
-    result
+}
+
+/// Fields of the `end` line that closes a `start` line whose begin failed after writing it.
+fn orphan_end_fields(l: &Lease, mode: &str) -> Vec<(&'static str, String)> {
+    let zero = || "0".to_owned();
+    vec![
+        ("id", l.session_id.clone()),
+        ("agent", l.agent.clone().unwrap_or_default()),
+        ("mode", mode.to_owned()),
+        ("exit", "-".to_owned()),
+        ("duration", zero()),
+        ("added", zero()),
+        ("modified", zero()),
+        ("deleted", zero()),
+        ("renamed", zero()),
+        ("reason", "exception".to_owned()),
+        ("detected_via", "-".to_owned()),
+    ]
 }
 
 /// Removes what a failed begin wrote (start manifest first, then the lease).
-pub(super) fn undo_start(paths: &CtaskPaths) {
-    let _ = fsio::remove_if_exists(&paths.start_manifest);
-    let _ = fsio::remove_if_exists(&paths.lease);
+fn undo_start_in(ctask: &super::dirfd::Dir) {
+    let _ = ctask.unlink(super::paths::START_MANIFEST);
+    let _ = ctask.unlink(super::paths::LEASE);
 }
 
 /// Fields of a `start` line.
@@ -421,11 +487,12 @@ pub(super) struct Assembly {
     pub(super) tmux_session: Option<String>,
     pub(super) adopted_at: Option<chrono::DateTime<chrono::Utc>>,
     pub(super) heartbeat: Option<Heartbeat>,
+    pub(super) provisional: Option<provisional::Inventory>,
+    pub(super) dirs: SessionDirs,
 }
 
 pub(super) fn assemble(
     ws: Workspace,
-    paths: CtaskPaths,
     launch: LaunchDir,
     opts: &SessionOptions,
     a: Assembly,
@@ -450,7 +517,7 @@ pub(super) fn assemble(
     Session {
         inner: Mutex::new(Inner {
             ws_dir: ws.dir,
-            paths,
+            dirs: a.dirs,
             id: a.id,
             agent: opts.agent.clone(),
             mode: opts.mode,
@@ -469,8 +536,10 @@ pub(super) fn assemble(
             recovered: a.recovered,
             warnings: a.warnings,
             newly_created: opts.newly_created,
+            provisional: a.provisional,
             owner_pid: std::process::id(),
             outcome: None,
+            end_failure: None,
             tmux_session: a.tmux_session,
             adopted_at: a.adopted_at,
         }),

@@ -7,11 +7,25 @@
 //! - `CTASK_CRASH_MODE=pause`: it writes the point's name to the file named by
 //!   `CTASK_CRASH_MARKER` and sleeps, so a test can `kill -9` it there.
 //!
-//! Without the feature, [`hit`] is an empty inline function and compiles to nothing.
+//! With `CTASK_RUN_AT` naming the point, [`hit`] instead runs `sh -c "$CTASK_RUN_CMD"` there
+//! and goes on: a test plays another process acting at that very moment (the reference
+//! tool writing a lease while ctask captures, say).
+//!
+//! [`fail`] names fault points: with the feature, it says "fail here" when
+//! `CTASK_FAIL_AT` names the point, so a test can make an operation that cannot be made to
+//! fail from outside (a thread spawn, an `fsync`) fail on purpose.
+//!
+//! Without the feature, [`hit`] and [`fail`] are empty inline functions and compile to
+//! nothing.
 
 /// Stops the process here when `CTASK_CRASH_AT` names `point` (feature `crash-points`).
 #[cfg(feature = "crash-points")]
 pub fn hit(point: &str) {
+    if std::env::var_os("CTASK_RUN_AT").is_some_and(|at| at == point)
+        && let Some(cmd) = std::env::var_os("CTASK_RUN_CMD")
+    {
+        let _ = std::process::Command::new("sh").arg("-c").arg(cmd).status();
+    }
     if std::env::var_os("CTASK_CRASH_AT").is_none_or(|at| at != point) {
         return;
     }
@@ -34,3 +48,17 @@ pub fn hit(point: &str) {
 #[cfg(not(feature = "crash-points"))]
 #[inline(always)]
 pub fn hit(_point: &str) {}
+
+/// Whether the operation at fault point `point` must fail (`CTASK_FAIL_AT` names it;
+/// feature `crash-points`).
+#[cfg(feature = "crash-points")]
+pub fn fail(point: &str) -> bool {
+    std::env::var_os("CTASK_FAIL_AT").is_some_and(|at| at == point)
+}
+
+/// Never: the `crash-points` feature is off.
+#[cfg(not(feature = "crash-points"))]
+#[inline(always)]
+pub fn fail(_point: &str) -> bool {
+    false
+}

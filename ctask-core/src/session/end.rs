@@ -2,30 +2,38 @@
 //! provisional cleanup → summary, `end` line, start manifest and lease removal under
 //! `write.lock` → release `session.lock`. Idempotent; `Drop` ends as `abandoned`.
 
-use std::path::Path;
-
 use chrono::{DateTime, Utc};
 
 use super::diff::{self, Diff};
 use super::lease::Lease;
 use super::manifest::{self, Manifest};
-use super::paths::CtaskPaths;
+use super::paths;
 use super::summary::{self, DetectedVia, EndReason, Summary};
-use super::writelock::WriteLock;
+use super::writelock::{self, WriteLock};
 use super::{
-    Ending, Inner, Mode, Outcome, Role, Session, begin, crashpoint, host, lease, log, timefmt,
+    Ending, Inner, Mode, Outcome, Role, Session, SessionDirs, begin, crashpoint, host, lease, log,
+    provisional, timefmt,
 };
 use crate::error::{Error, Result};
-use crate::fsio;
 
 impl Session {
     /// Ends the session (DESIGN §4.4) and returns its outcome. A second call returns the
-    /// first outcome and writes nothing. In a process other than the one that began the
-    /// session (after `fork`) it refuses and touches nothing.
+    /// first outcome and writes nothing. An end that fails finishes the handle all the
+    /// same: `session.lock` is released, the lease and start manifest stay for the next
+    /// begin to recover, and every later call (and the drop) returns an error without
+    /// writing. In a process other than the one that began the session (after `fork`) it
+    /// refuses and touches nothing.
     pub fn end(&self, ending: Ending) -> Result<Outcome> {
         let mut inner = self.lock();
         if let Some(o) = &inner.outcome {
             return Ok(o.clone());
+        }
+        if let Some(why) = &inner.end_failure {
+            return Err(Error::invalid(format!(
+                "session {} already failed to end ({why}); the next begin in its workspace \
+                 records it",
+                inner.id
+            )));
         }
         if std::process::id() != inner.owner_pid {
             return Err(Error::invalid(format!(
@@ -45,16 +53,25 @@ impl Session {
         if let Some(l) = inner.lock.take() {
             l.release();
         }
-        let outcome = result?;
-        inner.outcome = Some(outcome.clone());
-        Ok(outcome)
+        match result {
+            Ok(outcome) => {
+                inner.outcome = Some(outcome.clone());
+                Ok(outcome)
+            }
+            Err(e) => {
+                // Never retried: a retry would run without session.lock, beside a begin
+                // that may already have taken the workspace over.
+                inner.end_failure = Some(e.to_string());
+                Err(e)
+            }
+        }
     }
 }
 
 impl Drop for Session {
     fn drop(&mut self) {
         let inner = self.inner.get_mut().unwrap_or_else(|p| p.into_inner());
-        if inner.outcome.is_some() {
+        if inner.outcome.is_some() || inner.end_failure.is_some() {
             return;
         }
         if std::process::id() != inner.owner_pid {
@@ -87,31 +104,43 @@ fn end_inner(inner: &mut Inner, ending: Ending) -> Result<Outcome> {
     let changes = diff::diff(&inner.start, &capture.manifest);
     crashpoint::hit("end.captured");
     let ended_at = timefmt::now_secs();
-    // 3. Provisional cleanup.
+    // The agent may have moved `.ctask/` or `logs/`, or put a symlink in their place:
+    // everything below goes through the descriptors opened at begin.
+    let mut warnings = inner.dirs.moved();
+    begin::note_oversized(&capture, &mut warnings);
+    // 3. Provisional cleanup: only when nothing on disk — ignored, non-UTF-8, `.git/` or
+    // unreadable included — differs from what the session began with.
     if inner.role == Role::Owner
         && inner.newly_created
         && inner.mode == Mode::Direct
         && ending.exit_code != Some(0)
         && changes.is_empty()
+        && warnings.is_empty()
+        && inner
+            .provisional
+            .as_ref()
+            .is_some_and(|before| provisional::unchanged(&inner.ws_dir, before))
     {
         std::fs::remove_dir_all(&inner.ws_dir).map_err(|e| Error::io(&inner.ws_dir, e))?;
         let summary = build_summary(inner, &ending, ended_at, &changes, capture.manifest);
         return Ok(Outcome {
             summary: summary.brief(),
             workspace_removed: true,
+            warnings,
         });
     }
     let summary = build_summary(inner, &ending, ended_at, &changes, capture.manifest);
     let brief = summary.brief();
     // 4. Under write.lock: summary, end line, start manifest, lease.
     match inner.role {
-        Role::Owner => finalize(&inner.ws_dir, &inner.paths, &summary, &changes)?,
+        Role::Owner => finalize(&inner.dirs, &summary, &changes, LeaseCheck::Ours)?,
         Role::Coexist => {
-            let _guard = WriteLock::acquire(&inner.paths.write_lock)?;
+            let _guard =
+                WriteLock::acquire_in(&inner.dirs.ctask, paths::WRITE_LOCK, writelock::OUTLAST)?;
             let l = coexist_lease(inner);
             // Both lines in one write: a kill leaves the pair whole or absent.
-            log::append_all(
-                &inner.ws_dir,
+            log::append_all_in(
+                &inner.dirs.logs,
                 &[
                     (
                         inner.started_at,
@@ -130,6 +159,7 @@ fn end_inner(inner: &mut Inner, ending: Ending) -> Result<Outcome> {
     Ok(Outcome {
         summary: brief,
         workspace_removed: false,
+        warnings,
     })
 }
 
@@ -224,26 +254,58 @@ pub(super) fn end_fields_counts<M: summary::ManifestField>(
     f
 }
 
+/// Which lease a [`finalize`] may remove.
+pub(super) enum LeaseCheck<'a> {
+    /// An end: the lease is removed when it names this session; the start manifest when
+    /// the lease names this session or is gone.
+    Ours,
+    /// A recovery: nothing is written unless `session.json` is still exactly the lease
+    /// that was judged dead (re-read under `write.lock`).
+    Judged(&'a lease::LeaseFile),
+}
+
 /// Step 4 of end (also used by recovery): under `write.lock`, write the summary, append
-/// the `end` line, remove the start manifest, and remove the lease if it is `s`'s.
-pub(super) fn finalize(ws: &Path, paths: &CtaskPaths, s: &Summary, d: &Diff) -> Result<()> {
-    let _guard = WriteLock::acquire(&paths.write_lock)?;
+/// the `end` line, remove the start manifest, and remove the lease if it is `s`'s. Waits
+/// for `write.lock` until any lock found has become breakable ([`writelock::OUTLAST`]).
+pub(super) fn finalize(
+    dirs: &SessionDirs,
+    s: &Summary,
+    d: &Diff,
+    check: LeaseCheck<'_>,
+) -> Result<()> {
+    let ctask = &dirs.ctask;
+    let _guard = WriteLock::acquire_in(ctask, paths::WRITE_LOCK, writelock::OUTLAST)?;
     crashpoint::hit("finalize.write_locked");
-    summary::write(&paths.summary, s)?;
+    let on_disk = lease::read_in(ctask)?;
+    let ours = match (&check, &on_disk) {
+        (LeaseCheck::Judged(judged), now) => {
+            if now != *judged {
+                return Err(lease::changed_error(&ctask.join(paths::LEASE)));
+            }
+            true
+        }
+        (LeaseCheck::Ours, lease::LeaseFile::Present(l)) => l.session_id == s.session_id,
+        (LeaseCheck::Ours, lease::LeaseFile::Absent) => true,
+        (LeaseCheck::Ours, lease::LeaseFile::Unreadable(_)) => false,
+    };
+    summary::write_in(ctask, s)?;
     crashpoint::hit("finalize.summary_written");
-    log::append(
-        ws,
+    log::append_in(
+        &dirs.logs,
         s.ended_at.unwrap_or_else(timefmt::now_secs),
         "end",
         &end_fields(s, d, None),
     )?;
     crashpoint::hit("finalize.end_line");
-    fsio::remove_if_exists(&paths.start_manifest)?;
+    if ours {
+        ctask.unlink(paths::START_MANIFEST)?;
+    }
     crashpoint::hit("finalize.before_lease_removal");
-    if let lease::LeaseFile::Present(l) = lease::read(&paths.lease)?
+    if ours
+        && let lease::LeaseFile::Present(l) = on_disk
         && l.session_id == s.session_id
     {
-        fsio::remove_if_exists(&paths.lease)?;
+        ctask.unlink(paths::LEASE)?;
     }
     crashpoint::hit("finalize.lease_removed");
     Ok(())

@@ -1,23 +1,23 @@
 //! The heartbeat: the lease owner rewrites `heartbeat_at` every interval from a background
 //! thread that blocks async signals and stops within 100 ms when told to.
 
-use std::path::PathBuf;
 use std::sync::{Arc, Condvar, Mutex};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
+use super::dirfd::Dir;
 use super::lease::{self, Lease, LeaseFile};
+use super::paths;
 use super::timefmt;
-use super::writelock::WriteLock;
+use super::writelock::{self, WriteLock};
 use crate::error::{Error, Result};
 
-/// The lease a heartbeat keeps fresh, and where it lives.
+/// The lease a heartbeat keeps fresh, and the `.ctask/` directory (opened at begin) it
+/// lives in.
 #[derive(Debug)]
 pub struct Beat {
-    /// `session.json`.
-    pub lease_path: PathBuf,
-    /// `write.lock`.
-    pub write_lock: PathBuf,
+    /// `.ctask/`, reached only through this descriptor.
+    pub dir: Dir,
     /// The lease as last written by its owner.
     pub lease: Lease,
 }
@@ -25,18 +25,18 @@ pub struct Beat {
 impl Beat {
     /// Rewrites `heartbeat_at` under `write.lock`, only while the file still holds our lease.
     pub fn tick(&mut self) -> Result<()> {
-        let _guard = WriteLock::acquire(&self.write_lock)?;
-        match lease::read(&self.lease_path)? {
+        let _guard = WriteLock::acquire_in(&self.dir, paths::WRITE_LOCK, writelock::WAIT)?;
+        match lease::read_in(&self.dir)? {
             LeaseFile::Present(on_disk) if on_disk.session_id == self.lease.session_id => {}
             _ => {
                 return Err(Error::format(
-                    &self.lease_path,
+                    self.dir.join(paths::LEASE),
                     "no longer holds this session's lease; heartbeat skipped",
                 ));
             }
         }
         self.lease.heartbeat_at = Some(timefmt::now_secs());
-        lease::write(&self.lease_path, &self.lease)
+        lease::write_in(&self.dir, &self.lease)
     }
 }
 
@@ -151,8 +151,7 @@ mod tests {
         l.heartbeat_at = timefmt::parse("2000-01-01T00:00:00Z");
         lease::write(&lease_path, &l).unwrap();
         let beat = Arc::new(Mutex::new(Beat {
-            lease_path: lease_path.clone(),
-            write_lock: d.path().join("write.lock"),
+            dir: Dir::open(d.path()).unwrap(),
             lease: l,
         }));
         let mut hb = Heartbeat::start(beat, Duration::from_millis(150)).unwrap();
@@ -181,8 +180,7 @@ mod tests {
         let other = Lease::new("other".into(), "x", lease::Mode::Direct, 30);
         lease::write(&lease_path, &other).unwrap();
         let mut b = Beat {
-            lease_path: lease_path.clone(),
-            write_lock: d.path().join("write.lock"),
+            dir: Dir::open(d.path()).unwrap(),
             lease: Lease::new("mine".into(), "x", lease::Mode::Direct, 30),
         };
         assert!(b.tick().is_err());

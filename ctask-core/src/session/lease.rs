@@ -160,12 +160,59 @@ pub enum LeaseFile {
 
 /// Reads `session.json` at `path`.
 pub fn read(path: &Path) -> Result<LeaseFile> {
-    let Some(bytes) = fsio::read_optional(path)? else {
-        return Ok(LeaseFile::Absent);
-    };
-    match serde_json::from_slice::<Lease>(&bytes) {
+    from_read(fsio::read_optional_capped(path, MAX_BYTES))
+}
+
+/// A lease too large to be one, or a special file, is unreadable (reclaimed like one that
+/// does not parse, DESIGN §4.2), never an error that would lock the workspace.
+fn from_read(r: Result<Option<Vec<u8>>>) -> Result<LeaseFile> {
+    match r {
+        Ok(None) => Ok(LeaseFile::Absent),
+        Ok(Some(bytes)) => parse(&bytes),
+        Err(crate::Error::BadFormat { detail, .. }) => Ok(LeaseFile::Unreadable(detail)),
+        Err(e) => Err(e),
+    }
+}
+
+/// The most of `session.json` that is read: a lease is a few hundred bytes; a larger file
+/// is an error naming it.
+pub const MAX_BYTES: u64 = 64 * 1024;
+
+/// Reads `session.json` through the `.ctask/` directory descriptor `dir`.
+pub fn read_in(dir: &super::dirfd::Dir) -> Result<LeaseFile> {
+    from_read(dir.read_capped(super::paths::LEASE, MAX_BYTES))
+}
+
+/// Writes `session.json` atomically through the `.ctask/` directory descriptor `dir`.
+pub fn write_in(dir: &super::dirfd::Dir, lease: &Lease) -> Result<()> {
+    dir.write_json_atomic(super::paths::LEASE, lease)
+}
+
+fn parse(bytes: &[u8]) -> Result<LeaseFile> {
+    match serde_json::from_slice::<Lease>(bytes) {
         Ok(l) => Ok(LeaseFile::Present(Box::new(l))),
         Err(e) => Ok(LeaseFile::Unreadable(e.to_string())),
+    }
+}
+
+/// Whether `session.json` still holds what was judged as `judged` (re-read now; call it
+/// holding `write.lock`). A lease or start manifest is removed or overwritten only when
+/// this holds (DESIGN §6): the reference tool takes no `session.lock`, so it may have
+/// written a lease of its own since.
+pub fn still(path: &Path, judged: &LeaseFile) -> Result<bool> {
+    Ok(read(path)? == *judged)
+}
+
+/// The error of a begin that found `session.json` changed since it was judged: another
+/// owner (one that takes no `session.lock`) began meanwhile.
+pub fn changed_error(path: &Path) -> crate::Error {
+    match read(path) {
+        Ok(LeaseFile::Present(owner)) => crate::Error::ActiveSession { owner },
+        _ => crate::Error::format(
+            path,
+            "changed while ctask was acting on it (another tool is using this workspace); \
+             nothing was done, try again",
+        ),
     }
 }
 

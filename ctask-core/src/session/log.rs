@@ -1,17 +1,16 @@
 //! `logs/sessions.log`: one line per event, `<RFC 3339 UTC> <event> key=value…`, appended
 //! with one `write(2)` through descriptors that never follow a symlink.
 
-use std::ffi::CString;
 use std::fs::File;
 use std::io::{self, Read};
-use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
-use std::os::unix::ffi::OsStrExt;
+use std::os::fd::AsRawFd;
 use std::path::{Path, PathBuf};
 
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
-use super::timefmt;
+use super::dirfd::{self, Dir};
+use super::{crashpoint, timefmt};
 use crate::error::{Error, Result};
 
 /// The log's directory, relative to the workspace.
@@ -150,70 +149,39 @@ pub fn log_path(ws: &Path) -> PathBuf {
     ws.join(LOG_DIR).join(LOG_FILE)
 }
 
-fn cpath(p: &Path) -> Result<CString> {
-    CString::new(p.as_os_str().as_bytes()).map_err(|_| Error::invalid("path contains a NUL byte"))
-}
-
-fn nofollow_error(path: &Path, e: io::Error) -> Error {
-    match e.raw_os_error() {
-        Some(libc::ELOOP) | Some(libc::ENOTDIR) => Error::security(
-            path,
-            "is a symbolic link or not a directory; refusing to use it",
-        ),
-        _ => Error::io(path, e),
-    }
-}
-
-/// Opens `logs/` (created when missing) and `sessions.log` in it without following links.
-fn open_log(ws: &Path, write: bool) -> Result<Option<File>> {
+/// Opens `logs/` of workspace `ws` without following a symlink (created when missing and
+/// `create` is set); `Ok(None)` when it is missing.
+pub fn open_dir(ws: &Path, create: bool) -> Result<Option<Dir>> {
     let dir = ws.join(LOG_DIR);
-    let cdir = cpath(&dir)?;
-    let flags = libc::O_RDONLY | libc::O_DIRECTORY | libc::O_NOFOLLOW | libc::O_CLOEXEC;
-    // SAFETY: cdir is a valid NUL-terminated string.
-    let mut fd = unsafe { libc::open(cdir.as_ptr(), flags) };
-    if fd < 0 {
-        let e = io::Error::last_os_error();
-        if e.kind() == io::ErrorKind::NotFound && write {
-            // SAFETY: as above.
-            if unsafe { libc::mkdir(cdir.as_ptr(), 0o755) } != 0 {
-                let e = io::Error::last_os_error();
-                if e.kind() != io::ErrorKind::AlreadyExists {
-                    return Err(Error::io(&dir, e));
-                }
-            }
-            // SAFETY: as above.
-            fd = unsafe { libc::open(cdir.as_ptr(), flags) };
-            if fd < 0 {
-                return Err(nofollow_error(&dir, io::Error::last_os_error()));
-            }
-        } else if e.kind() == io::ErrorKind::NotFound {
-            return Ok(None);
-        } else {
-            return Err(nofollow_error(&dir, e));
-        }
+    match Dir::open(&dir) {
+        Ok(d) => return Ok(Some(d)),
+        Err(Error::Io { source, .. }) if source.kind() == io::ErrorKind::NotFound => {}
+        Err(e) => return Err(e),
     }
-    // SAFETY: fd is a freshly opened descriptor that we own.
-    let dirfd = unsafe { OwnedFd::from_raw_fd(fd) };
-    let name = CString::new(LOG_FILE).map_err(|_| Error::invalid("bad log name"))?;
-    let file_flags = if write {
+    if !create {
+        return Ok(None);
+    }
+    match std::fs::create_dir(&dir) {
+        Ok(()) => {}
+        Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {}
+        Err(e) => return Err(Error::io(&dir, e)),
+    }
+    Dir::open(&dir).map(Some)
+}
+
+/// Opens `sessions.log` inside the open `logs/` directory without following a link.
+fn open_in(dir: &Dir, write: bool) -> Result<Option<File>> {
+    let flags = if write {
         libc::O_RDWR | libc::O_APPEND | libc::O_CREAT
     } else {
         libc::O_RDONLY
-    } | libc::O_NOFOLLOW
-        | libc::O_CLOEXEC
-        | libc::O_NONBLOCK;
-    // SAFETY: dirfd is open, name is NUL-terminated.
-    let ffd = unsafe { libc::openat(dirfd.as_raw_fd(), name.as_ptr(), file_flags, 0o644) };
+    } | libc::O_NONBLOCK;
     let path = dir.join(LOG_FILE);
-    if ffd < 0 {
-        let e = io::Error::last_os_error();
-        if e.kind() == io::ErrorKind::NotFound && !write {
-            return Ok(None);
-        }
-        return Err(nofollow_error(&path, e));
-    }
-    // SAFETY: ffd is a freshly opened descriptor that we own.
-    let file = unsafe { File::from_raw_fd(ffd) };
+    let file = match dir.open_file(LOG_FILE, flags, 0o644) {
+        Ok(f) => f,
+        Err(e) if e.kind() == io::ErrorKind::NotFound && !write => return Ok(None),
+        Err(e) => return Err(dirfd::nofollow_error(&path, e)),
+    };
     let meta = file.metadata().map_err(|e| Error::io(&path, e))?;
     if !meta.is_file() {
         return Err(Error::security(&path, "is not a regular file"));
@@ -221,10 +189,35 @@ fn open_log(ws: &Path, write: bool) -> Result<Option<File>> {
     Ok(Some(file))
 }
 
+/// Opens `logs/` (created when missing) and `sessions.log` in it without following links.
+fn open_log(ws: &Path, write: bool) -> Result<Option<File>> {
+    match open_dir(ws, write)? {
+        Some(dir) => open_in(&dir, write),
+        None => Ok(None),
+    }
+}
+
 /// Appends one event line to the log of workspace `ws` with a single `write(2)`, first
 /// repairing a missing trailing newline left by an interrupted append.
 pub fn append(ws: &Path, ts: DateTime<Utc>, event: &str, fields: &[(&str, String)]) -> Result<()> {
-    append_text(ws, format_line(ts, event, fields))
+    append_text(ws, format_line(ts, event, fields)).map_err(AppendError::into_error)
+}
+
+/// Why an append failed, and whether its line may nevertheless be in the log.
+#[derive(Debug)]
+pub struct AppendError {
+    /// The error.
+    pub error: Error,
+    /// The line was written (whole or in part) before the failure, e.g. its `fsync` failed:
+    /// readers may see it.
+    pub maybe_written: bool,
+}
+
+impl AppendError {
+    /// The error alone.
+    pub fn into_error(self) -> Error {
+        self.error
+    }
 }
 
 /// One event for [`append_all`]: timestamp, event name, fields.
@@ -237,14 +230,97 @@ pub fn append_all(ws: &Path, lines: &[Event<'_>]) -> Result<()> {
         .iter()
         .map(|(ts, event, fields)| format_line(*ts, event, fields))
         .collect();
-    append_text(ws, text)
+    append_text(ws, text).map_err(AppendError::into_error)
 }
 
-fn append_text(ws: &Path, mut line: String) -> Result<()> {
+/// Like [`append_in`], telling a failure before the write from one after it.
+pub fn append_checked_in(
+    dir: &Dir,
+    ts: DateTime<Utc>,
+    event: &str,
+    fields: &[(&str, String)],
+) -> std::result::Result<(), AppendError> {
+    let path = dir.join(LOG_FILE);
+    let file = open_in(dir, true)
+        .and_then(|f| f.ok_or_else(|| Error::io(&path, io::ErrorKind::NotFound.into())))
+        .map_err(|error| AppendError {
+            error,
+            maybe_written: false,
+        })?;
+    append_to(&file, &path, format_line(ts, event, fields))
+}
+
+/// Appends one event line through the open `logs/` directory `dir` (see [`append`]).
+pub fn append_in(
+    dir: &Dir,
+    ts: DateTime<Utc>,
+    event: &str,
+    fields: &[(&str, String)],
+) -> Result<()> {
+    let file = open_in(dir, true)?
+        .ok_or_else(|| Error::io(dir.join(LOG_FILE), io::ErrorKind::NotFound.into()))?;
+    append_to(&file, &dir.join(LOG_FILE), format_line(ts, event, fields))
+        .map_err(AppendError::into_error)
+}
+
+/// Appends several event lines at once through the open `logs/` directory `dir` (see
+/// [`append_all`]).
+pub fn append_all_in(dir: &Dir, lines: &[Event<'_>]) -> Result<()> {
+    let text = lines
+        .iter()
+        .map(|(ts, event, fields)| format_line(*ts, event, fields))
+        .collect();
+    let file = open_in(dir, true)?
+        .ok_or_else(|| Error::io(dir.join(LOG_FILE), io::ErrorKind::NotFound.into()))?;
+    append_to(&file, &dir.join(LOG_FILE), text).map_err(AppendError::into_error)
+}
+
+fn append_text(ws: &Path, line: String) -> std::result::Result<(), AppendError> {
+    let before = |error| AppendError {
+        error,
+        maybe_written: false,
+    };
     let path = log_path(ws);
-    let file =
-        open_log(ws, true)?.ok_or_else(|| Error::io(&path, io::ErrorKind::NotFound.into()))?;
-    let len = file.metadata().map_err(|e| Error::io(&path, e))?.len();
+    let file = open_log(ws, true)
+        .map_err(before)?
+        .ok_or_else(|| before(Error::io(&path, io::ErrorKind::NotFound.into())))?;
+    append_to(&file, &path, line)
+}
+
+fn append_to(file: &File, path: &Path, line: String) -> std::result::Result<(), AppendError> {
+    let path = path.to_path_buf();
+    let fault = crashpoint::fail(&format!("log.sync.{}", event_of(&line)));
+    write_line(file, &path, line).map_err(|(error, maybe_written)| AppendError {
+        error,
+        maybe_written,
+    })?;
+    let synced = if fault {
+        Err(io::Error::other("injected fsync failure"))
+    } else {
+        file.sync_data()
+    };
+    synced.map_err(|e| AppendError {
+        error: Error::io(&path, e),
+        maybe_written: true,
+    })
+}
+
+/// The event of a formatted line (its second word).
+fn event_of(line: &str) -> &str {
+    line.split(' ').nth(1).unwrap_or("")
+}
+
+/// Writes `line` at the end of the open log with one `write(2)`, first repairing a missing
+/// trailing newline. The flag of an error says whether some of it may have been written.
+fn write_line(
+    file: &File,
+    path: &Path,
+    mut line: String,
+) -> std::result::Result<(), (Error, bool)> {
+    let len = file
+        .metadata()
+        .map_err(|e| (Error::io(path, e), false))?
+        .len();
     if len > 0 {
         let mut last = [0u8; 1];
         // SAFETY: the buffer holds one byte; the fd is open for reading.
@@ -264,15 +340,13 @@ fn append_text(ws: &Path, mut line: String) -> Result<()> {
     // SAFETY: bytes is valid for its length; O_APPEND makes the write land at the end.
     let n = unsafe { libc::write(file.as_raw_fd(), bytes.as_ptr().cast(), bytes.len()) };
     if n < 0 {
-        return Err(Error::io(&path, io::Error::last_os_error()));
+        return Err((Error::io(path, io::Error::last_os_error()), false));
     }
     if n as usize != bytes.len() {
-        return Err(Error::io(
-            &path,
-            io::Error::new(io::ErrorKind::WriteZero, "short write to the session log"),
-        ));
+        let e = io::Error::new(io::ErrorKind::WriteZero, "short write to the session log");
+        return Err((Error::io(path, e), n > 0));
     }
-    file.sync_data().map_err(|e| Error::io(&path, e))
+    Ok(())
 }
 
 /// The log's text, read without following symlinks (a missing log is empty).
@@ -290,6 +364,102 @@ pub fn read_text(ws: &Path) -> Result<String> {
 /// Reads and parses every well-formed line of the log (a missing log is empty).
 pub fn read(ws: &Path) -> Result<Vec<LogEntry>> {
     Ok(read_text(ws)?.lines().filter_map(parse_line).collect())
+}
+
+/// Size of the chunks [`scan_back`] reads.
+const CHUNK: usize = 64 * 1024;
+/// A line longer than this is skipped by [`scan_back`] (no event line comes near it).
+pub const MAX_LINE: usize = 1024 * 1024;
+
+/// Calls `f` with every well-formed line of the log, last line first, reading the file
+/// from its end in chunks: memory stays bounded by [`MAX_LINE`] whatever the log's size,
+/// and `f` stops the scan by returning `false`. A missing log has no lines.
+pub fn scan_back(ws: &Path, mut f: impl FnMut(&LogEntry) -> bool) -> Result<()> {
+    let path = log_path(ws);
+    let Some(file) = open_log(ws, false)? else {
+        return Ok(());
+    };
+    let mut pos = file.metadata().map_err(|e| Error::io(&path, e))?.len();
+    // Bytes of the line being assembled (its tail, read first), reversed chunk by chunk.
+    let mut pending: Vec<u8> = Vec::new();
+    let mut overlong = false;
+    let mut buf = vec![0u8; CHUNK];
+    let emit = |line: &[u8], f: &mut dyn FnMut(&LogEntry) -> bool| -> bool {
+        match std::str::from_utf8(line).ok().and_then(parse_line) {
+            Some(e) => f(&e),
+            None => true,
+        }
+    };
+    while pos > 0 {
+        let n = (pos as usize).min(CHUNK);
+        pos -= n as u64;
+        read_exact_at(&file, &mut buf[..n], pos).map_err(|e| Error::io(&path, e))?;
+        let chunk = &buf[..n];
+        let mut end = n;
+        while let Some(i) = chunk[..end].iter().rposition(|&b| b == b'\n') {
+            let piece = &chunk[i + 1..end];
+            if !overlong && pending.len() + piece.len() <= MAX_LINE {
+                let mut line = piece.to_vec();
+                line.extend_from_slice(&pending);
+                if !line.is_empty() && !emit(&line, &mut f) {
+                    return Ok(());
+                }
+            }
+            pending.clear();
+            overlong = false;
+            end = i;
+        }
+        let head = &chunk[..end];
+        if overlong || pending.len() + head.len() > MAX_LINE {
+            pending.clear();
+            overlong = true;
+        } else {
+            let mut p = head.to_vec();
+            p.extend_from_slice(&pending);
+            pending = p;
+        }
+    }
+    if !overlong && !pending.is_empty() {
+        emit(&pending, &mut f);
+    }
+    Ok(())
+}
+
+fn read_exact_at(file: &File, mut buf: &mut [u8], mut off: u64) -> io::Result<()> {
+    use std::os::unix::fs::FileExt;
+    while !buf.is_empty() {
+        match file.read_at(buf, off) {
+            Ok(0) => return Err(io::ErrorKind::UnexpectedEof.into()),
+            Ok(n) => {
+                buf = &mut buf[n..];
+                off += n as u64;
+            }
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(())
+}
+
+/// Whether the log has a `start` and an `end` line of session `id`, read from the log's
+/// end (see [`scan_back`]). Lines dated more than a day before `since` (the session's
+/// start) end the search: its lines cannot be older than it.
+pub fn lines_of(ws: &Path, id: &str, since: Option<DateTime<Utc>>) -> Result<(bool, bool)> {
+    let floor = since.map(|t| t - chrono::Duration::days(1));
+    let (mut start, mut end) = (false, false);
+    scan_back(ws, |e| {
+        if e.get("id") == Some(id) {
+            match e.event.as_str() {
+                "start" => start = true,
+                "end" => end = true,
+                _ => {}
+            }
+        }
+        let older = floor.is_some_and(|f| timefmt::parse(&e.ts).is_some_and(|t| t < f));
+        let done = start && end;
+        !(done || older)
+    })?;
+    Ok((start, end))
 }
 
 /// Whether the log has a line of `event` with `id=<id>`.
@@ -324,6 +494,37 @@ mod tests {
         assert_eq!(e.get("agent"), Some("my agent \"q\"\nx\\"));
         assert_eq!(e.get("exit"), Some("0"));
         assert_eq!(quote(""), "\"\"");
+    }
+
+    #[test]
+    fn scan_back_reads_every_line_from_the_end_across_chunks() {
+        let d = tempfile::tempdir().unwrap();
+        let ws = d.path();
+        let ts = timefmt::now_secs();
+        // Lines that straddle chunk boundaries, one over-long line, a torn last line.
+        let mut text = String::new();
+        for i in 0..3000 {
+            text.push_str(&format_line(ts, "start", &[("id", format!("s{i}"))]));
+            if i == 1500 {
+                text.push_str(&"x".repeat(MAX_LINE + 10));
+                text.push('\n');
+            }
+        }
+        text.push_str("2026-01-01T00:00:00Z end id=torn");
+        std::fs::create_dir(ws.join("logs")).unwrap();
+        std::fs::write(log_path(ws), &text).unwrap();
+        let mut ids = Vec::new();
+        scan_back(ws, |e| {
+            ids.push(e.get("id").unwrap_or("").to_owned());
+            true
+        })
+        .unwrap();
+        let mut expected: Vec<String> = (0..3000).map(|i| format!("s{i}")).collect();
+        expected.push("torn".into());
+        expected.reverse();
+        assert_eq!(ids, expected);
+        assert_eq!(lines_of(ws, "s0", None).unwrap(), (true, false));
+        assert_eq!(lines_of(ws, "nope", Some(ts)).unwrap(), (false, false));
     }
 
     #[test]

@@ -8,6 +8,7 @@ mod adopt;
 mod begin;
 pub mod crashpoint;
 pub mod diff;
+pub mod dirfd;
 mod end;
 pub mod heartbeat;
 pub mod host;
@@ -21,6 +22,7 @@ mod options;
 pub mod overview;
 pub mod paths;
 pub mod persistent;
+mod provisional;
 pub mod recovery;
 pub mod run;
 pub mod status;
@@ -160,6 +162,44 @@ pub struct Outcome {
     pub summary: SummaryBrief,
     /// The workspace was provisional and has been removed.
     pub workspace_removed: bool,
+    /// What the caller should be told (a `.ctask/` or `logs/` moved or replaced during the
+    /// session, …).
+    pub warnings: Vec<String>,
+}
+
+/// `.ctask/` and `logs/` of a session, opened at begin with `O_DIRECTORY|O_NOFOLLOW`:
+/// after begin every file in them is reached through these descriptors (DESIGN §6).
+#[derive(Debug)]
+pub(crate) struct SessionDirs {
+    ctask: dirfd::Dir,
+    logs: dirfd::Dir,
+}
+
+impl SessionDirs {
+    /// Opens them (`logs/` created when missing); a symlink or a non-directory is refused.
+    fn open(ws: &Path, paths: &CtaskPaths) -> crate::Result<SessionDirs> {
+        let ctask = dirfd::Dir::open(&paths.dir)?;
+        let logs = log::open_dir(ws, true)?.ok_or_else(|| {
+            crate::Error::io(ws.join(log::LOG_DIR), std::io::ErrorKind::NotFound.into())
+        })?;
+        Ok(SessionDirs { ctask, logs })
+    }
+
+    /// One warning per directory that no longer sits at its path (moved, or replaced by a
+    /// symlink or a file): ctask's files went to the directory opened at begin.
+    fn moved(&self) -> Vec<String> {
+        [&self.ctask, &self.logs]
+            .into_iter()
+            .filter(|d| !d.still_at_path())
+            .map(|d| {
+                format!(
+                    "{} was moved or replaced during the session; ctask wrote to the \
+                     directory it opened at begin, never through the new path",
+                    d.path().display()
+                )
+            })
+            .collect()
+    }
 }
 
 /// A begun session. Thread-safe; ends as `abandoned` when dropped un-ended in the process
@@ -170,7 +210,7 @@ pub struct Session {
 
 struct Inner {
     ws_dir: PathBuf,
-    paths: CtaskPaths,
+    dirs: SessionDirs,
     id: String,
     agent: String,
     mode: Mode,
@@ -189,8 +229,14 @@ struct Inner {
     recovered: Option<Recovered>,
     warnings: Vec<String>,
     newly_created: bool,
+    /// The tree when a session of a workspace this invocation created began (the proof
+    /// provisional cleanup needs); `None` when it could not be taken.
+    provisional: Option<provisional::Inventory>,
     owner_pid: u32,
     outcome: Option<Outcome>,
+    /// Set when an end failed: the handle is finished and never ends again (the next
+    /// begin recovers the session under `session.lock`).
+    end_failure: Option<String>,
     tmux_session: Option<String>,
     adopted_at: Option<DateTime<Utc>>,
 }
@@ -202,7 +248,7 @@ impl std::fmt::Debug for Session {
             .field("id", &i.id)
             .field("workspace", &i.ws_dir)
             .field("role", &i.role)
-            .field("ended", &i.outcome.is_some())
+            .field("ended", &(i.outcome.is_some() || i.end_failure.is_some()))
             .finish()
     }
 }
@@ -296,7 +342,10 @@ impl Session {
     /// or ended session.
     pub fn heartbeat(&self) -> crate::Result<()> {
         let inner = self.lock();
-        if inner.outcome.is_some() || std::process::id() != inner.owner_pid {
+        if inner.outcome.is_some()
+            || inner.end_failure.is_some()
+            || std::process::id() != inner.owner_pid
+        {
             return Ok(());
         }
         match &inner.beat {

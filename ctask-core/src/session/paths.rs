@@ -5,6 +5,15 @@ use std::path::{Path, PathBuf};
 /// The `.ctask/` directory's name.
 pub const CTASK_DIR: &str = ".ctask";
 
+/// `session.json`'s name.
+pub const LEASE: &str = "session.json";
+/// `write.lock`'s name.
+pub const WRITE_LOCK: &str = "write.lock";
+/// `manifest-start.json`'s name.
+pub const START_MANIFEST: &str = "manifest-start.json";
+/// `last-session-summary.json`'s name.
+pub const SUMMARY: &str = "last-session-summary.json";
+
 /// Paths of every file ctask keeps in `.ctask/`.
 #[derive(Debug, Clone)]
 pub struct CtaskPaths {
@@ -27,11 +36,11 @@ impl CtaskPaths {
     pub fn new(ws: &Path) -> CtaskPaths {
         let dir = ws.join(CTASK_DIR);
         CtaskPaths {
-            lease: dir.join("session.json"),
+            lease: dir.join(LEASE),
             session_lock: dir.join("session.lock"),
-            write_lock: dir.join("write.lock"),
-            start_manifest: dir.join("manifest-start.json"),
-            summary: dir.join("last-session-summary.json"),
+            write_lock: dir.join(WRITE_LOCK),
+            start_manifest: dir.join(START_MANIFEST),
+            summary: dir.join(SUMMARY),
             dir,
         }
     }

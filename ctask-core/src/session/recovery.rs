@@ -5,13 +5,13 @@ use std::path::Path;
 
 use super::diff::{self, Diff};
 use super::end;
-use super::lease::{LOCK_MARKER, Lease};
+use super::lease::{self, LOCK_MARKER, Lease, LeaseFile};
 use super::log;
 use super::manifest::{self, Capture, CaptureOptions, Manifest};
 use super::paths::CtaskPaths;
 use super::summary::{self, DetectedVia, EndReason, Summary, SummaryFile};
 use super::writelock::WriteLock;
-use super::{Recovered, crashpoint, timefmt};
+use super::{Recovered, SessionDirs, crashpoint, timefmt};
 use crate::error::Result;
 use crate::fsio;
 
@@ -36,12 +36,16 @@ pub fn recover_dead(
         SummaryFile::Present(s) => Some(*s),
         _ => None,
     };
-    let entries = log::read(ws)?;
+    let (started, ended) = log::lines_of(ws, &l.session_id, l.started_at)?;
     crashpoint::hit("recovery.judged");
+    let judged = LeaseFile::Present(Box::new(l.clone()));
     // Finalized: only the lease was left behind.
     if let Some(s) = last.as_ref().filter(|s| s.session_id == l.session_id) {
         let _guard = WriteLock::acquire(&paths.write_lock)?;
-        if !log::has_event(&entries, "end", &l.session_id) {
+        if !lease::still(&paths.lease, &judged)? {
+            return Err(lease::changed_error(&paths.lease));
+        }
+        if !ended {
             let counts = [
                 s.files_added.len(),
                 s.files_modified.len(),
@@ -57,8 +61,11 @@ pub fn recover_dead(
         return Ok(report(l, "finalized", None, None));
     }
     // Incomplete: killed inside begin, before the agent ran.
-    if l.lock.as_deref() == Some(LOCK_MARKER) && !log::has_event(&entries, "start", &l.session_id) {
+    if l.lock.as_deref() == Some(LOCK_MARKER) && !started {
         let _guard = WriteLock::acquire(&paths.write_lock)?;
+        if !lease::still(&paths.lease, &judged)? {
+            return Err(lease::changed_error(&paths.lease));
+        }
         remove_lease_and_start(paths)?;
         crashpoint::hit("recovery.incomplete_removed");
         log_removed(ws, &l.session_id, "incomplete")?;
@@ -82,7 +89,8 @@ pub fn recover_dead(
     };
     let s = dead_summary(l, &changes, &capture.manifest);
     crashpoint::hit("recovery.captured");
-    end::finalize(ws, paths, &s, &changes)?;
+    let dirs = SessionDirs::open(ws, paths)?;
+    end::finalize(&dirs, &s, &changes, end::LeaseCheck::Judged(&judged))?;
     crashpoint::hit("recovery.closed");
     warnings.push(format!(
         "session {} (pid {} on {}) ended without closing; its changes were recorded",
@@ -98,7 +106,11 @@ pub fn reclaim_unreadable(
     detail: &str,
     warnings: &mut Vec<String>,
 ) -> Result<Recovered> {
+    crashpoint::hit("recovery.judged");
     let _guard = WriteLock::acquire(&paths.write_lock)?;
+    if !lease::still(&paths.lease, &LeaseFile::Unreadable(detail.to_owned()))? {
+        return Err(lease::changed_error(&paths.lease));
+    }
     fsio::remove_if_exists(&paths.lease)?;
     log_removed(ws, "unknown", "unreadable")?;
     warnings.push(format!(

@@ -22,6 +22,8 @@ pub struct RunResult {
     pub summary: super::SummaryBrief,
     /// The workspace was provisional and has been removed.
     pub workspace_removed: bool,
+    /// Warnings of the end (see [`super::Outcome::warnings`]).
+    pub warnings: Vec<String>,
 }
 
 /// Hooks a face can use around [`run_with`].
@@ -71,6 +73,7 @@ pub fn run_with(
         exit_code: code,
         summary: outcome.summary,
         workspace_removed: outcome.workspace_removed,
+        warnings: outcome.warnings,
     })
 }
 

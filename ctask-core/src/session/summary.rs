@@ -325,13 +325,22 @@ impl<M: ManifestField> SummaryFile<M> {
     }
 }
 
+/// The most of `last-session-summary.json` that is read (its end manifest included: about
+/// 200 bytes an entry, so far above the default bound of 20 000 entries); a larger file is
+/// unreadable, a warning naming it.
+pub const MAX_BYTES: u64 = 256 * 1024 * 1024;
+
 /// Reads a summary file, with or without its end manifest (by `M`).
 pub fn read<M>(path: &Path) -> Result<SummaryFile<M>>
 where
     M: ManifestField + for<'de> Deserialize<'de>,
 {
-    let Some(bytes) = fsio::read_optional(path)? else {
-        return Ok(SummaryFile::Absent);
+    let bytes = match fsio::read_optional_capped(path, MAX_BYTES) {
+        Ok(Some(b)) => b,
+        Ok(None) => return Ok(SummaryFile::Absent),
+        // Too large, or not a regular file: unreadable (a warning, no baseline).
+        Err(crate::Error::BadFormat { detail, .. }) => return Ok(SummaryFile::Unreadable(detail)),
+        Err(e) => return Err(e),
     };
     if let Some(s) = read_lines::<M>(&bytes).filter(|s| !s.session_id.is_empty()) {
         return Ok(SummaryFile::Present(Box::new(s)));
@@ -367,6 +376,26 @@ fn read_lines<M: ManifestField>(bytes: &[u8]) -> Option<SummaryOf<M>> {
 /// Writes `summary` atomically to `path`, streamed: the summary's keys pretty-printed, then
 /// `end_manifest` with one compact entry per line.
 pub fn write(path: &Path, summary: &Summary) -> Result<()> {
+    let (head, fill) = render(path, summary)?;
+    fsio::write_atomic_with(path, |w| fill(&head, w))
+}
+
+/// Writes `last-session-summary.json` through the `.ctask/` directory descriptor `dir`.
+pub fn write_in(dir: &super::dirfd::Dir, summary: &Summary) -> Result<()> {
+    let name = super::paths::SUMMARY;
+    let (head, fill) = render(&dir.join(name), summary)?;
+    dir.write_atomic_with(name, |w| fill(&head, w))
+}
+
+/// The summary's keys before `end_manifest`, and a writer of the whole document.
+#[allow(clippy::type_complexity)]
+fn render<'a>(
+    path: &Path,
+    summary: &'a Summary,
+) -> Result<(
+    Vec<u8>,
+    impl Fn(&[u8], &mut dyn std::io::Write) -> std::io::Result<()> + 'a,
+)> {
     let bad = |e: serde_json::Error| crate::Error::format(path, format!("cannot serialise: {e}"));
     let mut head = serde_json::to_vec_pretty(&summary.brief()).map_err(bad)?;
     // `{…\n}` → `{…` so the manifest can follow as the last key.
@@ -376,15 +405,16 @@ pub fn write(path: &Path, summary: &Summary) -> Result<()> {
     {
         head.pop();
     }
-    fsio::write_atomic_with(path, |w| {
-        w.write_all(&head)?;
+    let fill = move |head: &[u8], w: &mut dyn std::io::Write| {
+        w.write_all(head)?;
         w.write_all(b",\n  \"end_manifest\": [")?;
         for (i, e) in summary.end_manifest.iter().enumerate() {
             w.write_all(if i == 0 { b"\n    " } else { b",\n    " })?;
             serde_json::to_writer(&mut *w, e)?;
         }
         w.write_all(b"\n  ]\n}\n")
-    })
+    };
+    Ok((head, fill))
 }
 
 /// Whether a diff touched `notes.md`.

@@ -67,6 +67,8 @@ pub struct Capture {
     /// Files listed without a hash because they could not be read, plus directories that
     /// could not be listed.
     pub unreadable: u64,
+    /// Ignore files (workspace-relative) larger than [`MAX_IGNORE_FILE`]: not used.
+    pub oversized_ignore_files: Vec<String>,
 }
 
 /// Snapshots the workspace at `root`. `cache`, the previous manifest of the same
@@ -87,14 +89,25 @@ pub fn capture(root: &Path, opts: &CaptureOptions, cache: Option<&Manifest>) -> 
         hashed_files: part.hashed,
         cached_files: part.cached,
         unreadable: part.unreadable,
+        oversized_ignore_files: {
+            let mut v = part.oversized_ignore;
+            v.sort();
+            v.dedup();
+            v
+        },
     })
 }
+
+/// The most of `manifest-start.json` that is read; a larger file is an error naming it.
+pub const MAX_MANIFEST_BYTES: u64 = 256 * 1024 * 1024;
+
+pub use rules::MAX_IGNORE_FILE;
 
 /// Reads a manifest file (`manifest-start.json`); `Ok(None)` when it does not exist.
 /// Entries are returned sorted and unique; a file that does not parse, or lists a path
 /// that is absolute or leaves the workspace, is an [`Error::BadFormat`] naming it.
 pub fn read_manifest(path: &Path) -> Result<Option<Manifest>> {
-    let Some(bytes) = fsio::read_optional(path)? else {
+    let Some(bytes) = fsio::read_optional_capped(path, MAX_MANIFEST_BYTES)? else {
         return Ok(None);
     };
     let m: Manifest = serde_json::from_slice(&bytes)
@@ -104,6 +117,16 @@ pub fn read_manifest(path: &Path) -> Result<Option<Manifest>> {
 
 /// Writes `m` to `path` atomically, one entry per line (compact, still diffable).
 pub fn write_manifest(path: &Path, m: &Manifest) -> Result<()> {
+    fsio::write_atomic(path, &render(path, m)?)
+}
+
+/// Writes `m` as `manifest-start.json` through the `.ctask/` directory descriptor `dir`.
+pub fn write_manifest_in(dir: &super::dirfd::Dir, m: &Manifest) -> Result<()> {
+    let name = super::paths::START_MANIFEST;
+    dir.write_atomic(name, &render(&dir.join(name), m)?)
+}
+
+fn render(path: &Path, m: &Manifest) -> Result<Vec<u8>> {
     let bad = |e: serde_json::Error| Error::format(path, format!("cannot serialise: {e}"));
     let mut out = Vec::with_capacity(64 + m.entries.len() * 200);
     let at = Timestamp::from_datetime(&m.captured_at);
@@ -113,7 +136,7 @@ pub fn write_manifest(path: &Path, m: &Manifest) -> Result<()> {
         serde_json::to_writer(&mut out, e).map_err(bad)?;
     }
     out.extend_from_slice(b"\n]}\n");
-    fsio::write_atomic(path, &out)
+    Ok(out)
 }
 
 impl Manifest {

@@ -16,6 +16,9 @@ use super::listing::Listing;
 /// Name of ctask's own ignore file (same syntax as `.gitignore`, higher precedence).
 pub const CTASKIGNORE: &str = ".ctaskignore";
 const GITIGNORE: &str = ".gitignore";
+/// The most of one ignore file that is read; a larger one is not used (its files are
+/// recorded) and reported.
+pub const MAX_IGNORE_FILE: u64 = 1024 * 1024;
 
 /// Whether the workspace-relative path `rel` is always excluded: `.ctask/`, the top-level
 /// `task.yaml`, `logs/sessions.log`, and anything named `.git` at any depth.
@@ -54,13 +57,14 @@ impl Level {
         dir: &Dir,
         dir_rel: &str,
         listing: &Listing,
+        oversized: &mut Vec<String>,
     ) -> Option<Arc<Level>> {
         let has = |n: &str| listing.contains(n.as_bytes());
         let (has_ctask, has_git) = (has(CTASKIGNORE), has(GITIGNORE));
         if !has_ctask && !has_git {
             return parent.cloned();
         }
-        Level::with_files(parent, dir, dir_rel, has_ctask, has_git)
+        Level::with_files(parent, dir, dir_rel, has_ctask, has_git, oversized)
     }
 
     fn with_files(
@@ -69,9 +73,13 @@ impl Level {
         dir_rel: &str,
         ctask: bool,
         git: bool,
+        oversized: &mut Vec<String>,
     ) -> Option<Arc<Level>> {
         let root = dir_rel.strip_suffix('/').unwrap_or(".");
-        let read = |on: bool, name: &str| on.then(|| read_ignore_file(dir, root, name)).flatten();
+        let mut read = |on: bool, name: &str| {
+            on.then(|| read_ignore_file(dir, root, name, oversized))
+                .flatten()
+        };
         let level = Level {
             ctask: read(ctask, CTASKIGNORE),
             git: read(git, GITIGNORE),
@@ -127,7 +135,15 @@ impl IgnoreRules {
     }
 
     /// Whether the file at workspace-relative `rel` is ignored (by itself or by a parent).
+    /// A path with an empty, `.` or `..` component (possible in a baseline another tool
+    /// wrote) is never looked up: no ignore file outside the workspace is ever read.
     pub(crate) fn is_ignored(&mut self, rel: &str) -> bool {
+        if rel
+            .split('/')
+            .any(|c| c.is_empty() || c == "." || c == "..")
+        {
+            return false;
+        }
         let mut end = 0;
         while let Some(i) = rel[end..].find('/') {
             let dir = &rel[..end + i];
@@ -162,9 +178,11 @@ impl IgnoreRules {
         };
         let chain = match (&self.root, dir_rel) {
             (None, _) => None,
-            (Some(root), "") => Level::with_files(None, root, "", true, true),
+            (Some(root), "") => Level::with_files(None, root, "", true, true, &mut Vec::new()),
             (Some(root), _) => match open_below(root, dir_rel) {
-                Some(d) => Level::with_files(parent.as_ref(), &d, dir_rel, true, true),
+                Some(d) => {
+                    Level::with_files(parent.as_ref(), &d, dir_rel, true, true, &mut Vec::new())
+                }
                 None => parent,
             },
         };
@@ -176,6 +194,9 @@ impl IgnoreRules {
 /// The directory `rel` (components separated by `/`) below `root`, opened one component at
 /// a time without following symlinks; `None` when it is not there.
 fn open_below(root: &Dir, rel: &str) -> Option<Dir> {
+    if rel.split('/').any(|c| c == "." || c == "..") {
+        return None;
+    }
     let mut comps = rel.split('/').filter(|c| !c.is_empty());
     let first = CString::new(comps.next()?).ok()?;
     let mut dir = root.open_dir(&first).ok()?;
@@ -191,16 +212,28 @@ fn open_below(root: &Dir, rel: &str) -> Option<Dir> {
 /// and cleaned as the `ignore` crate's own reader does (a UTF-8 BOM dropped from the first
 /// line, `\r\n` endings, lines that are not UTF-8 skipped); lines that do not parse are
 /// dropped.
-fn read_ignore_file(dir: &Dir, root: &str, name: &str) -> Option<Gitignore> {
+fn read_ignore_file(
+    dir: &Dir,
+    root: &str,
+    name: &str,
+    oversized: &mut Vec<String>,
+) -> Option<Gitignore> {
     let c_name = CString::new(name).ok()?;
-    let mut file = dir.open_file(&c_name).ok()?;
-    if !file.metadata().ok()?.is_file() {
+    let file = dir.open_file(&c_name).ok()?;
+    let meta = file.metadata().ok()?;
+    let source = Path::new(root).join(name);
+    if !meta.is_file() {
         return None;
     }
     let mut text = Vec::new();
     // A read error keeps what was read before it, as a line reader would.
-    let _partial = file.read_to_end(&mut text);
-    let source = Path::new(root).join(name);
+    let _partial = file.take(MAX_IGNORE_FILE + 1).read_to_end(&mut text);
+    if meta.len() > MAX_IGNORE_FILE || text.len() as u64 > MAX_IGNORE_FILE {
+        // Not used: the files it would ignore are recorded (never hidden), and the caller
+        // is told which file it was.
+        oversized.push(source.to_string_lossy().into_owned());
+        return None;
+    }
     let mut b = GitignoreBuilder::new(root);
     let mut pieces = text.split(|&c| c == b'\n').peekable();
     let mut i = 0;
@@ -230,6 +263,31 @@ fn read_ignore_file(dir: &Dir, root: &str, name: &str) -> Option<Gitignore> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn dot_dot_in_a_baseline_path_never_reads_an_ignore_file_above_the_workspace() {
+        let d = tempfile::tempdir().unwrap();
+        std::fs::write(d.path().join(".gitignore"), "*\n").unwrap();
+        let ws = d.path().join("ws");
+        std::fs::create_dir_all(ws.join("sub")).unwrap();
+        let mut r = IgnoreRules::new(&ws);
+        for p in ["../secret", "sub/../../secret", "./x", "sub//x"] {
+            assert!(!r.is_ignored(p), "{p}");
+        }
+        assert!(open_below(r.root.as_ref().unwrap(), "../").is_none());
+    }
+
+    #[test]
+    fn an_oversized_ignore_file_is_not_used_and_reported() {
+        let d = tempfile::tempdir().unwrap();
+        let mut big = b"*.secret\n".to_vec();
+        big.resize(MAX_IGNORE_FILE as usize + 10, b'#');
+        std::fs::write(d.path().join(".gitignore"), &big).unwrap();
+        let dir = Dir::open_root(d.path()).unwrap();
+        let mut oversized = Vec::new();
+        assert!(read_ignore_file(&dir, ".", GITIGNORE, &mut oversized).is_none());
+        assert_eq!(oversized, ["./.gitignore"]);
+    }
 
     #[test]
     fn fixed_rules() {

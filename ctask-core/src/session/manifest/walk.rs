@@ -32,6 +32,7 @@ pub(crate) struct Part {
     pub(crate) hashed: u64,
     pub(crate) cached: u64,
     pub(crate) unreadable: u64,
+    pub(crate) oversized_ignore: Vec<String>,
 }
 
 impl Part {
@@ -45,6 +46,7 @@ impl Part {
         self.hashed += other.hashed;
         self.cached += other.cached;
         self.unreadable += other.unreadable;
+        self.oversized_ignore.extend(other.oversized_ignore);
     }
 }
 
@@ -98,7 +100,7 @@ pub(crate) fn walk(
     dir.list(&mut first.dents, &mut listing)?;
     listing.sort();
     let rules = if opts.respect_ignore {
-        Level::child(None, &dir, "", &listing)
+        Level::child(None, &dir, "", &listing, &mut first.part.oversized_ignore)
     } else {
         None
     };
@@ -252,7 +254,13 @@ impl<'s> Worker<'s> {
         rel.push_str(name);
         rel.push('/');
         let rules = if self.shared.respect_ignore {
-            Level::child(parent.rules.as_ref(), &dir, &rel, &listing)
+            Level::child(
+                parent.rules.as_ref(),
+                &dir,
+                &rel,
+                &listing,
+                &mut self.part.oversized_ignore,
+            )
         } else {
             None
         };

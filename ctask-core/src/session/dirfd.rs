@@ -1,0 +1,356 @@
+//! Directory descriptors: `.ctask/` and `logs/` opened once with `O_DIRECTORY|O_NOFOLLOW`
+//! and every file in them reached relative to the descriptor (`openat`, `renameat`,
+//! `unlinkat`), so an agent that renames the directory or puts a symlink in its place
+//! cannot make ctask write anywhere else (DESIGN §6).
+
+use std::ffi::CString;
+use std::fs::File;
+use std::io::{self, Read, Write};
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+use std::os::unix::ffi::OsStrExt;
+use std::os::unix::fs::MetadataExt;
+use std::path::{Path, PathBuf};
+
+use crate::error::{Error, Result};
+
+/// An open directory, and the path it was opened at (for messages and for checking that
+/// the path still leads to it).
+#[derive(Debug)]
+pub struct Dir {
+    fd: OwnedFd,
+    path: PathBuf,
+    dev: u64,
+    ino: u64,
+}
+
+fn cstr(name: &str) -> Result<CString> {
+    CString::new(name).map_err(|_| Error::invalid(format!("file name {name:?} contains NUL")))
+}
+
+fn cpath(p: &Path) -> Result<CString> {
+    CString::new(p.as_os_str().as_bytes())
+        .map_err(|_| Error::invalid(format!("path {} contains NUL", p.display())))
+}
+
+/// Maps the errors of a no-follow open to a path-security error where they mean "a
+/// symlink or not a directory".
+pub fn nofollow_error(path: &Path, e: io::Error) -> Error {
+    match e.raw_os_error() {
+        Some(libc::ELOOP) | Some(libc::ENOTDIR) => Error::security(
+            path,
+            "is a symbolic link or not a directory; refusing to use it",
+        ),
+        _ => Error::io(path, e),
+    }
+}
+
+impl Dir {
+    /// Opens directory `path` without following a symlink at its last component.
+    pub fn open(path: &Path) -> Result<Dir> {
+        let c = cpath(path)?;
+        let flags = libc::O_RDONLY | libc::O_DIRECTORY | libc::O_NOFOLLOW | libc::O_CLOEXEC;
+        // SAFETY: c is a valid NUL-terminated string.
+        let fd = unsafe { libc::open(c.as_ptr(), flags) };
+        if fd < 0 {
+            return Err(nofollow_error(path, io::Error::last_os_error()));
+        }
+        // SAFETY: fd is a freshly opened descriptor that we own.
+        let fd = unsafe { OwnedFd::from_raw_fd(fd) };
+        let meta = File::from(fd.try_clone().map_err(|e| Error::io(path, e))?)
+            .metadata()
+            .map_err(|e| Error::io(path, e))?;
+        Ok(Dir {
+            fd,
+            path: path.to_path_buf(),
+            dev: meta.dev(),
+            ino: meta.ino(),
+        })
+    }
+
+    /// A second descriptor of the same directory.
+    pub fn try_clone(&self) -> Result<Dir> {
+        Ok(Dir {
+            fd: self.fd.try_clone().map_err(|e| Error::io(&self.path, e))?,
+            path: self.path.clone(),
+            dev: self.dev,
+            ino: self.ino,
+        })
+    }
+
+    /// The path the directory was opened at.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// The path of `name` inside it (for messages).
+    pub fn join(&self, name: &str) -> PathBuf {
+        self.path.join(name)
+    }
+
+    /// Whether the path it was opened at still leads to this very directory (not moved,
+    /// not replaced by a symlink or another directory).
+    pub fn still_at_path(&self) -> bool {
+        std::fs::symlink_metadata(&self.path)
+            .is_ok_and(|m| m.is_dir() && m.dev() == self.dev && m.ino() == self.ino)
+    }
+
+    /// Opens `name` inside with `flags` (always `O_NOFOLLOW|O_CLOEXEC`) and `mode`.
+    pub fn open_file(
+        &self,
+        name: &str,
+        flags: libc::c_int,
+        mode: libc::mode_t,
+    ) -> io::Result<File> {
+        let c = CString::new(name).map_err(|_| io::Error::from(io::ErrorKind::InvalidInput))?;
+        // SAFETY: the descriptor is open and c is NUL-terminated.
+        let fd = unsafe {
+            libc::openat(
+                self.fd.as_raw_fd(),
+                c.as_ptr(),
+                flags | libc::O_NOFOLLOW | libc::O_CLOEXEC,
+                libc::c_uint::from(mode),
+            )
+        };
+        if fd < 0 {
+            return Err(io::Error::last_os_error());
+        }
+        // SAFETY: fd is a freshly opened descriptor that we own.
+        Ok(unsafe { File::from_raw_fd(fd) })
+    }
+
+    /// Reads regular file `name` whole, refusing more than `cap` bytes with an error naming
+    /// the file; `Ok(None)` when it does not exist. A symlink or a special file (a FIFO
+    /// never blocks the read) is refused.
+    pub fn read_capped(&self, name: &str, cap: u64) -> Result<Option<Vec<u8>>> {
+        let path = self.join(name);
+        let file = match self.open_file(name, libc::O_RDONLY | libc::O_NONBLOCK, 0) {
+            Ok(f) => f,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
+            Err(e) if e.raw_os_error() == Some(libc::ELOOP) => {
+                return Err(Error::security(&path, "is a symbolic link"));
+            }
+            Err(e) => return Err(Error::io(&path, e)),
+        };
+        read_file_capped(file, &path, cap).map(Some)
+    }
+
+    /// Removes `name`; an absent file is not an error. Returns whether one was removed.
+    pub fn unlink(&self, name: &str) -> Result<bool> {
+        let c = cstr(name)?;
+        // SAFETY: the descriptor is open and c is NUL-terminated.
+        if unsafe { libc::unlinkat(self.fd.as_raw_fd(), c.as_ptr(), 0) } == 0 {
+            return Ok(true);
+        }
+        let e = io::Error::last_os_error();
+        if e.kind() == io::ErrorKind::NotFound {
+            Ok(false)
+        } else {
+            Err(Error::io(self.join(name), e))
+        }
+    }
+
+    /// Renames `from` to `to`, both inside this directory.
+    pub fn rename(&self, from: &str, to: &str) -> io::Result<()> {
+        let (f, t) = (
+            CString::new(from).map_err(|_| io::Error::from(io::ErrorKind::InvalidInput))?,
+            CString::new(to).map_err(|_| io::Error::from(io::ErrorKind::InvalidInput))?,
+        );
+        let fd = self.fd.as_raw_fd();
+        // SAFETY: the descriptor is open and both names are NUL-terminated.
+        if unsafe { libc::renameat(fd, f.as_ptr(), fd, t.as_ptr()) } == 0 {
+            Ok(())
+        } else {
+            Err(io::Error::last_os_error())
+        }
+    }
+
+    /// Makes `to` a second name of `from` (fails like `O_EXCL` when `to` exists).
+    pub fn link(&self, from: &str, to: &str) -> io::Result<()> {
+        let (f, t) = (
+            CString::new(from).map_err(|_| io::Error::from(io::ErrorKind::InvalidInput))?,
+            CString::new(to).map_err(|_| io::Error::from(io::ErrorKind::InvalidInput))?,
+        );
+        let fd = self.fd.as_raw_fd();
+        // SAFETY: the descriptor is open and both names are NUL-terminated.
+        if unsafe { libc::linkat(fd, f.as_ptr(), fd, t.as_ptr(), 0) } == 0 {
+            Ok(())
+        } else {
+            Err(io::Error::last_os_error())
+        }
+    }
+
+    /// Metadata of `name` without following a symlink; `None` when absent.
+    pub fn stat(&self, name: &str) -> Result<Option<Stat>> {
+        let c = cstr(name)?;
+        // SAFETY: an all-zero stat is a valid out-buffer.
+        let mut st: libc::stat = unsafe { std::mem::zeroed() };
+        // SAFETY: the descriptor is open, c is NUL-terminated, st is writable.
+        let rc = unsafe {
+            libc::fstatat(
+                self.fd.as_raw_fd(),
+                c.as_ptr(),
+                &mut st,
+                libc::AT_SYMLINK_NOFOLLOW,
+            )
+        };
+        if rc == 0 {
+            return Ok(Some(Stat::of(&st)));
+        }
+        let e = io::Error::last_os_error();
+        if e.kind() == io::ErrorKind::NotFound {
+            Ok(None)
+        } else {
+            Err(Error::io(self.join(name), e))
+        }
+    }
+
+    /// fsyncs the directory so a rename or unlink inside it is durable.
+    pub fn sync(&self) -> Result<()> {
+        // SAFETY: the descriptor is open.
+        if unsafe { libc::fsync(self.fd.as_raw_fd()) } == 0 {
+            Ok(())
+        } else {
+            Err(Error::io(&self.path, io::Error::last_os_error()))
+        }
+    }
+
+    /// Replaces `name` atomically with what `fill` writes: a temp file in this directory,
+    /// fsync, `renameat` over the target, fsync of the directory. A symlink at `name` is
+    /// replaced, never written through.
+    pub fn write_atomic_with(
+        &self,
+        name: &str,
+        fill: impl FnOnce(&mut dyn Write) -> io::Result<()>,
+    ) -> Result<()> {
+        let target = self.join(name);
+        let (tmp_name, file) = self.create_temp()?;
+        let result = (|| {
+            let mut file = file;
+            {
+                let mut w = io::BufWriter::with_capacity(256 * 1024, &mut file);
+                fill(&mut w)?;
+                w.flush()?;
+            }
+            file.sync_all()?;
+            self.rename(&tmp_name, name)
+        })();
+        if let Err(e) = result {
+            let _ = self.unlink(&tmp_name);
+            return Err(Error::io(&target, e));
+        }
+        self.sync()
+    }
+
+    /// Replaces `name` atomically with `bytes`.
+    pub fn write_atomic(&self, name: &str, bytes: &[u8]) -> Result<()> {
+        self.write_atomic_with(name, |w| w.write_all(bytes))
+    }
+
+    /// Serialises `value` as pretty JSON (with a final newline) into `name`, atomically.
+    pub fn write_json_atomic<T: serde::Serialize>(&self, name: &str, value: &T) -> Result<()> {
+        let mut bytes = serde_json::to_vec_pretty(value)
+            .map_err(|e| Error::format(self.join(name), format!("cannot serialise: {e}")))?;
+        bytes.push(b'\n');
+        self.write_atomic(name, &bytes)
+    }
+
+    /// Creates a new temp file (the writer's host-and-pid prefix) exclusively; returns its
+    /// name and the open file.
+    pub fn create_temp(&self) -> Result<(String, File)> {
+        let prefix = crate::fsio::temp_prefix();
+        for _ in 0..16 {
+            let name = format!("{prefix}{}", random_hex(6));
+            match self.open_file(&name, libc::O_WRONLY | libc::O_CREAT | libc::O_EXCL, 0o644) {
+                Ok(f) => return Ok((name, f)),
+                Err(e) if e.kind() == io::ErrorKind::AlreadyExists => continue,
+                Err(e) => return Err(Error::io(self.join(&name), e)),
+            }
+        }
+        Err(Error::io(
+            &self.path,
+            io::Error::new(io::ErrorKind::AlreadyExists, "no free temp file name"),
+        ))
+    }
+}
+
+/// What [`Dir::stat`] reports.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Stat {
+    /// Device.
+    pub dev: u64,
+    /// Inode.
+    pub ino: u64,
+    /// File type bits (`S_IFMT` part of the mode).
+    pub kind: u32,
+    /// Last modification.
+    pub mtime: Option<std::time::SystemTime>,
+}
+
+impl Stat {
+    // The field types of `struct stat` differ between platforms.
+    #[allow(clippy::unnecessary_cast)]
+    fn of(st: &libc::stat) -> Stat {
+        let mtime = std::time::SystemTime::UNIX_EPOCH
+            .checked_add(std::time::Duration::from_secs(st.st_mtime.max(0) as u64))
+            .and_then(|t| {
+                t.checked_add(std::time::Duration::from_nanos(
+                    st.st_mtime_nsec.max(0) as u64
+                ))
+            });
+        Stat {
+            dev: st.st_dev as u64,
+            ino: st.st_ino as u64,
+            kind: (st.st_mode as u32) & (libc::S_IFMT as u32),
+            mtime,
+        }
+    }
+
+    /// Whether it is a directory.
+    #[allow(clippy::unnecessary_cast)]
+    pub fn is_dir(&self) -> bool {
+        self.kind == libc::S_IFDIR as u32
+    }
+}
+
+/// Reads an open file whole, refusing a special file and more than `cap` bytes; errors
+/// name `path`.
+pub fn read_file_capped(file: File, path: &Path, cap: u64) -> Result<Vec<u8>> {
+    let meta = file.metadata().map_err(|e| Error::io(path, e))?;
+    if !meta.is_file() {
+        return Err(Error::format(path, "is not a regular file"));
+    }
+    if meta.len() > cap {
+        return Err(too_big(path, cap));
+    }
+    let mut out = Vec::with_capacity(meta.len() as usize);
+    file.take(cap + 1)
+        .read_to_end(&mut out)
+        .map_err(|e| Error::io(path, e))?;
+    if out.len() as u64 > cap {
+        return Err(too_big(path, cap));
+    }
+    Ok(out)
+}
+
+fn too_big(path: &Path, cap: u64) -> Error {
+    Error::format(
+        path,
+        format!("is larger than {cap} bytes, the most ctask reads of this file"),
+    )
+}
+
+/// `n` random bytes as lower-case hex (falls back to the clock when no randomness is at
+/// hand).
+pub fn random_hex(n: usize) -> String {
+    let mut b = vec![0u8; n];
+    if getrandom::fill(&mut b).is_err() {
+        let t = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_nanos())
+            .unwrap_or(0);
+        for (i, x) in b.iter_mut().enumerate() {
+            *x = (t >> ((i % 16) * 8)) as u8 ^ (std::process::id() as u8);
+        }
+    }
+    b.iter().map(|x| format!("{x:02x}")).collect()
+}
