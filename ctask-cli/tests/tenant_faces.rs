@@ -1,0 +1,335 @@
+//! The agent is a tenant (DESIGN §6), through the built `ctask` binary: arguments full of
+//! tmux syntax reach the agent byte for byte and run no tmux command; names with control
+//! characters never reach a terminal raw (JSON keeps them exact); `delete`, `archive` and
+//! `restore` hold `session.lock` and refuse a live or `unknown` lease.
+//!
+//! Every test also checks that a canary directory outside the workspace is unchanged.
+//! The tmux tests use a private tmux server (`TMUX_TMPDIR` in the test's own directory);
+//! without tmux they print why and return — except under `CI=true`.
+
+mod common;
+
+use std::collections::BTreeMap;
+use std::ffi::OsStr;
+use std::fs;
+use std::ops::Deref;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+
+use common::{Bg, Out, PATIENCE, Sandbox, bin, path_str, remove_inherited, tree_snapshot};
+
+/// A private root, home, config home, temp dir, tmux server directory and a canary
+/// directory outside every workspace.
+struct Env {
+    sandbox: Sandbox,
+    canary: BTreeMap<PathBuf, String>,
+}
+
+impl Deref for Env {
+    type Target = Sandbox;
+
+    fn deref(&self) -> &Sandbox {
+        &self.sandbox
+    }
+}
+
+impl Env {
+    fn new() -> Env {
+        let sandbox = Sandbox::with_dirs(&["scratch", "tmux", "tmp", "canary"]);
+        let canary_dir = sandbox.dir.path().join("canary");
+        fs::write(canary_dir.join("keep.txt"), "canary\n").expect("canary");
+        fs::create_dir(canary_dir.join("sub")).expect("canary dir");
+        fs::write(canary_dir.join("sub/deep.txt"), "deep\n").expect("canary");
+        let canary = tree_snapshot(&canary_dir);
+        Env { sandbox, canary }
+    }
+
+    fn canary_dir(&self) -> PathBuf {
+        self.dir.path().join("canary")
+    }
+
+    /// Panics unless the canary directory is exactly as it was created.
+    fn check_canary(&self) {
+        assert_eq!(
+            tree_snapshot(&self.canary_dir()),
+            self.canary,
+            "something outside the workspace changed"
+        );
+    }
+
+    fn tmux_dir(&self) -> PathBuf {
+        self.dir.path().join("tmux")
+    }
+
+    fn clean(&self, cmd: &mut Command) {
+        remove_inherited(cmd, &["CTASK_", "TMUX"]);
+        cmd.envs(self.vars())
+            .env("TMUX_TMPDIR", self.tmux_dir())
+            .env("TMPDIR", self.dir.path().join("tmp"))
+            .env("NO_COLOR", "1")
+            .env_remove("RUST_BACKTRACE");
+    }
+
+    fn cmd<S: AsRef<OsStr>>(&self, args: &[S]) -> Command {
+        let mut cmd = Command::new(bin());
+        self.clean(&mut cmd);
+        cmd.current_dir(self.scratch_dir())
+            .stdin(Stdio::null())
+            .args(args);
+        cmd
+    }
+
+    /// Runs `ctask ARGS` to completion (stdin is not a terminal).
+    fn run<S: AsRef<OsStr>>(&self, args: &[S]) -> Out {
+        let mut bg = Bg::spawn(self.cmd(args));
+        bg.wait_within(PATIENCE)
+            .unwrap_or_else(|| panic!("ctask did not exit within {PATIENCE:?}"))
+    }
+
+    /// Runs `tmux ARGS` against this test's private server.
+    fn tmux(&self, args: &[&str]) -> std::process::Output {
+        let mut cmd = Command::new("tmux");
+        self.clean(&mut cmd);
+        cmd.args(args).stdin(Stdio::null());
+        cmd.output().expect("run tmux")
+    }
+
+    /// Creates a workspace without launching anything; returns its path.
+    fn new_ws(&self, title: &str) -> PathBuf {
+        let out = self.run(&["new", title, "--no-launch"]);
+        out.ok();
+        PathBuf::from(out.stdout.trim_end())
+    }
+
+    /// Every process whose environment mentions this test's directory.
+    fn own_processes(&self) -> Vec<libc::pid_t> {
+        let marker = path_str(self.dir.path()).as_bytes().to_vec();
+        let me = std::process::id();
+        let Ok(dir) = fs::read_dir("/proc") else {
+            return Vec::new();
+        };
+        dir.filter_map(|e| e.ok()?.file_name().to_str()?.parse::<u32>().ok())
+            .filter(|pid| *pid != me)
+            .filter(|pid| {
+                fs::read(format!("/proc/{pid}/environ"))
+                    .is_ok_and(|env| env.windows(marker.len()).any(|w| w == marker.as_slice()))
+            })
+            .filter_map(|pid| libc::pid_t::try_from(pid).ok())
+            .collect()
+    }
+}
+
+impl Drop for Env {
+    fn drop(&mut self) {
+        if self
+            .tmux_dir()
+            .read_dir()
+            .is_ok_and(|mut d| d.next().is_some())
+        {
+            let _ = self.tmux(&["kill-server"]);
+        }
+        for pid in self.own_processes() {
+            // SAFETY: a plain kill of a process this test started (its environment carries
+            // this test's private directory).
+            unsafe {
+                libc::kill(pid, libc::SIGKILL);
+            }
+        }
+    }
+}
+
+/// Whether tmux can run here; without it the test returns (a failure under `CI=true`).
+fn tmux_available() -> bool {
+    let ok = Command::new("tmux")
+        .arg("-V")
+        .stdin(Stdio::null())
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !ok {
+        assert!(
+            std::env::var("CI").as_deref() != Ok("true"),
+            "tmux is required under CI=true but cannot be run"
+        );
+        eprintln!("skipped: tmux is not installed");
+    }
+    ok
+}
+
+/// Waits (within [`PATIENCE`]) until `path` exists.
+fn wait_file(path: &Path) -> Vec<u8> {
+    let found = common::wait_for(|| path.exists(), PATIENCE);
+    assert!(found, "{} never appeared", path.display());
+    fs::read(path).expect("read")
+}
+
+// ---------------------------------------------------------------------------------------
+// tmux command injection
+
+/// Arguments full of tmux command syntax; one of them, unescaped, runs
+/// `set-environment -g PWNED yes` in the tmux server.
+const TMUX_SYNTAX: &[&str] = &[
+    "x;",
+    "set-environment",
+    "-g",
+    "PWNED",
+    "yes",
+    "\\;",
+    "a\\\\;",
+    ";;",
+    ";",
+    "{",
+    "}",
+    "#{pane_id}",
+    "#(touch pwned-by-format)",
+    "$HOME",
+    "~",
+    "",
+    "line\nbreak",
+    "'quoted' \"double\"",
+    "run-shell;",
+    "touch pwned-by-run-shell",
+];
+
+/// The agent's script: writes its arguments after the first (the output path), each
+/// followed by a NUL byte, then renames the file into place.
+const DUMP_ARGS: &str = r#"out=$1; shift; for a in "$@"; do printf '%s\0' "$a"; done > "$out.tmp" && mv "$out.tmp" "$out""#;
+
+fn nul_joined(args: &[&str]) -> Vec<u8> {
+    let mut v = Vec::new();
+    for a in args {
+        v.extend_from_slice(a.as_bytes());
+        v.push(0);
+    }
+    v
+}
+
+/// Checks that the tmux server got no injected command.
+fn check_not_injected(env: &Env, ws: &Path) {
+    let out = env.tmux(&["show-environment", "-g", "PWNED"]);
+    assert!(
+        !out.status.success(),
+        "PWNED was set in the tmux server: {}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    for name in ["pwned-by-format", "pwned-by-run-shell"] {
+        assert!(!ws.join(name).exists(), "{name} was created");
+        assert!(!env.scratch(name).exists(), "{name} was created");
+    }
+}
+
+/// `resume WS --detach -a sh -- -c DUMP_ARGS sh OUT ARGS…` must succeed, hand the agent
+/// exactly `args` and run nothing in the tmux server.
+fn check_cli_argv(args: &[&str]) {
+    let env = Env::new();
+    let ws = env.new_ws("tmux argv");
+    let dump = env.scratch("argv.bin");
+    let mut argv: Vec<&str> = vec![
+        "resume",
+        path_str(&ws),
+        "--detach",
+        "-a",
+        "sh",
+        "--",
+        "-c",
+        DUMP_ARGS,
+        "sh",
+        path_str(&dump),
+    ];
+    argv.extend_from_slice(args);
+    let out = env.run(&argv);
+    out.ok();
+    let got = wait_file(&dump);
+    check_not_injected(&env, &ws);
+    assert_eq!(
+        String::from_utf8_lossy(&got),
+        String::from_utf8_lossy(&nul_joined(args)),
+        "the agent's argv differs"
+    );
+    assert_eq!(got, nul_joined(args));
+    env.check_canary();
+}
+
+#[test]
+fn a_separator_in_cli_arguments_runs_no_tmux_command() {
+    if !tmux_available() {
+        return;
+    }
+    check_cli_argv(&["x;", "set-environment", "-g", "PWNED", "yes"]);
+}
+
+#[test]
+fn tmux_syntax_in_cli_arguments_reaches_the_agent_byte_for_byte() {
+    if !tmux_available() {
+        return;
+    }
+    check_cli_argv(TMUX_SYNTAX);
+}
+
+#[test]
+fn tmux_syntax_in_task_yaml_agent_args_reaches_the_agent_byte_for_byte() {
+    if !tmux_available() {
+        return;
+    }
+    let env = Env::new();
+    let ws = env.new_ws("tmux yaml argv");
+    let dump = env.scratch("argv.bin");
+    let mut agent_args: Vec<&str> = vec!["-c", DUMP_ARGS, "sh", path_str(&dump)];
+    agent_args.extend_from_slice(TMUX_SYNTAX);
+    // JSON strings are YAML double-quoted scalars.
+    let list: Vec<String> = agent_args
+        .iter()
+        .map(|a| serde_json::to_string(a).expect("json"))
+        .collect();
+    let task = ws.join("task.yaml");
+    let mut text = fs::read_to_string(&task).expect("task.yaml");
+    text.push_str(&format!(
+        "agent:\n  command: sh\n  args: [{}]\n",
+        list.join(", ")
+    ));
+    fs::write(&task, text).expect("write task.yaml");
+    let out = env.run(&["resume", path_str(&ws), "--detach"]);
+    out.ok();
+    let got = wait_file(&dump);
+    assert_eq!(
+        String::from_utf8_lossy(&got),
+        String::from_utf8_lossy(&nul_joined(TMUX_SYNTAX)),
+        "the agent's argv differs"
+    );
+    assert_eq!(got, nul_joined(TMUX_SYNTAX));
+    check_not_injected(&env, &ws);
+    env.check_canary();
+}
+
+#[test]
+fn tmux_format_syntax_in_the_launch_directory_stays_literal() {
+    if !tmux_available() {
+        return;
+    }
+    let env = Env::new();
+    let ws = env.new_ws("tmux cwd");
+    let odd = ws.join("dir#{pane_id}#(touch pwned-by-format)");
+    fs::create_dir(&odd).expect("mkdir");
+    let dump = env.scratch("cwd.txt");
+    let script = format!(r#"pwd > "{0}.tmp" && mv "{0}.tmp" "{0}""#, path_str(&dump));
+    let mut cmd = env.cmd(&[
+        "resume",
+        path_str(&ws),
+        "--detach",
+        "-a",
+        "sh",
+        "--",
+        "-c",
+        &script,
+    ]);
+    cmd.env("CTASK_LAUNCH_DIR", odd.file_name().expect("name"));
+    let out = Bg::spawn(cmd).wait_within(PATIENCE).expect("ctask exits");
+    out.ok();
+    let got = wait_file(&dump);
+    assert_eq!(
+        String::from_utf8_lossy(&got).trim_end(),
+        path_str(&odd),
+        "the agent started elsewhere"
+    );
+    check_not_injected(&env, &ws);
+    env.check_canary();
+}
