@@ -2,7 +2,9 @@
 //! the mapping from errors to exit codes. Colours (only on a terminal, never with
 //! `NO_COLOR` unless `--color always`) and `--quiet` are decided once by [`configure`].
 
+use std::borrow::Cow;
 use std::io::{self, IsTerminal, Write};
+use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use ctask_core::Error;
@@ -107,7 +109,104 @@ pub fn paint_err(style: Style, text: &str) -> String {
     paint(COLOR_STDERR.load(Ordering::Relaxed), style, text)
 }
 
+/// Whether `c` is a control character: C0 (tab, newline and carriage return included),
+/// DEL or C1.
+fn is_control(c: char) -> bool {
+    c.is_control()
+}
+
+fn push_escaped(out: &mut String, c: char) {
+    use std::fmt::Write as _;
+    let _ = match c {
+        '\n' => out.write_str("\\n"),
+        '\r' => out.write_str("\\r"),
+        '\t' => out.write_str("\\t"),
+        c if (c as u32) < 0x80 => write!(out, "\\x{:02x}", c as u32),
+        c => write!(out, "\\u{{{:04x}}}", c as u32),
+    };
+}
+
+/// A name (file, path, title, host, agent, message from a file…) made safe for a terminal:
+/// every control character — C0 including `\n`, `\r` and `\t`, DEL, C1 — is shown as an
+/// escape (`\n`, `\x1b`, `\u{009b}`), so a name can neither drive the terminal nor fake
+/// a line of output. Everything else is unchanged. JSON output never goes through this.
+pub fn safe(text: &str) -> Cow<'_, str> {
+    if !text.chars().any(is_control) {
+        return Cow::Borrowed(text);
+    }
+    let mut out = String::with_capacity(text.len() + 8);
+    for c in text.chars() {
+        if is_control(c) {
+            push_escaped(&mut out, c);
+        } else {
+            out.push(c);
+        }
+    }
+    Cow::Owned(out)
+}
+
+/// A path made safe for a terminal like [`safe`]; bytes that are not UTF-8 are shown as
+/// `\xNN` instead of being lost.
+pub fn safe_path(path: &Path) -> String {
+    use std::fmt::Write as _;
+    let mut out = String::new();
+    for chunk in path.as_os_str().as_encoded_bytes().utf8_chunks() {
+        out.push_str(&safe(chunk.valid()));
+        for b in chunk.invalid() {
+            let _ = write!(out, "\\x{b:02x}");
+        }
+    }
+    out
+}
+
+/// Multi-line text for stderr made safe: the line breaks stay, every other control
+/// character is escaped as by [`safe`] — except, when stderr is coloured, the colour
+/// sequences [`paint`] makes.
+fn safe_lines(text: &str) -> Cow<'_, str> {
+    if !text.chars().any(|c| c != '\n' && is_control(c)) {
+        return Cow::Borrowed(text);
+    }
+    let mut out = String::with_capacity(text.len() + 8);
+    let mut rest = text;
+    while let Some(c) = rest.chars().next() {
+        if let Some(seq) = own_colour(rest).filter(|_| COLOR_STDERR.load(Ordering::Relaxed)) {
+            out.push_str(seq);
+            rest = &rest[seq.len()..];
+            continue;
+        }
+        if c != '\n' && is_control(c) {
+            push_escaped(&mut out, c);
+        } else {
+            out.push(c);
+        }
+        rest = &rest[c.len_utf8()..];
+    }
+    Cow::Owned(out)
+}
+
+/// The colour sequence of [`paint`] that `text` starts with, if any.
+fn own_colour(text: &str) -> Option<&str> {
+    let body = text.strip_prefix("\x1b[")?;
+    let end = body.find('m')?;
+    let code = &body[..end];
+    let ours = code == "0"
+        || [
+            Style::Bold,
+            Style::Dim,
+            Style::Red,
+            Style::Yellow,
+            Style::Green,
+            Style::Cyan,
+        ]
+        .iter()
+        .any(|s| s.code() == code);
+    ours.then(|| &text[..2 + end + 1])
+}
+
+/// Writes lines to stderr with the prefix. Any control character left in the text (a name
+/// inside an error, a warning from the core) is escaped here, so none reaches the terminal.
 fn emit(text: &str) {
+    let text = safe_lines(text);
     let mut err = io::stderr().lock();
     for line in text.lines() {
         let _ = writeln!(err, "{PREFIX}{line}");
@@ -202,4 +301,32 @@ pub fn confirm(question: &str) -> bool {
         return false;
     }
     matches!(answer.trim().to_ascii_lowercase().as_str(), "y" | "yes")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::ffi::OsStr;
+    use std::os::unix::ffi::OsStrExt;
+
+    #[test]
+    fn control_characters_are_escaped() {
+        assert_eq!(safe("plain name.txt"), "plain name.txt");
+        assert_eq!(
+            safe("x\x1b]52;c;e\x07\x1b[2Jy"),
+            "x\\x1b]52;c;e\\x07\\x1b[2Jy"
+        );
+        assert_eq!(safe("a\nb\rc\td"), "a\\nb\\rc\\td");
+        assert_eq!(safe("del\x7f c1\u{9b}"), "del\\x7f c1\\u{009b}");
+        assert_eq!(safe("é 日本"), "é 日本");
+        let p = Path::new(OsStr::from_bytes(b"caf\xe9\x1b.txt"));
+        assert_eq!(safe_path(p), "caf\\xe9\\x1b.txt");
+    }
+
+    #[test]
+    fn stderr_text_keeps_line_breaks_only() {
+        assert_eq!(safe_lines("a\nb\x1b[2J"), "a\nb\\x1b[2J");
+        // Without colour on stderr even our own sequences are escaped.
+        assert_eq!(safe_lines("\x1b[31mred\x1b[0m"), "\\x1b[31mred\\x1b[0m");
+    }
 }

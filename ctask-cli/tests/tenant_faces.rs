@@ -333,3 +333,144 @@ fn tmux_format_syntax_in_the_launch_directory_stays_literal() {
     check_not_injected(&env, &ws);
     env.check_canary();
 }
+
+// ---------------------------------------------------------------------------------------
+// Terminal escape injection
+
+/// A name that, printed raw, writes the clipboard (OSC 52) and clears the screen.
+const OSC_NAME: &str = "x\x1b]52;c;cHduZWQ=\x07\x1b[2Jy";
+/// Names with the other control characters an agent can put in a file name.
+const CONTROL_NAMES: &[&str] = &[
+    OSC_NAME,
+    "line\nbreak",
+    "carriage\rreturn",
+    "tab\there",
+    "del\x7fete",
+    "c1\u{9b}31m",
+];
+
+/// Panics unless `text` has no control character but line breaks: no C0 (tab and carriage
+/// return included), no DEL, no C1.
+fn no_raw_controls(what: &str, text: &str) {
+    if let Some(c) = text.chars().find(|c| *c != '\n' && c.is_control()) {
+        panic!("{what}: raw control character {c:?} in {text:?}");
+    }
+}
+
+/// The `diff --json` names: every added path.
+fn json_added(out: &Out) -> Vec<String> {
+    let v: serde_json::Value =
+        serde_json::from_str(&out.stdout).unwrap_or_else(|e| panic!("invalid JSON ({e}): {out:?}"));
+    v["added"]
+        .as_array()
+        .unwrap_or_else(|| panic!("no added: {v:#}"))
+        .iter()
+        .filter_map(|s| s.as_str().map(str::to_owned))
+        .collect()
+}
+
+#[test]
+fn control_characters_in_names_never_reach_the_terminal_raw() {
+    let env = Env::new();
+    let ws = env.new_ws("escapes");
+    // A first session, so later changes have a baseline; its agent's name is hostile too.
+    let agent = env.scratch("agent\x1b]0;owned\x07\u{9b}2J");
+    fs::write(&agent, "#!/bin/sh\nexit 0\n").expect("agent");
+    let mut perm = fs::metadata(&agent).expect("meta").permissions();
+    std::os::unix::fs::PermissionsExt::set_mode(&mut perm, 0o755);
+    fs::set_permissions(&agent, perm).expect("chmod");
+    let agent_s = agent.to_str().expect("utf-8");
+    let first = env.run(&["resume", path_str(&ws), "-a", agent_s]);
+    first.ok();
+    no_raw_controls("summary banner", &first.stderr);
+    assert!(first.stderr.contains("session ended: "), "{first:?}");
+    assert!(
+        first.stderr.contains("agent\\x1b]0;owned\\x07"),
+        "{first:?}"
+    );
+
+    // Changes outside a session, with hostile names.
+    for name in CONTROL_NAMES {
+        fs::write(ws.join(name), "data\n").expect("hostile name");
+    }
+
+    let diff = env.run(&["diff", path_str(&ws)]);
+    diff.ok();
+    no_raw_controls("diff stdout", &diff.stdout);
+    no_raw_controls("diff stderr", &diff.stderr);
+    assert!(diff.stdout.contains("x\\x1b]52;c;"), "{diff:?}");
+    assert!(diff.stdout.contains("line\\nbreak"), "{diff:?}");
+    assert!(diff.stdout.contains("tab\\there"), "{diff:?}");
+    assert_eq!(
+        diff.stdout.lines().count(),
+        CONTROL_NAMES.len(),
+        "one line per name: {diff:?}"
+    );
+
+    let json = env.run(&["diff", path_str(&ws), "--json"]);
+    json.ok();
+    let mut added = json_added(&json);
+    added.sort();
+    let mut want: Vec<String> = CONTROL_NAMES.iter().map(|s| (*s).to_owned()).collect();
+    want.sort();
+    assert_eq!(added, want, "JSON names must stay exact");
+
+    // The begin warning about outside changes, the banners, status.
+    let second = env.run(&["resume", path_str(&ws), "-a", agent_s]);
+    second.ok();
+    no_raw_controls("begin warning", &second.stderr);
+    assert!(
+        second
+            .stderr
+            .contains("files changed outside a ctask session"),
+        "{second:?}"
+    );
+    assert!(second.stderr.contains("x\\x1b]52;c;"), "{second:?}");
+    let status = env.run(&["status", path_str(&ws)]);
+    status.ok();
+    no_raw_controls("status", &status.stdout);
+    assert!(status.stdout.contains("last session: "), "{status:?}");
+
+    // A hostile title and a raw line planted in the log.
+    let task = ws.join("task.yaml");
+    let text = fs::read_to_string(&task).expect("task.yaml");
+    let title = "T\x1b[2J\x1b]52;c;eA==\x07\ritle";
+    let text = text.replace(
+        "title: escapes",
+        &format!("title: {}", serde_json::to_string(title).expect("json")),
+    );
+    fs::write(&task, text).expect("task.yaml");
+    let mut log = fs::OpenOptions::new()
+        .append(true)
+        .open(ws.join("logs/sessions.log"))
+        .expect("log");
+    std::io::Write::write_all(
+        &mut log,
+        b"2026-01-01T00:00:00Z note text=\x1b[2J\x1b]52;c;eA==\x07\n",
+    )
+    .expect("plant");
+    for args in [
+        vec!["list"],
+        vec!["list", "--all"],
+        vec!["info", path_str(&ws)],
+        vec!["log", path_str(&ws)],
+        vec!["status", path_str(&ws)],
+    ] {
+        let out = env.run(&args);
+        out.ok();
+        no_raw_controls(&format!("{args:?} stdout"), &out.stdout);
+        no_raw_controls(&format!("{args:?} stderr"), &out.stderr);
+    }
+    let list = env.run(&["list", "--json"]);
+    list.ok();
+    assert!(
+        list.stdout
+            .contains(&serde_json::to_string(title).expect("json")[1..]),
+        "list --json must carry the exact title: {list:?}"
+    );
+    let info = env.run(&["info", path_str(&ws), "--json"]);
+    info.ok();
+    let v: serde_json::Value = serde_json::from_str(&info.stdout).expect("info JSON");
+    assert_eq!(v["title"], title);
+    env.check_canary();
+}

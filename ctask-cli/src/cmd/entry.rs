@@ -185,7 +185,9 @@ fn refuse_archived(ctx: &Ctx, ws: &Workspace) -> ctask_core::Result<()> {
     if ws.task.status == Status::Archived {
         return Err(Error::invalid(format!(
             "workspace {} is archived; run `{} restore {}` first",
-            ws.dir_name, ctx.prog, ws.dir_name
+            output::safe(&ws.dir_name),
+            ctx.prog,
+            output::safe(&ws.dir_name)
         )));
     }
     Ok(())
@@ -270,7 +272,7 @@ pub fn launch(
     if result.workspace_removed {
         output::message(&format!(
             "removed {}: it was new, nothing changed and the agent exited with {}",
-            ws.dir.display(),
+            output::safe_path(&ws.dir),
             result.exit_code
         ));
     } else {
@@ -285,7 +287,7 @@ pub fn launch(
 /// Says who holds the workspace. A lease whose liveness cannot be told (another host's,
 /// without a readable heartbeat) is never reclaimed: the user is told how to clear it.
 fn describe_owner(ws: &Workspace, owner: &ctask_core::session::Lease, stale_after_s: u64) {
-    let agent = owner.agent.as_deref().unwrap_or("?");
+    let agent = output::safe(owner.agent.as_deref().unwrap_or("?"));
     let unknown = status_of(&ws.dir, stale_after_s)
         .ok()
         .filter(|st| st.state == State::Unknown);
@@ -296,10 +298,12 @@ fn describe_owner(ws: &Workspace, owner: &ctask_core::session::Lease, stale_afte
     };
     output::message(&format!(
         "workspace is busy: session {} (pid {} on {}, agent {agent}) {state}",
-        owner.session_id, owner.pid, owner.hostname
+        output::safe(&owner.session_id),
+        owner.pid,
+        output::safe(&owner.hostname)
     ));
     if let Some(why) = unknown.and_then(|st| st.diagnostic) {
-        output::message(&format!("hint: {why}"));
+        output::message(&format!("hint: {}", output::safe(&why)));
     }
 }
 
@@ -315,7 +319,9 @@ impl RunHooks for CliHooks {
         if let Some(owner) = s.owner() {
             output::message(&format!(
                 "sharing the workspace with session {} (pid {} on {}); no lease taken",
-                owner.session_id, owner.pid, owner.hostname
+                output::safe(&owner.session_id),
+                owner.pid,
+                output::safe(&owner.hostname)
             ));
         }
         if let Some(last) = s.last_summary() {
@@ -353,7 +359,7 @@ pub fn one_line(s: &SummaryBrief) -> String {
         .map_or_else(String::new, |c| format!(", exit {c}"));
     format!(
         "{} ended {ended} ({reason}{exit}, {} s): {} added, {} modified, {} deleted, {} renamed",
-        s.agent,
+        output::safe(&s.agent),
         s.duration_seconds,
         s.files_added.len(),
         s.files_modified.len(),
@@ -362,16 +368,18 @@ pub fn one_line(s: &SummaryBrief) -> String {
     )
 }
 
-/// A diff as indented lines (`+ added`, `~ modified`, `- deleted`, `> from -> to`).
+/// A diff as indented lines (`+ added`, `~ modified`, `- deleted`, `> from -> to`), every
+/// name made safe for a terminal.
 pub fn list_changes(d: &Diff) -> String {
+    use output::safe;
     let mut lines = Vec::new();
-    lines.extend(d.added.iter().map(|p| format!("  + {p}")));
-    lines.extend(d.modified.iter().map(|p| format!("  ~ {p}")));
-    lines.extend(d.deleted.iter().map(|p| format!("  - {p}")));
+    lines.extend(d.added.iter().map(|p| format!("  + {}", safe(p))));
+    lines.extend(d.modified.iter().map(|p| format!("  ~ {}", safe(p))));
+    lines.extend(d.deleted.iter().map(|p| format!("  - {}", safe(p))));
     lines.extend(
         d.renamed
             .iter()
-            .map(|r| format!("  > {} -> {}", r.from, r.to)),
+            .map(|r| format!("  > {} -> {}", safe(&r.from), safe(&r.to))),
     );
     lines.join("\n")
 }

@@ -32,7 +32,9 @@ pub fn launch(
             let id = st.lease.as_ref().map(|owner| {
                 output::message(&format!(
                     "session {} (pid {} on {}) runs in tmux session {name}",
-                    owner.session_id, owner.pid, owner.hostname
+                    output::safe(&owner.session_id),
+                    owner.pid,
+                    output::safe(&owner.hostname)
                 ));
                 owner.session_id.clone()
             });
@@ -154,12 +156,13 @@ fn attach_or_report(
     };
     match ended_code(settings, ws, id) {
         Some(code) => {
-            output::message(&format!("session {id} ended (exit {code})"));
+            output::message(&format!("session {} ended (exit {code})", output::safe(id)));
             Ok(code)
         }
         None => {
             output::message(&format!(
-                "session {id} ended; its summary is not written yet (see `status`)"
+                "session {} ended; its summary is not written yet (see `status`)",
+                output::safe(id)
             ));
             Ok(0)
         }
