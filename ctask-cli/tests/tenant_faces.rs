@@ -474,3 +474,190 @@ fn control_characters_in_names_never_reach_the_terminal_raw() {
     assert_eq!(v["title"], title);
     env.check_canary();
 }
+
+// ---------------------------------------------------------------------------------------
+// delete, archive and restore
+
+/// A lease as the reference tool writes it (no `lock` marker), from another host and
+/// without a heartbeat: its state is `unknown`.
+fn unknown_lease(ws: &Path) {
+    let l = serde_json::json!({
+        "session_id": "elsewhere-4242-20260101T100000Z-abcd",
+        "pid": 4242,
+        "hostname": "elsewhere.example",
+        "agent": "claude",
+        "mode": "local",
+        "workspace_mode": "local",
+        "started_at": "2026-01-01T10:00:00Z",
+    });
+    fs::write(ws.join(".ctask/session.json"), l.to_string()).expect("lease");
+    // Any begin creates it (and never removes it): only its lock state matters.
+    fs::write(ws.join(".ctask/session.lock"), "").expect("session.lock");
+}
+
+fn task_status(ws: &Path) -> String {
+    let text = fs::read_to_string(ws.join("task.yaml")).expect("task.yaml");
+    text.lines()
+        .find_map(|l| l.strip_prefix("status: "))
+        .unwrap_or("?")
+        .to_owned()
+}
+
+/// Everything in the workspace, `.ctask/` included.
+fn whole_tree(ws: &Path) -> BTreeMap<PathBuf, String> {
+    let mut t = tree_snapshot(ws);
+    for (k, v) in tree_snapshot(&ws.join(".ctask")) {
+        t.insert(Path::new(".ctask").join(k), v);
+    }
+    t
+}
+
+fn refused_as_unknown(out: &Out, verb: &str) {
+    out.code_is(3);
+    assert!(
+        out.stderr.contains(&format!("refusing to {verb}")),
+        "{out:?}"
+    );
+    assert!(out.stderr.contains("unknown"), "{out:?}");
+    assert!(out.stderr.contains("--force"), "{out:?}");
+    assert!(out.stderr.contains("elsewhere.example"), "{out:?}");
+}
+
+#[test]
+fn delete_refuses_a_lease_of_unknown_state_unless_forced() {
+    let env = Env::new();
+    let ws = env.new_ws("unknown delete");
+    unknown_lease(&ws);
+    let before = whole_tree(&ws);
+    let out = env.run(&["delete", path_str(&ws), "--yes"]);
+    refused_as_unknown(&out, "delete");
+    assert!(ws.is_dir(), "the workspace was deleted");
+    assert_eq!(whole_tree(&ws), before, "the workspace changed");
+    env.check_canary();
+
+    let out = env.run(&["delete", path_str(&ws), "--yes", "--force"]);
+    out.ok();
+    assert!(
+        out.stderr
+            .contains("elsewhere-4242-20260101T100000Z-abcd (pid 4242 on elsewhere.example)"),
+        "--force must name the lease it overrides: {out:?}"
+    );
+    assert!(!ws.exists(), "the workspace was not deleted");
+    env.check_canary();
+}
+
+#[test]
+fn archive_and_restore_refuse_a_lease_of_unknown_state_unless_forced() {
+    let env = Env::new();
+    let ws = env.new_ws("unknown archive");
+    unknown_lease(&ws);
+    let before = whole_tree(&ws);
+    let out = env.run(&["archive", path_str(&ws)]);
+    refused_as_unknown(&out, "archive");
+    assert_eq!(task_status(&ws), "active");
+    assert_eq!(whole_tree(&ws), before, "the workspace changed");
+
+    let out = env.run(&["archive", path_str(&ws), "--force"]);
+    out.ok();
+    assert!(out.stderr.contains("elsewhere.example"), "{out:?}");
+    assert_eq!(task_status(&ws), "archived");
+    assert!(
+        ws.join(".ctask/session.json").exists(),
+        "the lease was removed"
+    );
+
+    let out = env.run(&["restore", path_str(&ws)]);
+    refused_as_unknown(&out, "restore");
+    assert_eq!(task_status(&ws), "archived");
+    env.run(&["restore", path_str(&ws), "--force"]).ok();
+    assert_eq!(task_status(&ws), "active");
+    env.check_canary();
+}
+
+#[test]
+fn a_live_session_blocks_delete_archive_and_restore_even_forced() {
+    let env = Env::new();
+    let ws = env.new_ws("live");
+    let gate = env.scratch("gate");
+    let script = format!(
+        r#"i=0; while [ ! -e "{}" ] && [ $i -lt 300 ]; do sleep 0.2; i=$((i+1)); done"#,
+        path_str(&gate)
+    );
+    let mut session =
+        Bg::spawn(env.cmd(&["resume", path_str(&ws), "-a", "sh", "--", "-c", &script]));
+    let live = common::wait_for(
+        || {
+            let out = env.run(&["status", path_str(&ws), "--json"]);
+            out.stdout.contains("\"active\"")
+        },
+        PATIENCE,
+    );
+    assert!(live, "the session never became active");
+    for args in [
+        vec!["archive", path_str(&ws)],
+        vec!["archive", path_str(&ws), "--force"],
+        vec!["delete", path_str(&ws), "--yes", "--force"],
+    ] {
+        let out = env.run(&args);
+        out.code_is(3);
+        assert!(out.stderr.contains("is active"), "{args:?}: {out:?}");
+        assert!(!out.stderr.contains("--force"), "{args:?}: {out:?}");
+        assert_eq!(task_status(&ws), "active", "{args:?}");
+        assert!(ws.is_dir());
+    }
+    fs::write(&gate, "").expect("gate");
+    session.wait().ok();
+    env.check_canary();
+}
+
+/// `flock(LOCK_EX | LOCK_NB)` on `path`: whether someone else holds it.
+fn lock_is_held(path: &Path) -> bool {
+    use std::os::fd::AsRawFd;
+    let Ok(f) = fs::File::open(path) else {
+        return false;
+    };
+    // SAFETY: a valid descriptor; the lock, when taken, goes with the file at once.
+    let r = unsafe { libc::flock(f.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) };
+    r != 0
+}
+
+#[test]
+fn archive_holds_session_lock_while_it_writes() {
+    // A write.lock held by a live process on this host keeps archive waiting inside its
+    // critical section; meanwhile no session may begin, so session.lock must be held.
+    let env = Env::new();
+    let ws = env.new_ws("archive lock");
+    let session_lock = ws.join(".ctask/session.lock");
+    fs::write(&session_lock, "").expect("session.lock");
+    let body = serde_json::json!({
+        "pid": std::process::id(),
+        "hostname": ctask_core::session::host::hostname(),
+        "acquired_at": chrono_now(),
+    });
+    fs::write(ws.join(".ctask/write.lock"), body.to_string()).expect("write.lock");
+    let mut archive = Bg::spawn(env.cmd(&["archive", path_str(&ws)]));
+    let mut held = false;
+    while archive.try_status().is_none() {
+        if lock_is_held(&session_lock) {
+            held = true;
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+    let out = archive.wait();
+    assert!(
+        held,
+        "archive waited for write.lock without holding session.lock: {out:?}"
+    );
+    out.code_is(4);
+    assert_eq!(task_status(&ws), "active");
+    env.check_canary();
+}
+
+fn chrono_now() -> String {
+    let out = Command::new("date")
+        .args(["-u", "+%Y-%m-%dT%H:%M:%SZ"])
+        .output()
+        .expect("date");
+    String::from_utf8_lossy(&out.stdout).trim().to_owned()
+}
