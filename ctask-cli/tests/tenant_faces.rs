@@ -357,6 +357,10 @@ fn no_raw_controls(what: &str, text: &str) {
     }
 }
 
+fn no_panic_out(out: &Out) {
+    common::no_panic(&out.stderr);
+}
+
 /// The `diff --json` names: every added path.
 fn json_added(out: &Out) -> Vec<String> {
     let v: serde_json::Value =
@@ -449,6 +453,23 @@ fn control_characters_in_names_never_reach_the_terminal_raw() {
         b"2026-01-01T00:00:00Z note text=\x1b[2J\x1b]52;c;eA==\x07\n",
     )
     .expect("plant");
+    // A broken workspace whose directory name is hostile, and a hostile agent in task.yaml.
+    let broken = env.root().join("general/2026-01-01_bro\x1b[2J\nken");
+    fs::create_dir_all(&broken).expect("broken dir");
+    fs::write(broken.join("task.yaml"), "title: [\x1b[2J\n").expect("broken task.yaml");
+    let other = env.new_ws("hostile agent");
+    let mut yaml = fs::read_to_string(other.join("task.yaml")).expect("task.yaml");
+    yaml.push_str("agent:\n  command: \"no\\e[2Jsuch\\u009b\\nagent\"\n");
+    fs::write(other.join("task.yaml"), yaml).expect("task.yaml");
+    for args in [
+        vec!["doctor"],
+        vec!["agents", "check", path_str(&other)],
+    ] {
+        let out = env.run(&args);
+        no_panic_out(&out);
+        no_raw_controls(&format!("{args:?} stdout"), &out.stdout);
+        no_raw_controls(&format!("{args:?} stderr"), &out.stderr);
+    }
     for args in [
         vec!["list"],
         vec!["list", "--all"],
