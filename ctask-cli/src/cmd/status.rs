@@ -3,6 +3,7 @@
 use std::path::{Path, PathBuf};
 
 use clap::Args;
+use ctask_core::session::liveness::State;
 use ctask_core::session::status::{NamedStatus, StatusReport, status_of};
 use ctask_core::workspace::{ResolveOptions, Settings, TASK_FILE, Workspace, discover, resolve};
 
@@ -89,7 +90,11 @@ fn leased(settings: &Settings, stale: u64) -> Vec<NamedStatus> {
 /// The human form of a status.
 pub fn human(dir: &Path, st: &StatusReport) -> String {
     use output::safe;
-    let mut lines = vec![format!("{}: {}", output::safe_path(dir), st.state.as_str())];
+    let state = match st.state {
+        State::None => "no session",
+        other => other.as_str(),
+    };
+    let mut lines = vec![format!("{}: {state}", output::safe_path(dir))];
     if let Some(l) = &st.lease {
         let age = st.heartbeat_age_s.map_or_else(
             || "no heartbeat".to_owned(),
