@@ -10,157 +10,12 @@
 mod common;
 
 use std::collections::BTreeMap;
-use std::ffi::OsStr;
 use std::fs;
-use std::ops::Deref;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::Command;
 
-use common::{Bg, Out, PATIENCE, Sandbox, bin, path_str, remove_inherited, tree_snapshot};
-
-/// A private root, home, config home, temp dir, tmux server directory and a canary
-/// directory outside every workspace.
-struct Env {
-    sandbox: Sandbox,
-    canary: BTreeMap<PathBuf, String>,
-}
-
-impl Deref for Env {
-    type Target = Sandbox;
-
-    fn deref(&self) -> &Sandbox {
-        &self.sandbox
-    }
-}
-
-impl Env {
-    fn new() -> Env {
-        let sandbox = Sandbox::with_dirs(&["scratch", "tmux", "tmp", "canary"]);
-        let canary_dir = sandbox.dir.path().join("canary");
-        fs::write(canary_dir.join("keep.txt"), "canary\n").expect("canary");
-        fs::create_dir(canary_dir.join("sub")).expect("canary dir");
-        fs::write(canary_dir.join("sub/deep.txt"), "deep\n").expect("canary");
-        let canary = tree_snapshot(&canary_dir);
-        Env { sandbox, canary }
-    }
-
-    fn canary_dir(&self) -> PathBuf {
-        self.dir.path().join("canary")
-    }
-
-    /// Panics unless the canary directory is exactly as it was created.
-    fn check_canary(&self) {
-        assert_eq!(
-            tree_snapshot(&self.canary_dir()),
-            self.canary,
-            "something outside the workspace changed"
-        );
-    }
-
-    fn tmux_dir(&self) -> PathBuf {
-        self.dir.path().join("tmux")
-    }
-
-    fn clean(&self, cmd: &mut Command) {
-        remove_inherited(cmd, &["CTASK_", "TMUX"]);
-        cmd.envs(self.vars())
-            .env("TMUX_TMPDIR", self.tmux_dir())
-            .env("TMPDIR", self.dir.path().join("tmp"))
-            .env("NO_COLOR", "1")
-            .env_remove("RUST_BACKTRACE");
-    }
-
-    fn cmd<S: AsRef<OsStr>>(&self, args: &[S]) -> Command {
-        let mut cmd = Command::new(bin());
-        self.clean(&mut cmd);
-        cmd.current_dir(self.scratch_dir())
-            .stdin(Stdio::null())
-            .args(args);
-        cmd
-    }
-
-    /// Runs `ctask ARGS` to completion (stdin is not a terminal).
-    fn run<S: AsRef<OsStr>>(&self, args: &[S]) -> Out {
-        let mut bg = Bg::spawn(self.cmd(args));
-        bg.wait_within(PATIENCE)
-            .unwrap_or_else(|| panic!("ctask did not exit within {PATIENCE:?}"))
-    }
-
-    /// Runs `tmux ARGS` against this test's private server.
-    fn tmux(&self, args: &[&str]) -> std::process::Output {
-        let mut cmd = Command::new("tmux");
-        self.clean(&mut cmd);
-        cmd.args(args).stdin(Stdio::null());
-        cmd.output().expect("run tmux")
-    }
-
-    /// Creates a workspace without launching anything; returns its path.
-    fn new_ws(&self, title: &str) -> PathBuf {
-        let out = self.run(&["new", title, "--no-launch"]);
-        out.ok();
-        PathBuf::from(out.stdout.trim_end())
-    }
-
-    /// Every process whose environment mentions this test's directory.
-    fn own_processes(&self) -> Vec<libc::pid_t> {
-        let marker = path_str(self.dir.path()).as_bytes().to_vec();
-        let me = std::process::id();
-        let Ok(dir) = fs::read_dir("/proc") else {
-            return Vec::new();
-        };
-        dir.filter_map(|e| e.ok()?.file_name().to_str()?.parse::<u32>().ok())
-            .filter(|pid| *pid != me)
-            .filter(|pid| {
-                fs::read(format!("/proc/{pid}/environ"))
-                    .is_ok_and(|env| env.windows(marker.len()).any(|w| w == marker.as_slice()))
-            })
-            .filter_map(|pid| libc::pid_t::try_from(pid).ok())
-            .collect()
-    }
-}
-
-impl Drop for Env {
-    fn drop(&mut self) {
-        if self
-            .tmux_dir()
-            .read_dir()
-            .is_ok_and(|mut d| d.next().is_some())
-        {
-            let _ = self.tmux(&["kill-server"]);
-        }
-        for pid in self.own_processes() {
-            // SAFETY: a plain kill of a process this test started (its environment carries
-            // this test's private directory).
-            unsafe {
-                libc::kill(pid, libc::SIGKILL);
-            }
-        }
-    }
-}
-
-/// Whether tmux can run here; without it the test returns (a failure under `CI=true`).
-fn tmux_available() -> bool {
-    let ok = Command::new("tmux")
-        .arg("-V")
-        .stdin(Stdio::null())
-        .output()
-        .is_ok_and(|o| o.status.success());
-    if !ok {
-        assert!(
-            std::env::var("CI").as_deref() != Ok("true"),
-            "tmux is required under CI=true but cannot be run"
-        );
-        eprintln!("skipped: tmux is not installed");
-    }
-    ok
-}
-
-/// Waits (within [`PATIENCE`]) until `path` exists.
-fn wait_file(path: &Path) -> Vec<u8> {
-    let found = common::wait_for(|| path.exists(), PATIENCE);
-    assert!(found, "{} never appeared", path.display());
-    fs::read(path).expect("read")
-}
+use common::faces::{Env, tmux_available, wait_file};
+use common::{Bg, Out, PATIENCE, path_str, tree_snapshot};
 
 // ---------------------------------------------------------------------------------------
 // tmux command injection
@@ -461,10 +316,7 @@ fn control_characters_in_names_never_reach_the_terminal_raw() {
     let mut yaml = fs::read_to_string(other.join("task.yaml")).expect("task.yaml");
     yaml.push_str("agent:\n  command: \"no\\e[2Jsuch\\u009b\\nagent\"\n");
     fs::write(other.join("task.yaml"), yaml).expect("task.yaml");
-    for args in [
-        vec!["doctor"],
-        vec!["agents", "check", path_str(&other)],
-    ] {
+    for args in [vec!["doctor"], vec!["agents", "check", path_str(&other)]] {
         let out = env.run(&args);
         no_panic_out(&out);
         no_raw_controls(&format!("{args:?} stdout"), &out.stdout);
