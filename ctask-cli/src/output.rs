@@ -8,6 +8,7 @@ use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use ctask_core::Error;
+use ctask_core::workspace::TASK_FILE;
 
 use crate::{Ctx, EXIT_USAGE};
 
@@ -259,9 +260,33 @@ fn hint(ctx: &Ctx, e: &Error) -> Option<String> {
             "`{prog} list --all` shows every workspace, archived ones included"
         )),
         Error::Ambiguous { .. } => Some("name one by its directory name or its path".to_string()),
-        Error::AgentNotFound { .. } => Some(format!(
-            "install it, or choose another agent with `{prog} new -a COMMAND`"
-        )),
+        Error::AgentNotFound { .. } => {
+            let config = ctx
+                .settings()
+                .ok()
+                .and_then(|s| s.config_path)
+                .map_or_else(|| "config.yaml".to_owned(), |p| safe_path(&p));
+            Some(format!(
+                "install it, or choose another agent: `-a COMMAND` for this launch; for every \
+                 workspace whose task.yaml names no agent, `default_agent: COMMAND` in {config} \
+                 or the environment variable {}=COMMAND",
+                ctask_core::workspace::config::ENV_AGENT
+            ))
+        }
+        Error::BadFormat { path, .. }
+            if path.file_name() == Some(std::ffi::OsStr::new(TASK_FILE)) =>
+        {
+            let dir = path
+                .parent()
+                .and_then(Path::file_name)
+                .map(|n| safe(&n.to_string_lossy()).into_owned())
+                .unwrap_or_default();
+            Some(format!(
+                "fix or replace {} (the workspace is listed as broken until then), or remove \
+                 the workspace with `{prog} delete {dir}`",
+                safe_path(path)
+            ))
+        }
         _ => None,
     }
 }

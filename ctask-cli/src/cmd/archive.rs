@@ -5,9 +5,10 @@ use ctask_core::Error;
 use ctask_core::session::liveness::State;
 use ctask_core::session::status::status_of;
 use ctask_core::workspace::manage::set_status;
-use ctask_core::workspace::{ResolveOptions, Status, resolve};
+use ctask_core::workspace::{ResolveOptions, Status};
 
 use crate::cmd::delete::{forcing, refuse_busy};
+use crate::cmd::resolve_or_archived;
 use crate::{Ctx, output};
 
 /// Arguments of `ctask archive`.
@@ -50,7 +51,8 @@ fn change(
     force: bool,
 ) -> ctask_core::Result<i32> {
     let settings = ctx.settings()?;
-    let mut ws = resolve(&settings, query, ResolveOptions { include_archived })?;
+    let opts = ResolveOptions { include_archived };
+    let mut ws = resolve_or_archived(ctx, &settings, query, opts, None)?.into_result()?;
     let stale_after_s = settings.stale_after_seconds.value;
     let (verb, done) = match status {
         Status::Archived => ("archive", "archived"),
@@ -65,7 +67,7 @@ fn change(
     }
     let changed = match set_status(&mut ws, status, stale_after_s, force) {
         Err(Error::ActiveSession { owner }) => {
-            return Ok(refuse_busy(ctx, verb, &ws, &owner, stale_after_s));
+            return Ok(refuse_busy(ctx, verb, &(&ws).into(), &owner, stale_after_s));
         }
         other => other?,
     };

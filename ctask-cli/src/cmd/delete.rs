@@ -1,7 +1,7 @@
 //! `ctask delete`: remove a workspace and everything in it, after confirmation.
 
 use std::io::IsTerminal;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use clap::Args;
 use ctask_core::Error;
@@ -9,8 +9,9 @@ use ctask_core::session::Lease;
 use ctask_core::session::liveness::State;
 use ctask_core::session::status::{StatusReport, status_of};
 use ctask_core::workspace::manage::{check_removable, delete, refuse_if_active};
-use ctask_core::workspace::{ResolveOptions, Workspace, resolve};
+use ctask_core::workspace::{Found, ResolveOptions, Workspace};
 
+use crate::cmd::resolve_or_archived;
 use crate::{Ctx, output};
 
 /// Arguments of `ctask delete`.
@@ -33,13 +34,24 @@ pub struct DeleteArgs {
 /// Runs `ctask delete`.
 pub fn run(ctx: &Ctx, args: DeleteArgs) -> ctask_core::Result<i32> {
     let settings = ctx.settings()?;
-    let ws = resolve(
+    let found = resolve_or_archived(
+        ctx,
         &settings,
         &args.query,
         ResolveOptions {
             include_archived: args.all,
         },
+        Some("delete --all"),
     )?;
+    // A broken workspace (task.yaml unreadable) can be deleted too: only its directory
+    // and its lease matter here.
+    let ws = Target {
+        dir: found.dir().to_path_buf(),
+        dir_name: found.dir_name().to_owned(),
+    };
+    if let Found::Broken { error, .. } = &found {
+        output::warn(&format!("the workspace is broken: {error}"));
+    }
     check_removable(&ws.dir, &settings)?;
     if let Some(current) = std::env::var_os("CTASK_WORKSPACE").filter(|w| !w.is_empty())
         && Path::new(&current).canonicalize().ok().as_deref() == Some(ws.dir.as_path())
@@ -89,15 +101,26 @@ pub fn run(ctx: &Ctx, args: DeleteArgs) -> ctask_core::Result<i32> {
     Ok(0)
 }
 
+/// The workspace a whole-workspace command acts on (it may be broken).
+pub struct Target {
+    /// Its directory.
+    pub dir: PathBuf,
+    /// The directory's name.
+    pub dir_name: String,
+}
+
+impl From<&Workspace> for Target {
+    fn from(ws: &Workspace) -> Target {
+        Target {
+            dir: ws.dir.clone(),
+            dir_name: ws.dir_name.clone(),
+        }
+    }
+}
+
 /// Says why `verb` (delete, archive, restore) is refused: a live session, or a lease whose
 /// state is unknown (then how to go ahead anyway); returns the busy exit code.
-pub fn refuse_busy(
-    ctx: &Ctx,
-    verb: &str,
-    ws: &Workspace,
-    owner: &Lease,
-    stale_after_s: u64,
-) -> i32 {
+pub fn refuse_busy(ctx: &Ctx, verb: &str, ws: &Target, owner: &Lease, stale_after_s: u64) -> i32 {
     let who = format!(
         "session {} (pid {} on {})",
         output::safe(&owner.session_id),

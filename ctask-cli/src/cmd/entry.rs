@@ -15,6 +15,7 @@ use ctask_core::workspace::{
     AgentSpec, ResolveOptions, SessionMode, Settings, Source, Status, Workspace, resolve,
 };
 
+use crate::cmd::resolve_or_archived;
 use crate::{Ctx, output, signals};
 
 /// Options shared by every entry command.
@@ -102,13 +103,10 @@ pub struct AttachArgs {
 /// Runs `ctask attach`: persistent mode, whatever is configured.
 pub fn attach(ctx: &Ctx, a: AttachArgs) -> ctask_core::Result<i32> {
     let settings = ctx.settings()?;
-    let ws = resolve(
-        &settings,
-        &a.query,
-        ResolveOptions {
-            include_archived: false,
-        },
-    )?;
+    let opts = ResolveOptions {
+        include_archived: false,
+    };
+    let ws = resolve_or_archived(ctx, &settings, &a.query, opts, None)?.into_result()?;
     let l = LaunchArgs {
         persistent: true,
         detach: a.detach,
@@ -135,19 +133,21 @@ pub fn resume(ctx: &Ctx, a: ResumeArgs) -> ctask_core::Result<i32> {
 pub fn last_cmd(ctx: &Ctx, a: LastArgs) -> ctask_core::Result<i32> {
     let settings = ctx.settings()?;
     let ws = last_worked(&settings, ResolveOptions::default())?;
+    output::message(&format!(
+        "last worked in: {} ({})",
+        output::safe(&ws.dir_name),
+        output::safe(&ws.task.title)
+    ));
     launch(&settings, &ws, a.agent.as_deref(), &a.launch, false)
 }
 
 /// Runs `ctask open`.
 pub fn open(ctx: &Ctx, a: OpenArgs) -> ctask_core::Result<i32> {
     let settings = ctx.settings()?;
-    let ws = resolve(
-        &settings,
-        &a.query,
-        ResolveOptions {
-            include_archived: a.all,
-        },
-    )?;
+    let opts = ResolveOptions {
+        include_archived: a.all,
+    };
+    let ws = resolve_or_archived(ctx, &settings, &a.query, opts, Some("open -a"))?.into_result()?;
     let launch_args = LaunchArgs {
         force: a.force,
         shell: true,
@@ -249,9 +249,10 @@ pub fn launch(
     let mut hooks = CliHooks { force: l.force };
     let result = match run_with(&ws.dir, &argv, opts.clone(), &mut hooks) {
         Err(Error::ActiveSession { owner }) => {
-            describe_owner(ws, &owner, settings.stale_after_seconds.value);
-            if !std::io::stdin().is_terminal() {
-                return Err(Error::ActiveSession { owner });
+            let interactive = std::io::stdin().is_terminal();
+            describe_owner(ws, &owner, settings.stale_after_seconds.value, interactive);
+            if !interactive {
+                return Ok(output::exit_code(&Error::ActiveSession { owner }));
             }
             if !output::confirm("Join it without a lease (your changes are still recorded)?") {
                 output::message("not joining");
@@ -284,9 +285,16 @@ pub fn launch(
     Ok(result.exit_code)
 }
 
-/// Says who holds the workspace. A lease whose liveness cannot be told (another host's,
-/// without a readable heartbeat) is never reclaimed: the user is told how to clear it.
-fn describe_owner(ws: &Workspace, owner: &ctask_core::session::Lease, stale_after_s: u64) {
+/// Says who holds the workspace — once, as the error when there is no terminal to ask on,
+/// then with how to share it anyway (`--force`). A lease whose liveness cannot be told
+/// (another host's, without a readable heartbeat) is never reclaimed: the user is told how
+/// to clear it.
+fn describe_owner(
+    ws: &Workspace,
+    owner: &ctask_core::session::Lease,
+    stale_after_s: u64,
+    interactive: bool,
+) {
     let agent = output::safe(owner.agent.as_deref().unwrap_or("?"));
     let unknown = status_of(&ws.dir, stale_after_s)
         .ok()
@@ -296,14 +304,22 @@ fn describe_owner(ws: &Workspace, owner: &ctask_core::session::Lease, stale_afte
     } else {
         "is active"
     };
-    output::message(&format!(
+    let text = format!(
         "workspace is busy: session {} (pid {} on {}, agent {agent}) {state}",
         output::safe(&owner.session_id),
         owner.pid,
         output::safe(&owner.hostname)
-    ));
+    );
+    if interactive {
+        output::message(&text);
+    } else {
+        output::error(&text);
+    }
     if let Some(why) = unknown.and_then(|st| st.diagnostic) {
         output::message(&format!("hint: {}", output::safe(&why)));
+    }
+    if !interactive {
+        output::message("hint: --force joins it without a lease (your changes are still recorded)");
     }
 }
 
