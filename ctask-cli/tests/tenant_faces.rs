@@ -162,7 +162,8 @@ fn tmux_format_syntax_in_the_launch_directory_stays_literal() {
     }
     let env = Env::new();
     let ws = env.new_ws("tmux cwd");
-    let odd = ws.join("dir#{pane_id}#(touch pwned-by-format)");
+    // Format syntax, and a trailing `;` that would end tmux's command early.
+    let odd = ws.join("dir#{pane_id}#(touch pwned-by-format);");
     fs::create_dir(&odd).expect("mkdir");
     let dump = env.scratch("cwd.txt");
     let script = format!(r#"pwd > "{0}.tmp" && mv "{0}.tmp" "{0}""#, path_str(&dump));

@@ -168,9 +168,11 @@ impl Tmux {
     /// `remain-on-exit on` set in the same command list, before the pane can exit.
     ///
     /// Every element of `argv` reaches the program unchanged: each is escaped for tmux's
-    /// command-line parser ([`escape_arg`]), and `cwd` for its format expansion.
+    /// command-line parser ([`escape_arg`]), and `cwd` for that parser and for its format
+    /// expansion ([`escape_format`]).
     pub fn new_session(&self, name: &str, cwd: &Path, argv: &[String]) -> Result<()> {
         let cwd = escape_format(&cwd.to_string_lossy());
+        let cwd = escape_arg(&cwd);
         let target = format!("={name}:");
         let argv: Vec<Cow<'_, str>> = argv.iter().map(|a| escape_arg(a)).collect();
         let mut args: Vec<&str> = vec!["new-session", "-d", "-s", name, "-c", &cwd, "--"];
