@@ -266,11 +266,13 @@ fn hint(ctx: &Ctx, e: &Error) -> Option<String> {
                 .ok()
                 .and_then(|s| s.config_path)
                 .map_or_else(|| "config.yaml".to_owned(), |p| safe_path(&p));
+            let env = format!("{}=COMMAND", ctask_core::workspace::config::ENV_AGENT);
             Some(format!(
-                "install it, or choose another agent: `-a COMMAND` for this launch; for every \
-                 workspace whose task.yaml names no agent, `default_agent: COMMAND` in {config} \
-                 or the environment variable {}=COMMAND",
-                ctask_core::workspace::config::ENV_AGENT
+                "install it, or choose another agent:\n  \
+                 {:<24}for this launch\n  \
+                 {:<24}in {config}, for every workspace whose task.yaml names no agent\n  \
+                 {env:<24}in the environment, the same",
+                "-a COMMAND", "default_agent: COMMAND"
             ))
         }
         Error::BadFormat { path, .. }
