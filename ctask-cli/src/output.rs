@@ -244,9 +244,37 @@ pub fn error(text: &str) {
     emit(&format!("{} {text}", paint_err(Style::Red, "error:")));
 }
 
+/// The message of `e` for a terminal: its usual text, with every name in it (paths, the
+/// query, details read from files) made safe as by [`safe`] and [`safe_path`]. Only the
+/// line breaks of the message itself (the candidates of an ambiguous query) remain.
+pub fn describe(e: &Error) -> String {
+    match e {
+        Error::Ambiguous { query, candidates } => {
+            let list: Vec<String> = candidates
+                .iter()
+                .map(|p| format!("  {}", safe_path(p)))
+                .collect();
+            format!(
+                "{} is ambiguous; it matches:\n{}",
+                safe(&format!("{query:?}")),
+                list.join("\n")
+            )
+        }
+        Error::LockTimeout { path } => format!("timed out waiting for {}", safe_path(path)),
+        Error::PathSecurity { path, detail } => {
+            format!("refusing unsafe path {}: {}", safe_path(path), safe(detail))
+        }
+        Error::BadFormat { path, detail } => format!("{}: {}", safe_path(path), safe(detail)),
+        Error::Io { path, source } => {
+            format!("{}: {}", safe_path(path), safe(&source.to_string()))
+        }
+        other => safe(&other.to_string()).into_owned(),
+    }
+}
+
 /// Prints `e` with a hint where one helps, and returns its exit code.
 pub fn report_error(ctx: &Ctx, e: &Error) -> i32 {
-    error(&e.to_string());
+    error(&describe(e));
     if let Some(hint) = hint(ctx, e) {
         emit(&format!("{} {hint}", paint_err(Style::Cyan, "hint:")));
     }
@@ -348,6 +376,44 @@ mod tests {
         assert_eq!(safe("é 日本"), "é 日本");
         let p = Path::new(OsStr::from_bytes(b"caf\xe9\x1b.txt"));
         assert_eq!(safe_path(p), "caf\\xe9\\x1b.txt");
+    }
+
+    #[test]
+    fn errors_read_as_usual_with_names_made_safe() {
+        use std::path::PathBuf;
+        let plain = PathBuf::from("/r/ws/task.yaml");
+        let cases = [
+            Error::Ambiguous {
+                query: "fix".into(),
+                candidates: vec![PathBuf::from("/r/a"), PathBuf::from("/r/b")],
+            },
+            Error::LockTimeout {
+                path: plain.clone(),
+            },
+            Error::security(&plain, "is a symbolic link"),
+            Error::format(&plain, "missing field `slug`"),
+            Error::io(&plain, std::io::Error::from(std::io::ErrorKind::NotFound)),
+            Error::invalid("empty workspace query"),
+            Error::NotFound {
+                query: "nope".into(),
+            },
+        ];
+        for e in &cases {
+            assert_eq!(describe(e), e.to_string());
+        }
+        let odd = Error::format(
+            Path::new(OsStr::from_bytes(b"/r/a\nb\xe9/task.yaml")),
+            "bad\x1b[2J",
+        );
+        assert_eq!(describe(&odd), "/r/a\\nb\\xe9/task.yaml: bad\\x1b[2J");
+        let amb = Error::Ambiguous {
+            query: "x\ny".into(),
+            candidates: vec![PathBuf::from("/r/a\nb")],
+        };
+        assert_eq!(
+            describe(&amb),
+            "\"x\\ny\" is ambiguous; it matches:\n  /r/a\\nb"
+        );
     }
 
     #[test]

@@ -334,6 +334,40 @@ fn control_characters_in_names_never_reach_the_terminal_raw() {
         out.ok();
         no_raw_controls(&format!("{args:?} stdout"), &out.stdout);
         no_raw_controls(&format!("{args:?} stderr"), &out.stderr);
+        // The newline in the broken workspace's name starts no line of its own.
+        assert!(
+            !out.stderr.lines().any(|l| l.starts_with("[ctask] ken")),
+            "{args:?}: {out:?}"
+        );
+    }
+    // A workspace directory whose name is not UTF-8: shown with the byte escaped.
+    {
+        use std::os::unix::ffi::OsStrExt;
+        let odd = env
+            .root()
+            .join("general")
+            .join(std::ffi::OsStr::from_bytes(b"2026-01-01_caf\xe9\x1b[2J"));
+        fs::create_dir_all(&odd).expect("odd dir");
+        fs::write(
+            odd.join("task.yaml"),
+            "schema_version: 1\ntitle: odd\nslug: odd\ncategory: general\ntype: task\n\
+             status: active\ncreated_at: 2026-01-01T00:00:00Z\n",
+        )
+        .expect("task");
+        // (QUERY is UTF-8 text: `status` without one finds the workspace around the
+        // current directory.)
+        let mut cmd = env.cmd(&["status"]);
+        cmd.current_dir(&odd);
+        let out = env.run_cmd(cmd);
+        out.ok();
+        no_raw_controls("status of a non-UTF-8 path", &out.stdout);
+        assert!(
+            out.stdout
+                .contains("2026-01-01_caf\\xe9\\x1b[2J: no session"),
+            "{out:?}"
+        );
+        // JSON output cannot carry a path that is not UTF-8; it is not part of this test.
+        fs::remove_dir_all(&odd).expect("rm odd");
     }
     let list = env.run(&["list", "--json"]);
     list.ok();

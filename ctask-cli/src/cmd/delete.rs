@@ -50,7 +50,10 @@ pub fn run(ctx: &Ctx, args: DeleteArgs) -> ctask_core::Result<i32> {
         dir_name: found.dir_name().to_owned(),
     };
     if let Found::Broken { error, .. } = &found {
-        output::warn(&format!("the workspace is broken: {error}"));
+        output::warn(&format!(
+            "the workspace is broken: {}",
+            output::describe(error)
+        ));
     }
     check_removable(&ws.dir, &settings)?;
     if let Some(current) = std::env::var_os("CTASK_WORKSPACE").filter(|w| !w.is_empty())

@@ -53,7 +53,7 @@ pub fn run(ctx: &Ctx, args: ListArgs) -> ctask_core::Result<i32> {
     );
     for r in rows.iter().filter(|r| r.broken) {
         if let Some(e) = &r.error {
-            output::warn(&format!("broken workspace: {e}"));
+            output::warn(&format!("broken workspace: {}", output::safe(e)));
         }
     }
 
