@@ -222,6 +222,11 @@ pub fn message(text: &str) {
     }
 }
 
+/// Writes a hint (what to do next) to stderr, after an error (shown with `--quiet` too).
+pub fn hint_line(text: &str) {
+    emit(&format!("{} {text}", paint_err(Style::Cyan, "hint:")));
+}
+
 /// Writes a warning to stderr (shown with `--quiet` too).
 pub fn warn(text: &str) {
     emit(&format!("{} {text}", paint_err(Style::Yellow, "warning:")));
@@ -276,7 +281,7 @@ pub fn describe(e: &Error) -> String {
 pub fn report_error(ctx: &Ctx, e: &Error) -> i32 {
     error(&describe(e));
     if let Some(hint) = hint(ctx, e) {
-        emit(&format!("{} {hint}", paint_err(Style::Cyan, "hint:")));
+        hint_line(&hint);
     }
     exit_code(e)
 }

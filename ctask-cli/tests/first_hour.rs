@@ -128,7 +128,14 @@ fn the_busy_message_is_printed_once_and_names_force() {
     );
     assert!(live, "the session never became active");
     let out = env.run(&["resume", path_str(&ws), "-a", "true"]);
+    // --quiet silences news, never the error or what to do about it.
+    let quiet = env.run(&["resume", path_str(&ws), "-a", "true", "--quiet"]);
     fs::write(&gate, "").expect("gate");
+    quiet.code_is(3);
+    assert!(
+        quiet.stderr.contains("is busy") && quiet.stderr.contains("--force"),
+        "{quiet:?}"
+    );
     out.code_is(3);
     assert_eq!(
         out.stderr.matches("is busy").count(),

@@ -140,10 +140,10 @@ pub fn refuse_busy(ctx: &Ctx, verb: &str, ws: &Target, owner: &Lease, stale_afte
                 "refusing to {verb} {name}: it may be busy, {who} may still be running (its state is unknown)"
             ));
             if let Some(why) = st.diagnostic {
-                output::message(&format!("note: {}", output::safe(&why)));
+                output::hint_line(&output::safe(&why));
             }
-            output::message(&format!(
-                "hint: if that session is gone, `{} {verb} {name} --force` goes ahead anyway",
+            output::hint_line(&format!(
+                "if that session is gone, `{} {verb} {name} --force` goes ahead anyway",
                 ctx.prog
             ));
         }
@@ -151,7 +151,7 @@ pub fn refuse_busy(ctx: &Ctx, verb: &str, ws: &Target, owner: &Lease, stale_afte
             output::error(&format!(
                 "refusing to {verb} {name}: it is busy, {who} is active"
             ));
-            output::message("hint: end that session first");
+            output::hint_line("end that session first");
         }
     }
     output::exit_code(&Error::ActiveSession {

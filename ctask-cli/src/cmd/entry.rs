@@ -316,10 +316,10 @@ fn describe_owner(
         output::error(&text);
     }
     if let Some(why) = unknown.and_then(|st| st.diagnostic) {
-        output::message(&format!("hint: {}", output::safe(&why)));
+        output::hint_line(&output::safe(&why));
     }
     if !interactive {
-        output::message("hint: --force joins it without a lease (your changes are still recorded)");
+        output::hint_line("--force joins it without a lease (your changes are still recorded)");
     }
 }
 

@@ -296,7 +296,7 @@ mod tests {
     #[test]
     fn arguments_ending_in_a_separator_are_escaped() {
         // What tmux's parser does to one argv element: a trailing `;` ends the command,
-        // a trailing `\\;` becomes `;`.
+        // a trailing `\;` becomes `;`.
         fn tmux_reads(arg: &str) -> Option<String> {
             let rest = arg.strip_suffix(';')?;
             rest.strip_suffix('\\').map(|r| format!("{r};"))
