@@ -11,20 +11,36 @@ unset CTASK_WORKSPACE CTASK_LAUNCH_DIR CTASK_SESSION_MODE CTASK_PROJECT_ROOT CTA
 mkdir -p "$HOME"
 
 if [ -t 1 ] && [ -z "${NO_COLOR:-}" ]; then bold=$'\033[1m' plain=$'\033[0m'; else bold='' plain=''; fi
-step() { printf '\n%s$ %s%s\n' "$bold" "$*" "$plain"; "$@"; }
+# Shows a command (ctask as `ctask`), then runs it: its messages always follow it.
+show() { printf '\n%s$ %s%s\n' "$bold" "$*" "$plain"; }
+step() {
+  local shown=() a
+  for a in "$@"; do
+    case $a in
+      "$CTASK") shown+=(ctask) ;;
+      *[[:space:]\'\"\$\!\;\&\|\<\>\(\)\*\?]*) shown+=("\"$a\"") ;;
+      *) shown+=("$a") ;;
+    esac
+  done
+  show "${shown[*]}"
+  "$@"
+}
+# Shows a shell command that edits the workspace, then runs it there.
+edit() { show "$1"; (cd "$ws" && eval "$1"); }
 
 step "$CTASK" --version
+show 'ws=$(ctask new "Fix Auth: login!" --no-launch)'
 ws=$("$CTASK" new "Fix Auth: login!" --no-launch)
-printf '\n$ ctask new "Fix Auth: login!" --no-launch\n%s\n' "$ws"
+printf '%s\n' "$ws"
 step "$CTASK" new "Write release notes" -c writing --no-launch
 step "$CTASK" list
 step "$CTASK" info fix-auth
 step "$CTASK" path fix-auth
 
-# Something to work on before the first session.
-printf 'def login(user):\n    return True\n' > "$ws/auth.py"
-printf 'old design notes\n' > "$ws/design.txt"
-printf 'scratch\n' > "$ws/scratch.txt"
+# Something to work on before the first session (in the workspace, with no session).
+edit "printf 'def login(user):\\n    return True\\n' > auth.py"
+edit "printf 'old design notes\\n' > design.txt"
+edit "printf 'scratch\\n' > scratch.txt"
 
 # The demo agent: an ordinary program that edits the workspace it is started in.
 agent="$tmp/demo-agent"
@@ -49,7 +65,7 @@ echo '  "end_manifest": [ … one entry per file … ]'
 echo '}'
 
 # A change made while no session was running is reported by `diff` and by the next begin.
-printf 'hotfix\n' >> "$ws/auth.py"
+edit "printf 'hotfix\\n' >> auth.py"
 step "$CTASK" diff fix-auth
 step "$CTASK" diff fix-auth --json
 step "$CTASK" resume fix-auth --agent true

@@ -5,7 +5,9 @@ use std::path::{Path, PathBuf};
 
 use ctask_core::Error;
 use ctask_core::session::status::last_worked as last;
-use ctask_core::workspace::{Found, Overrides, ResolveOptions, Settings, discover, resolve};
+use ctask_core::workspace::{
+    Found, Overrides, ResolveOptions, Settings, discover, resolve, resolve_found,
+};
 
 struct Fixture {
     dir: tempfile::TempDir,
@@ -170,6 +172,43 @@ fn a_broken_task_yaml_does_not_stop_the_others() {
         Err(Error::BadFormat { path, .. }) => assert_eq!(path, broken.join("task.yaml")),
         other => panic!("expected BadFormat, got {other:?}"),
     }
+}
+
+#[test]
+fn resolve_found_keeps_a_broken_workspace_by_name_and_by_path() {
+    let fx = Fixture::new();
+    let broken = fx.root().join("c").join("2025-01-01_broken-one");
+    fs::create_dir_all(&broken).expect("mkdir");
+    fs::write(broken.join("task.yaml"), "title: [unclosed\n").expect("w");
+    let broken = fs::canonicalize(broken).expect("canon");
+    let s = fx.settings();
+    for query in [
+        "2025-01-01_broken-one".to_owned(),
+        "broken".to_owned(),
+        broken.display().to_string(),
+    ] {
+        match resolve_found(&s, &query, ACTIVE) {
+            Ok(Found::Broken {
+                dir,
+                dir_name,
+                category,
+                error,
+            }) => {
+                assert_eq!(dir, broken, "{query}");
+                assert_eq!(dir_name, "2025-01-01_broken-one");
+                assert_eq!(category, "c");
+                assert!(matches!(error, Error::BadFormat { .. }), "{error:?}");
+            }
+            other => panic!("{query}: expected a broken workspace, got {other:?}"),
+        }
+    }
+    // A directory without task.yaml is still not a workspace.
+    let empty = fx.root().join("c").join("plain");
+    fs::create_dir_all(&empty).expect("mkdir");
+    assert!(matches!(
+        resolve_found(&s, &empty.display().to_string(), ACTIVE),
+        Err(Error::NotFound { .. })
+    ));
 }
 
 #[test]

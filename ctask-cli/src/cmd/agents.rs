@@ -149,7 +149,7 @@ fn check(ctx: &Ctx, args: CheckArgs) -> ctask_core::Result<i32> {
                 check: &c,
             })?)?;
         } else {
-            output::data(&format!("{}: {}", ws.dir_name, line(&c)))?;
+            output::data(&format!("{}: {}", output::safe(&ws.dir_name), line(&c)))?;
         }
         return Ok(if c.found { 0 } else { EXIT_NOT_FOUND });
     }
@@ -171,19 +171,25 @@ fn check(ctx: &Ctx, args: CheckArgs) -> ctask_core::Result<i32> {
     Ok(if default.found { 0 } else { EXIT_NOT_FOUND })
 }
 
-/// One human line: `claude (from task.yaml) → /usr/bin/claude` or `… not found`.
+/// One human line: `claude (from task.yaml) → /usr/bin/claude` or `… not found`; names
+/// made safe for a terminal.
 fn line(c: &AgentCheck) -> String {
+    let name = output::safe(&c.name);
     let what = match &c.program {
-        Some(p) if *p != c.name => format!("{} ({p}, from {})", c.name, c.source),
-        _ => format!("{} (from {})", c.name, c.source),
+        Some(p) if *p != c.name => format!("{name} ({}, from {})", output::safe(p), c.source),
+        _ => format!("{name} (from {})", c.source),
     };
     match (&c.path, &c.error) {
         (Some(p), _) => format!(
             "{what} {} {}",
             output::paint_out(Style::Green, "found"),
-            p.display()
+            output::safe_path(p)
         ),
-        (None, Some(e)) => format!("{what} {}: {e}", output::paint_out(Style::Red, "not found")),
+        (None, Some(e)) => format!(
+            "{what} {}: {}",
+            output::paint_out(Style::Red, "not found"),
+            output::safe(e)
+        ),
         (None, None) => format!("{what} {}", output::paint_out(Style::Red, "not found")),
     }
 }

@@ -1,9 +1,14 @@
 //! `ctask archive` and `ctask restore`: set a workspace's status in `task.yaml`.
 
 use clap::Args;
+use ctask_core::Error;
+use ctask_core::session::liveness::State;
+use ctask_core::session::status::status_of;
 use ctask_core::workspace::manage::set_status;
-use ctask_core::workspace::{ResolveOptions, Status, resolve};
+use ctask_core::workspace::{ResolveOptions, Status};
 
+use crate::cmd::delete::{forcing, refuse_busy};
+use crate::cmd::resolve_or_archived;
 use crate::{Ctx, output};
 
 /// Arguments of `ctask archive`.
@@ -11,6 +16,10 @@ use crate::{Ctx, output};
 pub struct ArchiveArgs {
     /// Directory name, slug, part of a slug, or a path (archived ones are not matched).
     pub query: String,
+    /// Archive even though the workspace has a lease whose state is unknown (another
+    /// host's, without a heartbeat). A live session is never overridden.
+    #[arg(long)]
+    pub force: bool,
 }
 
 /// Arguments of `ctask restore`.
@@ -18,16 +27,20 @@ pub struct ArchiveArgs {
 pub struct RestoreArgs {
     /// Directory name, slug, part of a slug, or a path (archived ones included).
     pub query: String,
+    /// Restore even though the workspace has a lease whose state is unknown (another
+    /// host's, without a heartbeat). A live session is never overridden.
+    #[arg(long)]
+    pub force: bool,
 }
 
 /// Runs `ctask archive`.
 pub fn archive(ctx: &Ctx, args: ArchiveArgs) -> ctask_core::Result<i32> {
-    change(ctx, &args.query, Status::Archived, false)
+    change(ctx, &args.query, Status::Archived, false, args.force)
 }
 
 /// Runs `ctask restore`.
 pub fn restore(ctx: &Ctx, args: RestoreArgs) -> ctask_core::Result<i32> {
-    change(ctx, &args.query, Status::Active, true)
+    change(ctx, &args.query, Status::Active, true, args.force)
 }
 
 fn change(
@@ -35,23 +48,39 @@ fn change(
     query: &str,
     status: Status,
     include_archived: bool,
+    force: bool,
 ) -> ctask_core::Result<i32> {
     let settings = ctx.settings()?;
-    let mut ws = resolve(&settings, query, ResolveOptions { include_archived })?;
-    let changed = set_status(&mut ws, status, settings.stale_after_seconds.value)?;
-    let verb = match status {
-        Status::Archived => "archived",
-        Status::Active => "restored",
+    let opts = ResolveOptions { include_archived };
+    let mut ws = resolve_or_archived(ctx, &settings, query, opts, None)?.into_result()?;
+    let stale_after_s = settings.stale_after_seconds.value;
+    let (verb, done) = match status {
+        Status::Archived => ("archive", "archived"),
+        Status::Active => ("restore", "restored"),
     };
+    if force
+        && ws.task.status != status
+        && let Ok(st) = status_of(&ws.dir, stale_after_s)
+        && st.state == State::Unknown
+    {
+        forcing(&st);
+    }
+    let changed = match set_status(&mut ws, status, stale_after_s, force) {
+        Err(Error::ActiveSession { owner }) => {
+            return Ok(refuse_busy(ctx, verb, &(&ws).into(), &owner, stale_after_s));
+        }
+        other => other?,
+    };
+    let name = output::safe(&ws.dir_name);
     if changed && status == Status::Archived {
         output::message(&format!(
-            "archived {}; `{} restore {}` brings it back",
-            ws.dir_name, ctx.prog, ws.dir_name
+            "archived {name}; `{} restore {name}` brings it back",
+            ctx.prog
         ));
     } else if changed {
-        output::message(&format!("{verb} {}", ws.dir_name));
+        output::message(&format!("{done} {name}"));
     } else {
-        output::message(&format!("{} is already {}", ws.dir_name, status.as_str()));
+        output::message(&format!("{name} is already {}", status.as_str()));
     }
     Ok(0)
 }

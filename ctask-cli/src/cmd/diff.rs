@@ -44,9 +44,15 @@ pub fn run(ctx: &Ctx, a: DiffArgs) -> ctask_core::Result<i32> {
     }
     match (&report.baseline_session_id, report.diff.is_empty()) {
         (None, _) => output::message("no session has ended here yet: nothing to compare with"),
-        (Some(id), true) => output::message(&format!("no changes since session {id} ended")),
+        (Some(id), true) => output::message(&format!(
+            "no changes since session {} ended",
+            output::safe(id)
+        )),
         (Some(id), false) => {
-            output::message(&format!("changes since session {id} ended:"));
+            output::message(&format!(
+                "changes since session {} ended:",
+                output::safe(id)
+            ));
             output::data(&list_changes(&report.diff))?;
         }
     }

@@ -550,18 +550,30 @@ fn human(r: &Report) -> String {
     }
     for l in &r.leases {
         let mark = if l.state == "unknown" { bad() } else { meh() };
-        out.push(format!("  {mark} {} {}", l.state, l.path.display()));
+        out.push(format!(
+            "  {mark} {} {}",
+            l.state,
+            output::safe_path(&l.path)
+        ));
     }
 
     if !r.warnings.is_empty() {
         out.push(String::new());
         out.push(head("warnings"));
-        out.extend(r.warnings.iter().map(|w| format!("  {} {w}", meh())));
+        out.extend(
+            r.warnings
+                .iter()
+                .map(|w| format!("  {} {}", meh(), output::safe(w))),
+        );
     }
     if !r.problems.is_empty() {
         out.push(String::new());
         out.push(head("problems"));
-        out.extend(r.problems.iter().map(|p| format!("  {} {p}", bad())));
+        out.extend(
+            r.problems
+                .iter()
+                .map(|p| format!("  {} {}", bad(), output::safe(p))),
+        );
     }
     out.push(String::new());
     out.push(if r.healthy {

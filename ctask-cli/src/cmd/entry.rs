@@ -15,6 +15,7 @@ use ctask_core::workspace::{
     AgentSpec, ResolveOptions, SessionMode, Settings, Source, Status, Workspace, resolve,
 };
 
+use crate::cmd::resolve_or_archived;
 use crate::{Ctx, output, signals};
 
 /// Options shared by every entry command.
@@ -110,17 +111,14 @@ pub fn attach(ctx: &Ctx, a: AttachArgs) -> ctask_core::Result<i32> {
              the session without attaching, run `{prog} attach {q} --detach`, then attach from a \
              terminal",
             prog = ctx.prog,
-            q = a.query,
+            q = output::safe(&a.query),
         )));
     }
     let settings = ctx.settings()?;
-    let ws = resolve(
-        &settings,
-        &a.query,
-        ResolveOptions {
-            include_archived: false,
-        },
-    )?;
+    let opts = ResolveOptions {
+        include_archived: false,
+    };
+    let ws = resolve_or_archived(ctx, &settings, &a.query, opts, None)?.into_result()?;
     let l = LaunchArgs {
         persistent: true,
         detach: a.detach,
@@ -147,19 +145,21 @@ pub fn resume(ctx: &Ctx, a: ResumeArgs) -> ctask_core::Result<i32> {
 pub fn last_cmd(ctx: &Ctx, a: LastArgs) -> ctask_core::Result<i32> {
     let settings = ctx.settings()?;
     let ws = last_worked(&settings, ResolveOptions::default())?;
+    output::message(&format!(
+        "last worked in: {} ({})",
+        output::safe(&ws.dir_name),
+        output::safe(&ws.task.title)
+    ));
     launch(&settings, &ws, a.agent.as_deref(), &a.launch, false)
 }
 
 /// Runs `ctask open`.
 pub fn open(ctx: &Ctx, a: OpenArgs) -> ctask_core::Result<i32> {
     let settings = ctx.settings()?;
-    let ws = resolve(
-        &settings,
-        &a.query,
-        ResolveOptions {
-            include_archived: a.all,
-        },
-    )?;
+    let opts = ResolveOptions {
+        include_archived: a.all,
+    };
+    let ws = resolve_or_archived(ctx, &settings, &a.query, opts, Some("open -a"))?.into_result()?;
     let launch_args = LaunchArgs {
         force: a.force,
         shell: true,
@@ -197,7 +197,9 @@ fn refuse_archived(ctx: &Ctx, ws: &Workspace) -> ctask_core::Result<()> {
     if ws.task.status == Status::Archived {
         return Err(Error::invalid(format!(
             "workspace {} is archived; run `{} restore {}` first",
-            ws.dir_name, ctx.prog, ws.dir_name
+            output::safe(&ws.dir_name),
+            ctx.prog,
+            output::safe(&ws.dir_name)
         )));
     }
     Ok(())
@@ -259,9 +261,10 @@ pub fn launch(
     let mut hooks = CliHooks { force: l.force };
     let result = match run_with(&ws.dir, &argv, opts.clone(), &mut hooks) {
         Err(Error::ActiveSession { owner }) => {
-            describe_owner(ws, &owner, settings.stale_after_seconds.value);
-            if !std::io::stdin().is_terminal() {
-                return Err(Error::ActiveSession { owner });
+            let interactive = std::io::stdin().is_terminal();
+            describe_owner(ws, &owner, settings.stale_after_seconds.value, interactive);
+            if !interactive {
+                return Ok(output::exit_code(&Error::ActiveSession { owner }));
             }
             if !output::confirm("Join it without a lease (your changes are still recorded)?") {
                 output::message("not joining");
@@ -285,7 +288,7 @@ pub fn launch(
     if result.workspace_removed {
         output::message(&format!(
             "removed {}: it was new, nothing changed and the agent exited with {}",
-            ws.dir.display(),
+            output::safe_path(&ws.dir),
             result.exit_code
         ));
     } else {
@@ -297,10 +300,17 @@ pub fn launch(
     Ok(result.exit_code)
 }
 
-/// Says who holds the workspace. A lease whose liveness cannot be told (another host's,
-/// without a readable heartbeat) is never reclaimed: the user is told how to clear it.
-fn describe_owner(ws: &Workspace, owner: &ctask_core::session::Lease, stale_after_s: u64) {
-    let agent = owner.agent.as_deref().unwrap_or("?");
+/// Says who holds the workspace — once, as the error when there is no terminal to ask on,
+/// then with how to share it anyway (`--force`). A lease whose liveness cannot be told
+/// (another host's, without a readable heartbeat) is never reclaimed: the user is told how
+/// to clear it.
+fn describe_owner(
+    ws: &Workspace,
+    owner: &ctask_core::session::Lease,
+    stale_after_s: u64,
+    interactive: bool,
+) {
+    let agent = output::safe(owner.agent.as_deref().unwrap_or("?"));
     let unknown = status_of(&ws.dir, stale_after_s)
         .ok()
         .filter(|st| st.state == State::Unknown);
@@ -309,12 +319,22 @@ fn describe_owner(ws: &Workspace, owner: &ctask_core::session::Lease, stale_afte
     } else {
         "is active"
     };
-    output::message(&format!(
+    let text = format!(
         "workspace is busy: session {} (pid {} on {}, agent {agent}) {state}",
-        owner.session_id, owner.pid, owner.hostname
-    ));
+        output::safe(&owner.session_id),
+        owner.pid,
+        output::safe(&owner.hostname)
+    );
+    if interactive {
+        output::message(&text);
+    } else {
+        output::error(&text);
+    }
     if let Some(why) = unknown.and_then(|st| st.diagnostic) {
-        output::message(&format!("hint: {why}"));
+        output::hint_line(&output::safe(&why));
+    }
+    if !interactive {
+        output::hint_line("--force joins it without a lease (your changes are still recorded)");
     }
 }
 
@@ -330,7 +350,9 @@ impl RunHooks for CliHooks {
         if let Some(owner) = s.owner() {
             output::message(&format!(
                 "sharing the workspace with session {} (pid {} on {}); no lease taken",
-                owner.session_id, owner.pid, owner.hostname
+                output::safe(&owner.session_id),
+                owner.pid,
+                output::safe(&owner.hostname)
             ));
         }
         if let Some(last) = s.last_summary() {
@@ -368,7 +390,7 @@ pub fn one_line(s: &SummaryBrief) -> String {
         .map_or_else(String::new, |c| format!(", exit {c}"));
     format!(
         "{} ended {ended} ({reason}{exit}, {} s): {} added, {} modified, {} deleted, {} renamed",
-        s.agent,
+        output::safe(&s.agent),
         s.duration_seconds,
         s.files_added.len(),
         s.files_modified.len(),
@@ -377,16 +399,18 @@ pub fn one_line(s: &SummaryBrief) -> String {
     )
 }
 
-/// A diff as indented lines (`+ added`, `~ modified`, `- deleted`, `> from -> to`).
+/// A diff as indented lines (`+ added`, `~ modified`, `- deleted`, `> from -> to`), every
+/// name made safe for a terminal.
 pub fn list_changes(d: &Diff) -> String {
+    use output::safe;
     let mut lines = Vec::new();
-    lines.extend(d.added.iter().map(|p| format!("  + {p}")));
-    lines.extend(d.modified.iter().map(|p| format!("  ~ {p}")));
-    lines.extend(d.deleted.iter().map(|p| format!("  - {p}")));
+    lines.extend(d.added.iter().map(|p| format!("  + {}", safe(p))));
+    lines.extend(d.modified.iter().map(|p| format!("  ~ {}", safe(p))));
+    lines.extend(d.deleted.iter().map(|p| format!("  - {}", safe(p))));
     lines.extend(
         d.renamed
             .iter()
-            .map(|r| format!("  > {} -> {}", r.from, r.to)),
+            .map(|r| format!("  > {} -> {}", safe(&r.from), safe(&r.to))),
     );
     lines.join("\n")
 }

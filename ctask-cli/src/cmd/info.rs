@@ -47,7 +47,7 @@ pub fn human(info: &WorkspaceInfo) -> String {
     let mut rows: Vec<(&str, String)> = vec![
         ("title", info.title.clone()),
         ("slug", info.slug.clone()),
-        ("path", info.path.display().to_string()),
+        ("path", output::safe_path(&info.path)),
         ("category", info.category.clone()),
         ("type", info.kind.to_string()),
         ("status", info.status.to_string()),
@@ -78,7 +78,7 @@ pub fn human(info: &WorkspaceInfo) -> String {
     }
     let width = rows.iter().map(|(k, _)| k.len()).max().unwrap_or(0) + 1;
     rows.iter()
-        .map(|(k, v)| format!("{:<width$} {v}", format!("{k}:")))
+        .map(|(k, v)| format!("{:<width$} {}", format!("{k}:"), output::safe(v)))
         .collect::<Vec<_>>()
         .join("\n")
 }

@@ -53,7 +53,7 @@ pub fn run(ctx: &Ctx, args: ListArgs) -> ctask_core::Result<i32> {
     );
     for r in rows.iter().filter(|r| r.broken) {
         if let Some(e) = &r.error {
-            output::warn(&format!("broken workspace: {e}"));
+            output::warn(&format!("broken workspace: {}", output::safe(e)));
         }
     }
 
@@ -61,12 +61,12 @@ pub fn run(ctx: &Ctx, args: ListArgs) -> ctask_core::Result<i32> {
         output::data(&to_json(&rows)?)?;
     } else if args.names {
         for r in &rows {
-            output::data(&r.dir_name)?;
+            output::data(&output::safe(&r.dir_name))?;
         }
     } else if rows.is_empty() {
         output::message(&format!(
             "no workspaces under {}; create one with `{} new TITLE`",
-            settings.root.value.display(),
+            output::safe_path(&settings.root.value),
             ctx.prog
         ));
     } else {
@@ -95,14 +95,14 @@ fn table(rows: &[WorkspaceInfo]) -> String {
             r.status.to_string()
         };
         lines.push([
-            r.dir_name.clone(),
+            output::safe(&r.dir_name).into_owned(),
             r.kind.to_string(),
-            r.category.clone(),
+            output::safe(&r.category).into_owned(),
             status,
             session_marker(r),
             last_age(r, now),
-            updated,
-            r.title.clone(),
+            output::safe(&updated).into_owned(),
+            output::safe(&r.title).into_owned(),
         ]);
     }
     let mut widths = [0usize; 8];

@@ -35,7 +35,8 @@ pub fn run(ctx: &Ctx, a: LogArgs) -> ctask_core::Result<i32> {
     if text.is_empty() {
         output::message("no sessions yet");
     } else {
-        output::data(text.trim_end())?;
+        let lines: Vec<_> = text.trim_end().lines().map(output::safe).collect();
+        output::data(&lines.join("\n"))?;
     }
     Ok(0)
 }

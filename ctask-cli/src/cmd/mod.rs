@@ -1,6 +1,9 @@
 //! One module per command; [`run`] dispatches.
 
-use crate::{Command, Ctx};
+use ctask_core::Error;
+use ctask_core::workspace::{Found, ResolveOptions, Settings, Status, resolve_found};
+
+use crate::{Command, Ctx, output};
 
 pub mod agents;
 pub mod archive;
@@ -18,6 +21,41 @@ pub mod notes;
 pub mod path;
 pub mod persistent;
 pub mod status;
+
+/// Resolves `query` for a command that does not match archived workspaces (unless
+/// `opts` says so), keeping a broken workspace as [`Found::Broken`]. When nothing but an
+/// archived workspace matches, the error says so and how to reach it: `reach` is how this
+/// command is told to include archived ones (`delete --all`), if it can be.
+pub fn resolve_or_archived(
+    ctx: &Ctx,
+    settings: &Settings,
+    query: &str,
+    opts: ResolveOptions,
+    reach: Option<&str>,
+) -> ctask_core::Result<Found> {
+    match resolve_found(settings, query, opts) {
+        Err(Error::NotFound { query: q }) if !opts.include_archived => {
+            let all = ResolveOptions {
+                include_archived: true,
+            };
+            match resolve_found(settings, query, all) {
+                Ok(f) if f.status() == Status::Archived => {
+                    let name = output::safe(f.dir_name());
+                    let prog = &ctx.prog;
+                    let how = match reach {
+                        Some(r) => format!("`{prog} {r} {name}` reaches it, or "),
+                        None => String::new(),
+                    };
+                    Err(Error::invalid(format!(
+                        "workspace {name} is archived; {how}`{prog} restore {name}` brings it back"
+                    )))
+                }
+                _ => Err(Error::NotFound { query: q }),
+            }
+        }
+        other => other,
+    }
+}
 
 /// Runs `command` and returns its exit code.
 pub fn run(ctx: &Ctx, command: Command) -> ctask_core::Result<i32> {

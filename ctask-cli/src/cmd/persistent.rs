@@ -34,7 +34,9 @@ pub fn launch(
             let id = owner.map(|owner| {
                 output::message(&format!(
                     "session {} (pid {} on {}) runs in tmux session {tmux_session}",
-                    owner.session_id, owner.pid, owner.hostname
+                    output::safe(&owner.session_id),
+                    owner.pid,
+                    output::safe(&owner.hostname)
                 ));
                 owner.session_id
             });
@@ -145,12 +147,13 @@ fn attach_or_report(
     };
     match ended_code(settings, ws, id) {
         Some(code) => {
-            output::message(&format!("session {id} ended (exit {code})"));
+            output::message(&format!("session {} ended (exit {code})", output::safe(id)));
             Ok(code)
         }
         None => {
             output::message(&format!(
-                "session {id} ended; its summary is not written yet (see `status`)"
+                "session {} ended; its summary is not written yet (see `status`)",
+                output::safe(id)
             ));
             Ok(0)
         }

@@ -3,6 +3,7 @@
 use std::path::{Path, PathBuf};
 
 use clap::Args;
+use ctask_core::session::liveness::State;
 use ctask_core::session::status::{NamedStatus, StatusReport, status_of};
 use ctask_core::workspace::{ResolveOptions, Settings, TASK_FILE, Workspace, discover, resolve};
 
@@ -88,7 +89,12 @@ fn leased(settings: &Settings, stale: u64) -> Vec<NamedStatus> {
 
 /// The human form of a status.
 pub fn human(dir: &Path, st: &StatusReport) -> String {
-    let mut lines = vec![format!("{}: {}", dir.display(), st.state.as_str())];
+    use output::safe;
+    let state = match st.state {
+        State::None => "no session",
+        other => other.as_str(),
+    };
+    let mut lines = vec![format!("{}: {state}", output::safe_path(dir))];
     if let Some(l) = &st.lease {
         let age = st.heartbeat_age_s.map_or_else(
             || "no heartbeat".to_owned(),
@@ -96,14 +102,15 @@ pub fn human(dir: &Path, st: &StatusReport) -> String {
         );
         lines.push(format!(
             "  session {} — pid {} on {}, agent {}, {} mode, {age}",
-            l.session_id,
+            safe(&l.session_id),
             l.pid,
-            l.hostname,
-            l.agent.as_deref().unwrap_or("?"),
+            safe(&l.hostname),
+            safe(l.agent.as_deref().unwrap_or("?")),
             l.session_mode().as_str()
         ));
     }
     if let Some(name) = &st.tmux_session {
+        let name = safe(name);
         lines.push(match st.attached {
             Some(true) => format!("  tmux session {name} (attached)"),
             Some(false) => format!("  tmux session {name} (not attached)"),
@@ -111,7 +118,7 @@ pub fn human(dir: &Path, st: &StatusReport) -> String {
         });
     }
     if let Some(d) = &st.diagnostic {
-        lines.push(format!("  note: {d}"));
+        lines.push(format!("  note: {}", safe(d)));
     }
     if let Some(s) = &st.last_summary {
         lines.push(format!("  last session: {}", one_line(s)));

@@ -6,6 +6,7 @@
 #![allow(dead_code)]
 
 pub mod env;
+pub mod faces;
 pub mod proc;
 
 use std::collections::BTreeMap;

@@ -2,6 +2,7 @@
 //! few commands ctask runs — always against the default server (which honours
 //! `TMUX_TMPDIR`) and always targeting sessions exactly (`-t =NAME`).
 
+use std::borrow::Cow;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 
@@ -70,6 +71,26 @@ pub fn parse_version(text: &str) -> Option<(u32, u32)> {
     let major = parts.next()?.parse().ok()?;
     let minor = parts.next().and_then(|m| m.parse().ok()).unwrap_or(0);
     Some((major, minor))
+}
+
+/// One argument as tmux's command-line parser must receive it to pass it on unchanged.
+///
+/// tmux splits its own argv into commands at every element that ends in `;` (the `;` is
+/// removed; a non-empty rest stays an argument), and an element ending in `\;` keeps a
+/// literal `;` in place of the backslash. No other character of a command-line argument
+/// is special (quotes, braces, `#{…}`, `$`, `~` and control characters pass as they are).
+/// So an element ending in `;` gets a backslash before that `;`, and nothing else changes.
+pub fn escape_arg(arg: &str) -> Cow<'_, str> {
+    match arg.strip_suffix(';') {
+        Some(rest) => Cow::Owned(format!("{rest}\\;")),
+        None => Cow::Borrowed(arg),
+    }
+}
+
+/// A value tmux expands as a format (such as `new-session -c`): every `#` doubled, so
+/// `#{…}` and `#(…)` in a path stay literal.
+pub fn escape_format(value: &str) -> String {
+    value.replace('#', "##")
 }
 
 /// A usable tmux binary.
@@ -145,11 +166,17 @@ impl Tmux {
 
     /// Creates detached session `name` in `cwd` running `argv` directly (no shell), with
     /// `remain-on-exit on` set in the same command list, before the pane can exit.
+    ///
+    /// Every element of `argv` reaches the program unchanged: each is escaped for tmux's
+    /// command-line parser ([`escape_arg`]), and `cwd` for that parser and for its format
+    /// expansion ([`escape_format`]).
     pub fn new_session(&self, name: &str, cwd: &Path, argv: &[String]) -> Result<()> {
-        let cwd = cwd.to_string_lossy();
+        let cwd = escape_format(&cwd.to_string_lossy());
+        let cwd = escape_arg(&cwd);
         let target = format!("={name}:");
+        let argv: Vec<Cow<'_, str>> = argv.iter().map(|a| escape_arg(a)).collect();
         let mut args: Vec<&str> = vec!["new-session", "-d", "-s", name, "-c", &cwd, "--"];
-        args.extend(argv.iter().map(String::as_str));
+        args.extend(argv.iter().map(|a| a.as_ref()));
         args.extend([
             ";",
             "set-option",
@@ -274,6 +301,23 @@ mod tests {
             session_name("c", "s", Path::new("/a/b"))
         );
         assert_eq!(session_name("é", "日本語", ws).split('-').nth(1), Some("_"));
+    }
+
+    #[test]
+    fn arguments_ending_in_a_separator_are_escaped() {
+        // What tmux's parser does to one argv element: a trailing `;` ends the command,
+        // a trailing `\;` becomes `;`.
+        fn tmux_reads(arg: &str) -> Option<String> {
+            let rest = arg.strip_suffix(';')?;
+            rest.strip_suffix('\\').map(|r| format!("{r};"))
+        }
+        for a in ["x;", ";", ";;", "\\;", "a\\\\;", "x\\;;"] {
+            assert_eq!(tmux_reads(&escape_arg(a)).as_deref(), Some(a), "{a:?}");
+        }
+        for a in ["", "{", "}", "#{pane_id}", "$HOME", "~", "a;b", "\n", "\\"] {
+            assert_eq!(escape_arg(a), a);
+        }
+        assert_eq!(escape_format("/r/#{pane_id}/x#"), "/r/##{pane_id}/x##");
     }
 
     #[test]

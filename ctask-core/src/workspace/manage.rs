@@ -1,5 +1,7 @@
 //! Changing a workspace as a whole: archiving or restoring it (its `status` in `task.yaml`)
-//! and deleting it. Both refuse while a session is active; deletion never leaves the roots.
+//! and deleting it. Each holds the workspace's `session.lock` while it acts and refuses a
+//! live lease, and one whose state is unknown unless forced; deletion never leaves the
+//! roots.
 
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -17,13 +19,38 @@ use crate::workspace::model::Workspace;
 use crate::workspace::taskfile::Status;
 
 /// The status of workspace `dir`, or [`Error::ActiveSession`] naming the owner when a
-/// session is active in it. Probes only: writes nothing.
-pub fn refuse_if_active(dir: &Path, stale_after_s: u64) -> Result<StatusReport> {
+/// session is active in it — or when its lease's state is `unknown` (another host's lease
+/// without a heartbeat) and `force` is false. Probes only: writes nothing.
+pub fn refuse_if_active(dir: &Path, stale_after_s: u64, force: bool) -> Result<StatusReport> {
     let st = status_of(dir, stale_after_s)?;
-    if st.state == State::Active {
+    if st.state == State::Active || (st.state == State::Unknown && !force) {
         return Err(busy(st));
     }
     Ok(st)
+}
+
+/// Takes `session.lock` of workspace `dir` for an operation on the whole workspace, judging
+/// its lease the way begin does while holding the lock: a live owner (the lock is held, or
+/// a reference-tool lease whose owner lives) is [`Error::ActiveSession`]; so is a lease
+/// whose state is unknown, unless `force`. A dead or unreadable lease is left as it is.
+fn hold_idle(
+    dir: &Path,
+    paths: &CtaskPaths,
+    stale_after_s: u64,
+    force: bool,
+) -> Result<SessionLock> {
+    let Some(lock) = SessionLock::try_acquire(&paths.session_lock)? else {
+        return Err(busy(status_of(dir, stale_after_s)?));
+    };
+    match judge_unlocked(lease::read(&paths.lease)?, stale_after_s) {
+        Judgement::Alive(owner) => Err(Error::ActiveSession {
+            owner: Box::new(owner),
+        }),
+        Judgement::Unknown { lease, .. } if !force => Err(Error::ActiveSession {
+            owner: Box::new(lease),
+        }),
+        _ => Ok(lock),
+    }
 }
 
 fn busy(st: StatusReport) -> Error {
@@ -38,22 +65,32 @@ fn busy(st: StatusReport) -> Error {
     }
 }
 
-/// Sets the workspace's `status` (archive or restore) and writes `task.yaml` atomically,
-/// under `.ctask/write.lock` when `.ctask/` exists. Refused while a session is active.
-/// Returns whether anything changed (`false` when it already had that status); `ws` is
-/// refreshed from the file that was written.
-pub fn set_status(ws: &mut Workspace, status: Status, stale_after_s: u64) -> Result<bool> {
+/// Sets the workspace's `status` (archive or restore) and writes `task.yaml` atomically.
+/// When `.ctask/` exists, `session.lock` is held for the whole change (so no session can
+/// begin meanwhile) and `write.lock` around the write. Refused while a session is active,
+/// and while its lease's state is unknown unless `force`. Returns whether anything changed
+/// (`false` when it already had that status); `ws` is refreshed from the file that was
+/// written.
+pub fn set_status(
+    ws: &mut Workspace,
+    status: Status,
+    stale_after_s: u64,
+    force: bool,
+) -> Result<bool> {
     if ws.task.status == status {
         return Ok(false);
     }
-    refuse_if_active(&ws.dir, stale_after_s)?;
     let paths = CtaskPaths::new(&ws.dir);
-    let _guard = match fs::symlink_metadata(&paths.dir) {
+    let (_session, _guard) = match fs::symlink_metadata(&paths.dir) {
         Ok(_) => {
             fsio::ensure_real_dir(&paths.dir, false)?;
-            Some(WriteLock::acquire(&paths.write_lock)?)
+            let session = hold_idle(&ws.dir, &paths, stale_after_s, force)?;
+            (Some(session), Some(WriteLock::acquire(&paths.write_lock)?))
         }
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            refuse_if_active(&ws.dir, stale_after_s, force)?;
+            (None, None)
+        }
         Err(e) => return Err(Error::io(&paths.dir, e)),
     };
     // Read again under the lock so a concurrent rewrite of task.yaml is not lost.
@@ -101,36 +138,20 @@ pub fn check_removable(dir: &Path, settings: &Settings) -> Result<()> {
 
 /// Deletes workspace `dir` and everything in it.
 ///
-/// Refused when [`check_removable`] refuses, and while a session is active (its
-/// `session.lock` is held for the whole removal, so no session of this ctask can begin
-/// meanwhile). The directory is first renamed to a hidden name beside it (so it vanishes
-/// from discovery at once) and then removed without following any symbolic link inside it.
-pub fn delete(dir: &Path, settings: &Settings) -> Result<()> {
+/// Refused when [`check_removable`] refuses, while a session is active, and while the
+/// lease's state is unknown unless `force` (its `session.lock` is held for the whole
+/// removal, so no session of this ctask can begin meanwhile). The directory is first
+/// renamed to a hidden name beside it (so it vanishes from discovery at once) and then
+/// removed without following any symbolic link inside it.
+pub fn delete(dir: &Path, settings: &Settings, force: bool) -> Result<()> {
     check_removable(dir, settings)?;
     let dir = fs::canonicalize(dir).at(dir)?;
     let stale_after_s = settings.stale_after_seconds.value;
     let paths = CtaskPaths::new(&dir);
     let _hold = match fs::symlink_metadata(&paths.dir) {
-        Ok(m) if m.is_dir() => match SessionLock::try_acquire(&paths.session_lock)? {
-            Some(lock) => {
-                // Holding the lock, judge the lease the way begin does: a lease of the
-                // reference tool is not proven by session.lock.
-                if let Judgement::Alive(owner) =
-                    judge_unlocked(lease::read(&paths.lease)?, stale_after_s)
-                {
-                    return Err(Error::ActiveSession {
-                        owner: Box::new(owner),
-                    });
-                }
-                Some(lock)
-            }
-            None => {
-                let st = status_of(&dir, stale_after_s)?;
-                return Err(busy(st));
-            }
-        },
+        Ok(m) if m.is_dir() => Some(hold_idle(&dir, &paths, stale_after_s, force)?),
         _ => {
-            refuse_if_active(&dir, stale_after_s)?;
+            refuse_if_active(&dir, stale_after_s, force)?;
             None
         }
     };

@@ -19,5 +19,5 @@ pub use create::NewOptions;
 pub use discover::{Found, discover};
 pub use info::{LastSessionBrief, SessionBrief, WorkspaceInfo};
 pub use model::{TASK_FILE, Workspace};
-pub use resolve::{ResolveOptions, resolve};
+pub use resolve::{ResolveOptions, resolve, resolve_found};
 pub use taskfile::{AgentKind, AgentSpec, Kind, Status, TaskFile};
