@@ -122,6 +122,8 @@ fn symlink_loops_and_links_to_root_are_entries_not_walks() {
 /// no hang, no panic, nothing outside changes, and the secret is never read (no entry
 /// carries its hash): the walker reaches every name relative to its directory's descriptor
 /// without following a symlink in any component. `hostile.swap_reads_outside` stays 0.
+/// A race only samples the window; `walk_swap.rs` makes the same swap deterministically in
+/// both captures.
 #[test]
 fn a_directory_swapped_for_a_symlink_is_never_followed() {
     let env = Env::new();
