@@ -42,9 +42,9 @@ stress:
 	CTASK_FUZZ_CASES=$(STRESS_FUZZ_CASES) $(CARGO) test -q -p ctask-core --test fuzz_parse \
 		-- --nocapture 2>&1 | tee -a $$log | grep -E '^test result'; \
 	echo "== figures"; \
-	grep -E '^FIGURE ' $$log | grep -v executions_so_far | sed 's/^FIGURE /  /'; \
-	echo "  fuzz.executions: $$(grep -oE 'executions_so_far: [0-9]+' $$log | awk '{print $$2}' | sort -n | tail -1)"; \
-	echo "  fuzz.panics: 0"; \
+	grep -E '^FIGURE ' $$log | sed 's/^FIGURE /  /'; \
+	echo "  fuzz.executions: $$(grep -E '^FIGURE fuzz\.[a-z_]+\.executions: ' $$log | awk '{n += $$3} END {print n + 0}')"; \
+	echo "  fuzz.panics: $$(grep -E '^FIGURE fuzz\.[a-z_]+\.panics: ' $$log | awk '{n += $$3} END {print n + 0}')"; \
 	echo "  skipped: $$(grep -c '^SKIPPED' $$log)"; \
 	echo "  wall_seconds: $$(( $$(date +%s) - start ))"
 
