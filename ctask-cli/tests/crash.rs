@@ -63,6 +63,8 @@ const AT_ONCE: Duration = Duration::from_secs(2);
 
 #[derive(Default, Debug)]
 struct Tally {
+    /// Points (or pairs of points) run.
+    points: u64,
     crashes: u64,
     paused_kills: u64,
     recovered_owner_died: u64,
@@ -256,6 +258,7 @@ fn kill_9_at_every_point_of_a_session() {
     let mut tally = Tally::default();
     let mut n = 0;
     for point in SESSION_POINTS {
+        tally.points += 1;
         let ws = setup(&env, point);
         for run in 0..runs() {
             n += 1;
@@ -282,6 +285,7 @@ fn kill_9_at_every_point_of_a_recovery() {
     let mut tally = Tally::default();
     let mut n = 1000;
     for (first, point) in RECOVERY_POINTS {
+        tally.points += 1;
         let ws = setup(&env, point);
         for run in 0..runs() {
             // Each of the two processes is killed in abort and in pause mode, in turn.
@@ -397,13 +401,7 @@ fn unarmed_points_change_nothing() {
 }
 
 fn report(kind: &str, t: &Tally) {
-    figure(
-        &format!("crash.{kind}.points"),
-        match kind {
-            "session" => SESSION_POINTS.len(),
-            _ => RECOVERY_POINTS.len(),
-        },
-    );
+    figure(&format!("crash.{kind}.points"), t.points);
     figure(&format!("crash.{kind}.runs_per_point"), runs());
     figure(&format!("crash.{kind}.kills"), t.crashes);
     figure(&format!("crash.{kind}.kills_while_paused"), t.paused_kills);
