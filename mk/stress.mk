@@ -5,7 +5,8 @@
 #   stress        the full figures (20 kills per crash point, 16 processes x 100 cycles,
 #                 60 signals, 20 killed write.lock holders, 100 swap races, 5000 cases per
 #                 property); well under 20 minutes on 2 cores; prints every figure
-#   stress-short  the crash-injection tests at 2 kills per point (the feature build that
+#   stress-short  the crash-injection tests at 2 kills per point and the deterministic
+#                 directory swap between the walk's steps (the feature build that
 #                 `cargo test --workspace` does not cover; the other suites run there with
 #                 small defaults)
 
@@ -27,6 +28,9 @@ stress:
 	echo "== crash injection ($(STRESS_CRASH_RUNS) kills per point)"; \
 	CTASK_CRASH_RUNS=$(STRESS_CRASH_RUNS) $(CARGO) test -q -p ctask-cli --features crash-points \
 		--test crash -- --nocapture --test-threads=1 2>&1 | tee -a $$log | grep -E '^(FIGURE|test result)'; \
+	echo "== a directory swapped between the walk's steps (both captures)"; \
+	$(CARGO) test -q -p ctask-cli --features crash-points --test walk_swap 2>&1 | tee -a $$log \
+		| grep -E '^test result'; \
 	echo "== concurrency, write.lock, signals ($(STRESS_PROCS) x $(STRESS_CYCLES))"; \
 	CTASK_STRESS_PROCS=$(STRESS_PROCS) CTASK_STRESS_CYCLES=$(STRESS_CYCLES) \
 	CTASK_SIGNAL_RUNS=$(STRESS_SIGNAL_RUNS) CTASK_STRESS_WRITELOCK_ROUNDS=$(STRESS_WRITELOCK_ROUNDS) \
@@ -38,11 +42,11 @@ stress:
 	CTASK_FUZZ_CASES=$(STRESS_FUZZ_CASES) $(CARGO) test -q -p ctask-core --test fuzz_parse \
 		-- --nocapture 2>&1 | tee -a $$log | grep -E '^test result'; \
 	echo "== figures"; \
-	grep -E '^FIGURE ' $$log | grep -v executions_so_far | sed 's/^FIGURE /  /'; \
-	echo "  fuzz.executions: $$(grep -oE 'executions_so_far: [0-9]+' $$log | awk '{print $$2}' | sort -n | tail -1)"; \
-	echo "  fuzz.panics: 0"; \
+	grep -E '^FIGURE ' $$log | sed 's/^FIGURE /  /'; \
+	echo "  fuzz.executions: $$(grep -E '^FIGURE fuzz\.[a-z_]+\.executions: ' $$log | awk '{n += $$3} END {print n + 0}')"; \
+	echo "  fuzz.panics: $$(grep -E '^FIGURE fuzz\.[a-z_]+\.panics: ' $$log | awk '{n += $$3} END {print n + 0}')"; \
 	echo "  skipped: $$(grep -c '^SKIPPED' $$log)"; \
 	echo "  wall_seconds: $$(( $$(date +%s) - start ))"
 
 stress-short:
-	CTASK_CRASH_RUNS=2 $(CARGO) test -p ctask-cli --features crash-points --test crash
+	CTASK_CRASH_RUNS=2 $(CARGO) test -p ctask-cli --features crash-points --test crash --test walk_swap

@@ -47,16 +47,17 @@ fn flag(args: &[String], name: &str) -> Option<String> {
         .and_then(|i| args.get(i + 1).cloned())
 }
 
-/// The child: one library capture of `DIR`, timed in-process; prints
-/// `wall cpu hashed cached entries`.
+/// The child: one library capture of `DIR`, timed in-process from before the cache (the
+/// previous manifest) is read — a warm capture cannot start without it, as `git status`
+/// cannot without its index; prints `wall cpu hashed cached entries`.
 fn capture_child(args: &[String]) -> Res<()> {
     let dir = PathBuf::from(args.first().ok_or("capture: no directory")?);
+    let cpu0 = measure::self_cpu();
+    let t0 = Instant::now();
     let cache = match flag(args, "--cache") {
         Some(p) => manifest::read_manifest(Path::new(&p)).map_err(|e| e.to_string())?,
         None => None,
     };
-    let cpu0 = measure::self_cpu();
-    let t0 = Instant::now();
     let c = manifest::capture(&dir, &CaptureOptions::default(), cache.as_ref())
         .map_err(|e| e.to_string())?;
     let wall = t0.elapsed().as_secs_f64();
@@ -465,7 +466,9 @@ impl Bench {
     }
 
     /// One library capture in a child process: (in-process wall, in-process CPU, RSS).
-    fn capture_once(&self, dir: &Path, cache: Option<&Path>) -> Res<(f64, f64, u64)> {
+    /// Without a cache it must have hashed all `files` regular files (a cold capture); with
+    /// one, none.
+    fn capture_once(&self, dir: &Path, cache: Option<&Path>, files: u64) -> Res<(f64, f64, u64)> {
         let mut c = self.cmd(&self.me);
         c.arg("capture").arg(dir);
         if let Some(m) = cache {
@@ -486,24 +489,30 @@ impl Bench {
                 "warm capture hashed {hashed} files (cached {cached})"
             ));
         }
+        if cache.is_none() && (hashed != files as f64 || cached > 0.0) {
+            return Err(format!(
+                "cold capture of {}: hashed {hashed} of {files} files (cached {cached})",
+                dir.display()
+            ));
+        }
         Ok((f[0], f[1], s.maxrss_kib))
     }
 
     fn captures(&mut self, i: usize, runs: usize) -> Res<()> {
-        let (key, dir, m) = {
+        let (key, dir, m, files) = {
             let t = &self.trees[i];
-            (t.key, t.dir.clone(), t.manifest.clone())
+            (t.key, t.dir.clone(), t.manifest.clone(), t.files)
         };
-        self.capture_once(&dir, None)?;
+        self.capture_once(&dir, None, files)?;
         let mut cold = Series::default();
         for _ in 0..runs {
-            let (w, c, r) = self.capture_once(&dir, None)?;
+            let (w, c, r) = self.capture_once(&dir, None, files)?;
             cold.push(w, c, r);
         }
         self.add(key, "cold_capture", "capture, cold (no cache)", cold, true);
         let mut warm = Series::default();
         for _ in 0..runs {
-            let (w, c, r) = self.capture_once(&dir, Some(&m))?;
+            let (w, c, r) = self.capture_once(&dir, Some(&m), files)?;
             warm.push(w, c, r);
         }
         self.add(
@@ -667,12 +676,25 @@ impl Bench {
         self.dropped = true;
         let runs = self.cfg.cold_runs.min(runs);
         let summary = dir.join(".ctask/last-session-summary.json");
+        // Every run starts from a dropped page cache, checked on a sample of the tree's files.
+        let sample = sample_files(&self.trees[i], 64);
+        let dropped = || -> Res<()> {
+            if !drop_caches() {
+                return Err("dropping the page cache failed".into());
+            }
+            cache_is_cold(&sample)
+        };
         let s = self.series(
             runs,
             |_| {
-                drop_caches();
-                let _ = fs::remove_file(&summary);
-                Ok(())
+                dropped()?;
+                // Without a last summary, begin has no cache and hashes every file.
+                match fs::remove_file(&summary) {
+                    Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+                        Err(format!("{}: {e}", summary.display()))
+                    }
+                    _ => Ok(()),
+                }
             },
             || self.resume(&dir),
             None,
@@ -684,15 +706,7 @@ impl Bench {
             s,
             true,
         );
-        let s = self.series(
-            runs,
-            |_| {
-                drop_caches();
-                Ok(())
-            },
-            || self.git_status(&dir),
-            None,
-        )?;
+        let s = self.series(runs, |_| dropped(), || self.git_status(&dir), None)?;
         self.add(
             key,
             "disk_git_status",
@@ -702,10 +716,7 @@ impl Bench {
         );
         let s = self.series(
             runs,
-            |_| {
-                drop_caches();
-                Ok(())
-            },
+            |_| dropped(),
             || self.xargs_sha(&dir, files),
             Some(&list),
         )?;
@@ -715,7 +726,7 @@ impl Bench {
         );
         self.add(key, "disk_sha_xargs", &label, s, false);
         // Back to a warm page cache for what follows.
-        self.capture_once(&dir, None)?;
+        self.capture_once(&dir, None, files)?;
         Ok(())
     }
 
@@ -812,6 +823,41 @@ fn openssl_rate() -> f64 {
 /// Cores this process may use.
 pub fn available_cores() -> usize {
     std::thread::available_parallelism().map_or(1, |n| n.get())
+}
+
+/// Up to `n` of the tree's regular files, spread over it, as absolute paths.
+fn sample_files(tree: &Tree, n: usize) -> Vec<PathBuf> {
+    let step = (tree.paths.len() / n.max(1)).max(1);
+    tree.paths
+        .iter()
+        .step_by(step)
+        .take(n)
+        .map(|p| tree.dir.join(p))
+        .collect()
+}
+
+/// Checks that no page of the `sample` files is in the page cache (`mincore` on a mapping
+/// of each): a drop that left the files cached would make a "page cache dropped" row a
+/// warm one.
+fn cache_is_cold(sample: &[PathBuf]) -> Res<()> {
+    let mut resident = 0u64;
+    let mut pages = 0u64;
+    for p in sample {
+        let (r, n) = measure::resident_pages(p).map_err(io_err(p))?;
+        resident += r;
+        pages += n;
+    }
+    if pages == 0 {
+        return Err("no page of the sample files to check the page-cache drop with".into());
+    }
+    if resident > 0 {
+        return Err(format!(
+            "the page cache was not dropped: {resident} of {pages} pages of {} sample files \
+             still resident",
+            sample.len()
+        ));
+    }
+    Ok(())
 }
 
 /// Writes back dirty pages and drops the page, dentry and inode caches; false when not

@@ -164,6 +164,46 @@ pub fn thread_cpu() -> f64 {
     ts.tv_sec as f64 + ts.tv_nsec as f64 / 1e9
 }
 
+/// Pages of the file at `path` in the page cache, and its size in pages (`mincore` on a
+/// read-only shared mapping, which reads nothing itself).
+pub fn resident_pages(path: &Path) -> std::io::Result<(u64, u64)> {
+    use std::os::fd::AsRawFd;
+    let f = File::open(path)?;
+    let len = usize::try_from(f.metadata()?.len()).map_err(std::io::Error::other)?;
+    if len == 0 {
+        return Ok((0, 0));
+    }
+    // SAFETY: sysconf has no preconditions.
+    let page = usize::try_from(unsafe { libc::sysconf(libc::_SC_PAGESIZE) })
+        .map_err(std::io::Error::other)?;
+    let n = len.div_ceil(page);
+    // SAFETY: a fresh read-only shared mapping of an open file; unmapped below, never read.
+    let addr = unsafe {
+        libc::mmap(
+            std::ptr::null_mut(),
+            len,
+            libc::PROT_READ,
+            libc::MAP_SHARED,
+            f.as_raw_fd(),
+            0,
+        )
+    };
+    if addr == libc::MAP_FAILED {
+        return Err(std::io::Error::last_os_error());
+    }
+    let mut vec = vec![0u8; n];
+    // SAFETY: `addr` maps `len` bytes; `vec` has one byte per page of them.
+    let rc = unsafe { libc::mincore(addr, len, vec.as_mut_ptr()) };
+    let err = std::io::Error::last_os_error();
+    // SAFETY: the mapping made above, of `len` bytes.
+    unsafe { libc::munmap(addr, len) };
+    if rc != 0 {
+        return Err(err);
+    }
+    let resident = vec.iter().filter(|b| **b & 1 == 1).count();
+    Ok((resident as u64, n as u64))
+}
+
 /// Median of `v` (mean of the middle two for an even count); 0 for none.
 pub fn median(v: &[f64]) -> f64 {
     if v.is_empty() {

@@ -118,7 +118,8 @@ pub fn markdown(b: &Bench) -> String {
     let _ = writeln!(
         o,
         "Written by `make bench` (`bench/run.sh`, harness in `bench/`) on {} UTC; the run took {:.0} s. \
-         Every figure below comes from that run. Timed rows are the median of {} runs (the 10-file \
+         Every figure above the hand-written notes at the end comes from that run (the notes \
+         give the date of their own figures). Timed rows are the median of {} runs (the 10-file \
          workspace: {}; rows with the page cache dropped: {}); CPU is user + system time of the process and what it waited for; peak RSS \
          is the largest `ru_maxrss` of the runs (from `wait4` in a small launcher process; `true` \
          measures {:.1} MiB that way).{}",
@@ -150,19 +151,31 @@ pub fn markdown(b: &Bench) -> String {
     let openssl = if b.openssl_rate > 0.0 {
         format!(
             ", and {} MB/s with `openssl speed -evp sha256` (256 KiB blocks; OpenSSL's \
-             hand-written assembly, the fastest SHA-256 on this machine)",
+             hand-written assembly)",
             (b.openssl_rate / 1e6).round()
         )
     } else {
         String::new()
     };
+    // Which of the hashers measured here was the fastest, from the rates themselves.
+    let fastest = [
+        ("the `sha2` crate", b.sha2_rate),
+        ("`sha256sum`", b.sha256sum_rate),
+        ("OpenSSL", b.openssl_rate),
+    ]
+    .into_iter()
+    .filter(|(_, r)| *r > 0.0)
+    .max_by(|a, b| a.1.total_cmp(&b.1))
+    .map_or(String::new(), |(name, _)| {
+        format!(" Of the hashers measured, {name} was the fastest.")
+    });
     let _ = writeln!(
         o,
         "One core hashes {} MB/s with the `sha2` crate (what ctask uses; it picks the SHA \
          extensions at run time when the CPU has them), {} MB/s with `sha256sum` (one 256 MiB \
          file in the page cache){openssl}; rates are per second of CPU time, so other work on \
-         the machine does not lower them. The SHA-256 limit of a tree is its bytes ÷ (one \
-         core's `sha2` rate × {} cores){}.\n",
+         the machine does not lower them.{fastest} The SHA-256 limit of a tree is its bytes ÷ \
+         (one core's `sha2` rate × {} cores){}.\n",
         (b.sha2_rate / 1e6).round(),
         (b.sha256sum_rate / 1e6).round(),
         cores,
@@ -201,8 +214,11 @@ pub fn markdown(b: &Bench) -> String {
          workspace's own files (`notes.md`, …) are part of the counts. Files draw their content \
          from a pool of generated source text (log-normal sizes, median ≈ 4 KB before scaling \
          to a mean of 10 KB; `node_modules`: median ≈ 0.5 KB), so git stores few distinct blobs. \
-         Captures are library calls (`manifest::capture`) timed inside a child process; commands \
-         are the release `ctask` binary."
+         Captures are library calls (`manifest::capture`) timed inside a child process, a warm \
+         one from before it reads its cache (the previous manifest); commands are the release \
+         `ctask` binary. Every cold capture is checked to have hashed every file, and every \
+         run with the page cache dropped to start with none of a sample of the tree's files \
+         cached."
     );
 
     targets(b, &mut o, limit);

@@ -21,6 +21,23 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use common::*;
 use serde_json::Value;
 
+/// The SHA-256 of `bytes` in hex, from `sha256sum`.
+fn sha256_hex(bytes: &[u8]) -> String {
+    use std::io::Write;
+    let mut c = Command::new("sha256sum")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("sha256sum");
+    c.stdin
+        .take()
+        .expect("stdin")
+        .write_all(bytes)
+        .expect("write");
+    let o = c.wait_with_output().expect("sha256sum output");
+    String::from_utf8_lossy(&o.stdout)[..64].to_owned()
+}
+
 fn is_root() -> bool {
     // SAFETY: geteuid has no preconditions.
     unsafe { libc::geteuid() == 0 }
@@ -40,10 +57,59 @@ fn entry<'a>(s: &'a Value, path: &str) -> Option<&'a Value> {
 }
 
 fn session(env: &Env, ws: &Path, script: &str) -> Out {
-    let out = env.run(&sh_args(ws, &[], script, &[]));
+    session_with(env, ws, script, &[])
+}
+
+/// A session whose agent is `sh -c SCRIPT sh ARGS…`.
+fn session_with(env: &Env, ws: &Path, script: &str, args: &[&str]) -> Out {
+    let out = env.run(&sh_args(ws, &[], script, args));
     no_panic(&out.stderr);
     out
 }
+
+/// What a failed begin must leave as it was: the previous summary and the log.
+struct Before {
+    summary: Option<Vec<u8>>,
+    log: String,
+}
+
+impl Before {
+    fn take(ws: &Path) -> Before {
+        Before {
+            summary: fs::read(ctask_dir(ws).join("last-session-summary.json")).ok(),
+            log: log_text(ws),
+        }
+    }
+
+    /// After a failed session: when the agent never ran (`ran` absent), begin failed and
+    /// must have changed nothing (docs/reliability.md, guarantee 7). Whether begin failed.
+    fn check_failed(&self, ws: &Path, ran: &Path, label: &str) -> bool {
+        if ran.exists() {
+            return false;
+        }
+        let summary = fs::read(ctask_dir(ws).join("last-session-summary.json")).ok();
+        assert!(
+            summary == self.summary,
+            "{label}: a failed begin changed the previous summary"
+        );
+        assert_eq!(
+            log_text(ws),
+            self.log,
+            "{label}: a failed begin changed the log"
+        );
+        for gone in ["session.json", "manifest-start.json", "write.lock"] {
+            assert!(
+                !ctask_dir(ws).join(gone).exists(),
+                "{label}: a failed begin left {gone}"
+            );
+        }
+        true
+    }
+}
+
+/// The agent of the full-disk and size-limit sessions: notes that it ran (outside the
+/// workspace, in `$1`), then tries to grow a file.
+const GROW: &str = r#"touch "$1"; echo x >> grow.txt || true"#;
 
 /// Every JSON file in `.ctask` parses, no temp file is left, and the log is well formed.
 fn consistent(ws: &Path) {
@@ -122,6 +188,8 @@ fn symlink_loops_and_links_to_root_are_entries_not_walks() {
 /// no hang, no panic, nothing outside changes, and the secret is never read (no entry
 /// carries its hash): the walker reaches every name relative to its directory's descriptor
 /// without following a symlink in any component. `hostile.swap_reads_outside` stays 0.
+/// A race only samples the window; `walk_swap.rs` makes the same swap deterministically in
+/// both captures.
 #[test]
 fn a_directory_swapped_for_a_symlink_is_never_followed() {
     let env = Env::new();
@@ -158,17 +226,7 @@ fn a_directory_swapped_for_a_symlink_is_never_followed() {
         })
     };
     let runs = env_num("CTASK_HOSTILE_SWAP_RUNS", 10);
-    let digest = {
-        use std::io::Write;
-        let mut c = Command::new("sha256sum")
-            .stdin(std::process::Stdio::piped())
-            .stdout(std::process::Stdio::piped())
-            .spawn()
-            .expect("sha256sum");
-        c.stdin.take().unwrap().write_all(secret).unwrap();
-        let o = c.wait_with_output().unwrap();
-        String::from_utf8_lossy(&o.stdout)[..64].to_owned()
-    };
+    let digest = sha256_hex(secret);
     let mut read_outside = 0;
     for _ in 0..runs {
         let out = session(&env, &ws, "true");
@@ -262,26 +320,37 @@ fn paths_near_and_beyond_path_max() {
     fs::create_dir(ws.join("beyond")).unwrap();
     let beyond = deep_tree(&ws.join("beyond"), 4096 / 201 + 3);
     assert!(near < 4096 && beyond > 4096, "{near} {beyond}");
+    // The capture succeeds (docs/reliability.md): the walker reaches every name relative to
+    // its directory, so depth is no limit; both bottom files are listed with their hash.
     let out = session(&env, &ws, "true");
-    // Either a manifest with the reachable file, or a clear error naming the path.
-    match out.code() {
-        Some(0) => {
-            let s = summary(&ws);
-            let listed: Vec<&str> = s["end_manifest"]
-                .as_array()
-                .unwrap()
-                .iter()
-                .filter_map(|e| e["path"].as_str())
-                .filter(|p| p.starts_with("near/"))
-                .collect();
-            assert_eq!(listed.len(), 1, "{listed:?}");
-            figure("hostile.deep_path_outcome", "manifest");
-        }
-        code => {
-            assert!(out.stderr.contains("error"), "{code:?}: {out:#?}");
-            figure("hostile.deep_path_outcome", "error");
-        }
-    }
+    out.ok();
+    let s = summary(&ws);
+    let files: Vec<(&str, Option<&str>)> = s["end_manifest"]
+        .as_array()
+        .expect("end_manifest")
+        .iter()
+        .filter(|e| e["kind"] == "file")
+        .filter_map(|e| Some((e["path"].as_str()?, e["sha256"].as_str())))
+        .filter(|(p, _)| p.starts_with("near/") || p.starts_with("beyond/"))
+        .collect();
+    let bottom = |top: &str, bytes: usize| {
+        files
+            .iter()
+            .find(|(p, _)| p.starts_with(top) && p.ends_with("/bottom.txt"))
+            .map(|(p, sha)| {
+                // The listed path is the whole path below the workspace.
+                assert_eq!(ws.as_os_str().len() + 1 + p.len(), bytes, "{p}");
+                *sha
+            })
+    };
+    let near_sha = bottom("near/", near).unwrap_or_else(|| panic!("near file not listed"));
+    let beyond_sha =
+        bottom("beyond/", beyond).unwrap_or_else(|| panic!("file beyond PATH_MAX not listed"));
+    assert_eq!(files.len(), 2, "{files:?}");
+    let deep = sha256_hex(b"deep\n");
+    assert_eq!(near_sha, Some(deep.as_str()), "near file's hash");
+    assert_eq!(beyond_sha, Some(deep.as_str()), "beyond file's hash");
+    figure("hostile.deep_files_listed", files.len());
     figure("hostile.deep_path_bytes", beyond);
     consistent(&ws);
 }
@@ -464,22 +533,24 @@ fn a_full_disk_is_a_clear_error_and_never_corrupts() {
         .unwrap();
     }
     session(&env, &ws, "true").ok();
-    let mut failed = 0;
-    let mut ok = 0;
+    let (mut failed, mut failed_in_begin, mut ok) = (0, 0, 0);
     for leave in [
         0u64, 512, 2048, 4096, 8192, 12288, 16384, 24576, 32768, 65536,
     ] {
         fill(&ws, "filler.bin", leave);
-        let out = session(&env, &ws, "echo x >> grow.txt || true");
+        let before = Before::take(&ws);
+        let ran = env.scratch(&format!("ran-full-{leave}"));
+        let out = env.run(&sh_args(&ws, &[], GROW, &[path_str(&ran)]));
+        no_panic(&out.stderr);
         match out.code() {
             Some(0) => ok += 1,
             _ => {
                 failed += 1;
                 assert!(out.stderr.contains("error"), "unclear error: {out:#?}");
-                assert!(
-                    out.stderr.contains("No space") || out.stderr.contains("space"),
-                    "{out:#?}"
-                );
+                assert!(out.stderr.contains("No space left on device"), "{out:#?}");
+                if before.check_failed(&ws, &ran, &format!("leave={leave}")) {
+                    failed_in_begin += 1;
+                }
             }
         }
         check_json_files(&ws).expect("torn JSON on a full disk");
@@ -491,7 +562,13 @@ fn a_full_disk_is_a_clear_error_and_never_corrupts() {
         consistent(&ws);
     }
     figure("hostile.full_disk_failed_cleanly", failed);
+    figure("hostile.full_disk_failed_in_begin", failed_in_begin);
     figure("hostile.full_disk_succeeded", ok);
+    // The fill levels must exercise both outcomes, and a failing begin.
+    assert!(
+        failed_in_begin > 0 && ok > 0,
+        "{failed} failed, {ok} succeeded"
+    );
 }
 
 #[test]
@@ -554,14 +631,47 @@ fn symlinked_ctask_and_log_are_refused() {
     check_log_pairs(&ws, true);
 }
 
+/// FIFOs are never opened by either capture. Each FIFO has a writer blocked in `open` that,
+/// once a reader opens the FIFO (even without blocking), writes and leaves a marker outside
+/// the workspace; and one FIFO has no writer at all, so that a blocking open would hang the
+/// session past its deadline.
 #[test]
-fn a_hanging_fifo_agent_target_never_blocks_the_capture() {
-    // A FIFO with a writer blocked on it for the whole session: capture must not open it.
+fn fifos_are_never_opened_by_either_capture() {
     let env = Env::new();
     let ws = env.new_ws("Fifo");
-    let out = session(&env, &ws, "mkfifo f; (echo x > f &) ; sleep 0.1");
+    let mkfifo = |p: &Path| {
+        let c = std::ffi::CString::new(p.as_os_str().as_bytes()).expect("path");
+        // SAFETY: valid NUL-terminated path.
+        assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o644) }, 0);
+    };
+    // Seen by the begin capture: one with a waiting writer, one alone.
+    mkfifo(&ws.join("pre"));
+    mkfifo(&ws.join("lonely"));
+    let pre_opened = env.scratch("opened-pre");
+    let mut writer = Command::new("sh");
+    writer
+        .args(["-c", r#"echo x > "$1" && touch "$2""#, "sh"])
+        .arg(ws.join("pre"))
+        .arg(&pre_opened);
+    let _writer = Bg::spawn(writer);
+    // Created by the agent, seen by the end capture, with its own waiting writer.
+    let agent_opened = env.scratch("opened-agent");
+    let out = session_with(
+        &env,
+        &ws,
+        r#"mkfifo f; (echo x > f && touch "$1") & sleep 0.2"#,
+        &[path_str(&agent_opened)],
+    );
     out.ok();
-    assert_eq!(entry(&summary(&ws), "f").expect("fifo")["kind"], "other");
+    // A writer released by an open would have left its marker well within this.
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    for (fifo, marker) in [("pre", &pre_opened), ("f", &agent_opened)] {
+        assert!(!marker.exists(), "the capture opened the FIFO {fifo}");
+    }
+    let s = summary(&ws);
+    for p in ["pre", "lonely", "f"] {
+        assert_eq!(entry(&s, p).expect(p)["kind"], "other", "{p}: {s}");
+    }
 }
 
 /// A file-size limit (`prlimit --fsize`) on the ctask process (at least 2000 bytes: its own
@@ -579,9 +689,11 @@ fn a_file_size_limit_is_a_clear_error() {
         .unwrap();
     }
     session(&env, &ws, "true").ok();
-    let (mut failed, mut ok) = (0, 0);
+    let (mut failed, mut failed_in_begin, mut ok) = (0, 0, 0);
     for limit in [2000u64, 3000, 4500, 6000, 9000, 12000, 1 << 20] {
-        let plain = env.cmd(&sh_args(&ws, &[], "echo x >> grow.txt", &[]));
+        let before = Before::take(&ws);
+        let ran = env.scratch(&format!("ran-fsize-{limit}"));
+        let plain = env.cmd(&sh_args(&ws, &[], GROW, &[path_str(&ran)]));
         let mut cmd = Command::new("prlimit");
         cmd.arg(format!("--fsize={limit}"))
             .arg(plain.get_program())
@@ -608,6 +720,9 @@ fn a_file_size_limit_is_a_clear_error() {
                     out.stderr.contains("File too large"),
                     "limit {limit}: {out:#?}"
                 );
+                if before.check_failed(&ws, &ran, &format!("limit {limit}")) {
+                    failed_in_begin += 1;
+                }
             }
         }
         check_json_files(&ws).expect("torn JSON");
@@ -616,5 +731,11 @@ fn a_file_size_limit_is_a_clear_error() {
         check_log_pairs(&ws, true);
     }
     figure("hostile.fsize_failed_cleanly", failed);
+    figure("hostile.fsize_failed_in_begin", failed_in_begin);
     figure("hostile.fsize_succeeded", ok);
+    // The limits must exercise both outcomes, and a failing begin.
+    assert!(
+        failed_in_begin > 0 && ok > 0,
+        "{failed} failed, {ok} succeeded"
+    );
 }

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-from datetime import datetime
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
@@ -88,7 +88,10 @@ def test_capture_and_diff(tmp_path: Path) -> None:
     entry = before.get("a.txt")
     assert entry is not None and entry.size == 6 and entry.kind == "file"
     assert entry.sha256 is not None and len(entry.sha256) == 64
-    assert entry.mtime_ns // 1000 == int(entry.mtime.timestamp() * 1_000_000) or True
+    # mtime_ns is the file's own nanoseconds; mtime the same instant cut to microseconds.
+    assert entry.mtime_ns == os.lstat(d / "a.txt").st_mtime_ns
+    epoch = datetime(1970, 1, 1, tzinfo=timezone.utc)
+    assert entry.mtime_ns // 1000 == (entry.mtime - epoch) // timedelta(microseconds=1)
     link = before.get("link")
     assert link is not None and link.kind == "symlink" and link.target == "a.txt"
     assert "ignored/x" in ctask.capture_manifest(d, respect_ignore=False)

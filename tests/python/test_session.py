@@ -240,7 +240,7 @@ def test_forked_child_is_inert(ws: ctask.Workspace) -> None:
                 code = 11
             os._exit(code)
         _, status = os.waitpid(pid, 0)
-        assert os.WEXITSTATUS(status) == 0
+        assert os.waitstatus_to_exitcode(status) == 0
         assert lease_file.read_bytes() == before
         st = ctask.status(ws.path)
         assert st.state == "active"
@@ -261,7 +261,7 @@ def test_forked_child_dropping_its_copy_leaves_the_session_alone(ws: ctask.Works
         gc.collect()
         os._exit(0)
     _, status = os.waitpid(pid, 0)
-    assert os.WEXITSTATUS(status) == 0
+    assert os.waitstatus_to_exitcode(status) == 0
     assert lease_file.read_bytes() == before
     assert ctask.status(ws.path).state == "active"
     assert not (ws.path / ".ctask" / "last-session-summary.json").exists()

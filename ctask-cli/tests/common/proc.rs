@@ -119,6 +119,29 @@ impl Bg {
         }
     }
 
+    /// The live (not zombie) processes still in this process's group, the leader aside.
+    pub fn group_members(&self) -> Vec<i32> {
+        let pgid = self.pid();
+        let Ok(rd) = fs::read_dir("/proc") else {
+            return Vec::new();
+        };
+        rd.flatten()
+            .filter_map(|e| e.file_name().to_str()?.parse::<i32>().ok())
+            .filter(|&pid| pid != pgid)
+            .filter(|pid| {
+                // `pid (comm) state ppid pgrp …`; comm may hold spaces, so split after `)`.
+                let Ok(stat) = fs::read_to_string(format!("/proc/{pid}/stat")) else {
+                    return false;
+                };
+                let Some((_, rest)) = stat.rsplit_once(") ") else {
+                    return false;
+                };
+                let f: Vec<&str> = rest.split(' ').collect();
+                f.len() > 2 && f[0] != "Z" && f[2] == pgid.to_string()
+            })
+            .collect()
+    }
+
     pub fn kill_group(&self) {
         // SAFETY: the group was created for this child (process_group(0)); killing it
         // after the leader was reaped can only hit its leftover members.

@@ -15,7 +15,12 @@
 //! `CTASK_FAIL_AT` names the point, so a test can make an operation that cannot be made to
 //! fail from outside (a thread spawn, an `fsync`) fail on purpose.
 //!
-//! Without the feature, [`hit`] and [`fail`] are empty inline functions and compile to
+//! [`wait`] is a hook of the same kind that lets a test act between two steps of the
+//! process: at the point named by `CTASK_HOOK_AT`, for the name in `CTASK_HOOK_NAME`, it
+//! creates the file named by `CTASK_HOOK_MARKER` and waits (up to a minute) until the test
+//! has removed it.
+//!
+//! Without the feature, [`hit`], [`fail`] and [`wait`] are empty inline functions and compile to
 //! nothing.
 
 /// Stops the process here when `CTASK_CRASH_AT` names `point` (feature `crash-points`).
@@ -62,3 +67,31 @@ pub fn fail(point: &str) -> bool {
 pub fn fail(_point: &str) -> bool {
     false
 }
+
+/// Waits at `point` for `name` while the test acts, when `CTASK_HOOK_AT` names `point` and
+/// `CTASK_HOOK_NAME` names `name` (feature `crash-points`): creates `CTASK_HOOK_MARKER`, then
+/// returns once the test has removed it, or after a minute.
+#[cfg(feature = "crash-points")]
+pub fn wait(point: &str, name: &str) {
+    if std::env::var_os("CTASK_HOOK_AT").is_none_or(|at| at != point)
+        || std::env::var_os("CTASK_HOOK_NAME").is_none_or(|n| n != name)
+    {
+        return;
+    }
+    let Some(marker) = std::env::var_os("CTASK_HOOK_MARKER") else {
+        return;
+    };
+    let marker = std::path::PathBuf::from(marker);
+    if std::fs::write(&marker, point).is_err() {
+        return;
+    }
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    while marker.exists() && std::time::Instant::now() < deadline {
+        std::thread::sleep(std::time::Duration::from_millis(2));
+    }
+}
+
+/// Does nothing: the `crash-points` feature is off.
+#[cfg(not(feature = "crash-points"))]
+#[inline(always)]
+pub fn wait(_point: &str, _name: &str) {}

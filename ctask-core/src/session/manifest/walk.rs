@@ -239,6 +239,9 @@ impl<'s> Worker<'s> {
         let Ok(name) = std::str::from_utf8(parent.listing.name(i)) else {
             return;
         };
+        // Between listing a directory and opening one of its sub-directories: where a test
+        // swaps that sub-directory for a symlink.
+        super::super::crashpoint::wait("walk.before_open", name);
         let dir = match parent.dir.open_dir(parent.listing.c_name(i)) {
             Ok(d) => d,
             Err(e) => return self.open_failed(parent, i, &e),
