@@ -354,8 +354,8 @@ func TestPersistentOptionsAreChecked(t *testing.T) {
 	roots := setup(t)
 	ws := newWorkspace(t, roots, "Go persistent options")
 	cases := []ctask.Options{
-		{Argv: []string{"true"}},                                   // argv in direct mode
-		{Mode: ctask.ModePersistent},                               // no argv
+		{Argv: []string{"true"}},     // argv in direct mode
+		{Mode: ctask.ModePersistent}, // no argv
 		{Mode: ctask.ModePersistent, Argv: []string{"true"}, NoHeartbeat: true},
 		{Mode: ctask.ModePersistent, Argv: []string{"true"}, Supervisor: "/nonexistent/ctask"},
 	}
