@@ -90,11 +90,12 @@ def run_block(lang, code, tmp, env, python):
 
 
 def main():
-    python, bin_dir = sys.argv[1], Path(sys.argv[2]).resolve()
+    python, bin_dir = os.path.abspath(sys.argv[1]), Path(sys.argv[2]).resolve()
     files = [Path(f) for f in sys.argv[3:]] or [REPO / "README.md", *sorted((REPO / "docs").glob("*.md"))]
     passed = failed = 0
     for path in files:
-        rel = path.resolve().relative_to(REPO)
+        full = path.resolve()
+        rel = full.relative_to(REPO) if full.is_relative_to(REPO) else full
         for line, lang, skip, code in blocks(path):
             kind = RUNNABLE.get(lang)
             if kind is None:

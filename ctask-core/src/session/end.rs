@@ -1,4 +1,4 @@
-//! end, in exactly the order of DESIGN §4.4: stop the heartbeat → capture and diff →
+//! end, in exactly the order of docs/design.md §4.4: stop the heartbeat → capture and diff →
 //! provisional cleanup → summary, `end` line, start manifest and lease removal under
 //! `write.lock` → release `session.lock`. Idempotent; `Drop` ends as `abandoned`.
 
@@ -19,7 +19,7 @@ use crate::error::{Error, Result};
 use crate::fsio;
 
 impl Session {
-    /// Ends the session (DESIGN §4.4) and returns its outcome. A second call returns the
+    /// Ends the session (docs/design.md §4.4) and returns its outcome. A second call returns the
     /// first outcome and writes nothing. In a process other than the one that began the
     /// session (after `fork`) it refuses and touches nothing.
     pub fn end(&self, ending: Ending) -> Result<Outcome> {

@@ -1,6 +1,6 @@
 //! Sessions: lease, liveness, locks, heartbeat, manifest, diff, summary, log, begin/end, run.
 //!
-//! A [`Session`] is begun with [`Session::begin`] (DESIGN §4.3) and ended with
+//! A [`Session`] is begun with [`Session::begin`] (docs/design.md §4.3) and ended with
 //! [`Session::end`] (§4.4); a begin that finds a dead owner first closes its session
 //! ([`recovery`], §4.6).
 
@@ -52,7 +52,7 @@ pub enum OnActive {
     /// Fail with [`crate::Error::ActiveSession`].
     #[default]
     Error,
-    /// Share the workspace without a lease (DESIGN §4.3 step 7).
+    /// Share the workspace without a lease (docs/design.md §4.3 step 7).
     Coexist,
 }
 

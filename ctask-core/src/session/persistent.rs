@@ -1,4 +1,4 @@
-//! Persistent sessions (DESIGN §4.9): the agent runs in tmux and a supervisor process owns
+//! Persistent sessions (docs/design.md §4.9): the agent runs in tmux and a supervisor process owns
 //! the session — it begins (or adopts), starts the tmux session, reports to its caller over
 //! a pipe only once the tmux session exists, then heartbeats, polls and ends the session.
 
