@@ -27,6 +27,7 @@ C_PC_DIR = $(C_TARGET_DIR)/pkgconfig
 C_TOOLS = $(C_TARGET_DIR)/tools
 CBINDGEN = $(C_TOOLS)/bin/cbindgen
 C_VERSION := $(shell sed -n '/^\[workspace\.package\]/,/^\[/s/^version *= *"\([^"]*\)".*/\1/p' $(CURDIR)/Cargo.toml)
+C_MAJOR := $(firstword $(subst ., ,$(C_VERSION)))
 C_FLAGS = -Wall -Wextra -Werror -std=c11 -g
 # What a static libctask.a needs besides libc (rustc --print native-static-libs).
 C_STATIC_LIBS = -lgcc_s -lutil -lrt -lpthread -lm -ldl
@@ -64,7 +65,10 @@ Cflags: -I$${includedir}
 Libs: -L$${libdir} $(4)-lctask
 Libs.private: $(C_STATIC_LIBS)
 endef
-export C_PC_UNINSTALLED = $(call c_pc_text,$(CURDIR),$${prefix}/include,$(C_LIB_DIR),-Wl$(,)-rpath$(,)$${libdir} )
+# The uninstalled library directory: links named as the dynamic loader looks for them
+# (libctask.so.<major>, the SONAME) to cargo's freshly built libctask.so.
+C_PC_LIB_DIR = $(C_PC_DIR)/lib
+export C_PC_UNINSTALLED = $(call c_pc_text,$(CURDIR),$${prefix}/include,$(C_PC_LIB_DIR),-Wl$(,)-rpath$(,)$${libdir} )
 , := ,
 
 c-tools:
@@ -99,7 +103,9 @@ c-lib:
 	$(CARGO) build -p ctask-ffi $(C_CARGO_PROFILE_FLAG)
 
 c-pc: c-lib
-	@mkdir -p $(C_PC_DIR)
+	@mkdir -p $(C_PC_DIR) $(C_PC_LIB_DIR)
+	@ln -sfn $(C_LIB_DIR)/libctask.so $(C_PC_LIB_DIR)/libctask.so
+	@ln -sfn $(C_LIB_DIR)/libctask.so $(C_PC_LIB_DIR)/libctask.so.$(C_MAJOR)
 	@printf '%s\n' "$$C_PC_UNINSTALLED" >$(C_PC_DIR)/ctask.pc
 	@echo "c-pc: wrote $(C_PC_DIR)/ctask.pc (PKG_CONFIG_PATH=$(C_PC_DIR))"
 

@@ -18,7 +18,6 @@
 
 PREFIX ?= /usr/local
 RPATH ?= yes
-C_MAJOR := $(firstword $(subst ., ,$(C_VERSION)))
 INSTALL_REL = $(C_TARGET_DIR)/release
 INSTALL_TEST_PREFIX = $(C_TARGET_DIR)/install-test/prefix
 
