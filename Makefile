@@ -3,7 +3,7 @@ SHELL := /bin/bash
 CARGO ?= cargo
 export CARGO_TERM_COLOR ?= never
 
-.PHONY: all build test test-suites lint rust-test tools demo clean bench
+.PHONY: all build test test-suites summary-test lint rust-test tools demo clean bench
 
 .DEFAULT_GOAL := all
 
@@ -48,7 +48,7 @@ rust-test: tools
 
 # Every suite; the output ends with one line `N passed, N failed` adding up the results of
 # all of them (scripts/test-summary.py), and the exit status is non-zero when any failed.
-TEST_SUITES := lint rust-test stress-short c-test install-test go-test py-test docs-test
+TEST_SUITES := summary-test lint rust-test stress-short c-test install-test go-test py-test docs-test
 
 test:
 	@set -o pipefail; log=$$(mktemp); trap 'rm -f "$$log"' EXIT; \
@@ -57,6 +57,10 @@ test:
 
 test-suites: $(TEST_SUITES)
 	@echo "make test: all suites ran"
+
+# The summary line itself, on sample logs of every runner.
+summary-test:
+	@bash scripts/check-test-summary.sh
 
 demo:
 	$(CARGO) build --release -p ctask-cli
