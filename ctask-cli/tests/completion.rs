@@ -199,3 +199,65 @@ fn the_zsh_script_completes_when_autoloaded_from_fpath() {
             .contains("_CTASK_COMPLETE=\"zsh\" \\\n        ctask -- ")
     );
 }
+
+/// Types `ctask resume fi<TAB>` in an interactive zsh (under `zpty`) whose `$fpath` holds
+/// `ctask completion zsh` saved as `_ctask`, and returns what the terminal showed.
+fn zsh_tab(env: &Env, fpath_dir: &std::path::Path) -> Option<String> {
+    if Command::new("zsh").arg("--version").output().is_err() {
+        assert!(
+            std::env::var("CI").as_deref() != Ok("true"),
+            "zsh is required under CI=true"
+        );
+        println!("skipped: zsh is not installed");
+        return None;
+    }
+    let driver = r#"
+zmodload zsh/zpty
+zpty -b z "zsh -f -i"
+zpty -w z 'PS1="> "; fpath=("$CTASK_TEST_FPATH" $fpath); autoload -Uz compinit; compinit -u -D; LISTMAX=1000'
+zpty -w -n z $'ctask resume fi\t'
+zpty -w -n z $'\C-a\C-kecho DO""NE\n'
+zpty -r z out '*DONE*'
+print -r -- "$out"
+zpty -d z
+"#;
+    let bin_dir = bin().parent().expect("bin dir").to_path_buf();
+    let path = format!(
+        "{}:{}",
+        path_str(&bin_dir),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    let mut cmd = Command::new("timeout");
+    env.isolate(&mut cmd);
+    let done = cmd
+        .current_dir(env.scratch_dir())
+        .env("PATH", path)
+        .env("CTASK_TEST_FPATH", fpath_dir)
+        .args(["60", "zsh", "-f", "-c", driver])
+        .output()
+        .expect("run zsh");
+    assert!(
+        done.status.success(),
+        "zsh driver: {}",
+        String::from_utf8_lossy(&done.stderr)
+    );
+    Some(String::from_utf8_lossy(&done.stdout).into_owned())
+}
+
+#[test]
+fn zsh_completes_workspace_slugs_from_fpath() {
+    let env = populated();
+    let fpath_dir = env.scratch("zsh-functions");
+    fs::create_dir(&fpath_dir).expect("mkdir");
+    let out = env.run(&["completion", "zsh", "--completer", "ctask"]);
+    out.ok();
+    fs::write(fpath_dir.join("_ctask"), &out.stdout).expect("write _ctask");
+    let Some(screen) = zsh_tab(&env, &fpath_dir) else {
+        return;
+    };
+    // The first TAB already completes (the autoloaded file calls the completer).
+    for slug in ["first-thing", "fix-bug"] {
+        assert!(screen.contains(slug), "no {slug} on the screen:\n{screen}");
+    }
+    assert!(!screen.contains("old-idea"), "{screen}");
+}
