@@ -3,12 +3,14 @@ SHELL := /bin/bash
 CARGO ?= cargo
 export CARGO_TERM_COLOR ?= never
 
-.PHONY: all build test lint rust-test tools demo clean install bench
+.PHONY: all build test test-suites summary-test lint rust-test tools demo clean bench
 
 .DEFAULT_GOAL := all
 
 include mk/c.mk
+include mk/install.mk
 include mk/python.mk
+include mk/docs.mk
 include mk/stress.mk
 # make bench (not part of make test).
 -include mk/bench.mk
@@ -42,12 +44,23 @@ lint:
 	$(CARGO) clippy -p ctask-cli --all-targets --features crash-points -- -D warnings
 
 rust-test: tools
-	$(CARGO) test --workspace
+	$(CARGO) test --workspace --quiet
 
-test: lint rust-test stress-short c-test go-test py-test
-	@echo "make test: all checks passed"
+# Every suite; the output ends with one line `N passed, N failed` adding up the results of
+# all of them (scripts/test-summary.py), and the exit status is non-zero when any failed.
+TEST_SUITES := summary-test lint rust-test stress-short c-test install-test go-test py-test docs-test
 
-install: c-install
+test:
+	@set -o pipefail; log=$$(mktemp); trap 'rm -f "$$log"' EXIT; \
+	$(MAKE) --no-print-directory test-suites 2>&1 | tee "$$log"; status=$$?; \
+	python3 scripts/test-summary.py "$$log" $$status
+
+test-suites: $(TEST_SUITES)
+	@echo "make test: all suites ran"
+
+# The summary line itself, on sample logs of every runner.
+summary-test:
+	@bash scripts/check-test-summary.sh
 
 demo:
 	$(CARGO) build --release -p ctask-cli

@@ -229,7 +229,7 @@ enum ctask_status ctask_manifest_capture(const char *dir,
 enum ctask_status ctask_diff(const char *before_json, const char *after_json, char **out_json);
 
 /**
- * Begins a session in the workspace directory `dir` (DESIGN §4.3).
+ * Begins a session in the workspace directory `dir` (docs/design.md §4.3).
  *
  * - `dir`: path of a workspace directory (one holding `task.yaml`), UTF-8, not NULL.
  *   Borrowed for the duration of the call.
@@ -303,7 +303,7 @@ enum ctask_status ctask_session_info_json(const struct ctask_session *session, c
 enum ctask_status ctask_session_heartbeat(const struct ctask_session *session);
 
 /**
- * Ends the session with the agent's exit code (DESIGN §4.4): captures the workspace,
+ * Ends the session with the agent's exit code (docs/design.md §4.4): captures the workspace,
  * writes the summary and the `end` log line, removes the lease and releases the lock.
  *
  * - `session`: a live handle, not NULL; borrowed (still to be freed afterwards).

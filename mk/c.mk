@@ -3,17 +3,16 @@
 # Included by the top-level Makefile. Targets:
 #   c-test      header drift check, version check, libctask build, C test program (with a
 #               persistent session supervised by the built ctask) and example under
-#               valgrind, CLI interop check, static link, installed pkg-config
-#   go-test     `go test` of examples/go against libctask
+#               valgrind, CLI interop check, a session from a statically linked program
+#   go-test     `go vet` and `go test` of the Go package in go/ against an installed prefix
 #   c-header    regenerate include/ctask.h with the pinned cbindgen (commit the result)
 #   c-pc        generate the in-tree pkg-config file (<target>/pkgconfig/ctask.pc)
-#   c-install   install libctask, ctask.h and ctask.pc under $(DESTDIR)$(PREFIX)
+#   c-install   the same as `make install` (mk/install.mk)
 # Every target installs the tools it needs (cbindgen into <target>/tools with cargo;
 # gcc, valgrind, pkg-config, python3, tmux, golang via apt-get when root). A tool that is still
 # missing is an error, never a skip.
 
 CARGO ?= cargo
-PREFIX ?= /usr/local
 CBINDGEN_VERSION := 0.29.4
 
 # Cargo's target directory (honours CARGO_TARGET_DIR and .cargo/config).
@@ -28,6 +27,7 @@ C_PC_DIR = $(C_TARGET_DIR)/pkgconfig
 C_TOOLS = $(C_TARGET_DIR)/tools
 CBINDGEN = $(C_TOOLS)/bin/cbindgen
 C_VERSION := $(shell sed -n '/^\[workspace\.package\]/,/^\[/s/^version *= *"\([^"]*\)".*/\1/p' $(CURDIR)/Cargo.toml)
+C_MAJOR := $(firstword $(subst ., ,$(C_VERSION)))
 C_FLAGS = -Wall -Wextra -Werror -std=c11 -g
 # What a static libctask.a needs besides libc (rustc --print native-static-libs).
 C_STATIC_LIBS = -lgcc_s -lutil -lrt -lpthread -lm -ldl
@@ -65,19 +65,11 @@ Cflags: -I$${includedir}
 Libs: -L$${libdir} $(4)-lctask
 Libs.private: $(C_STATIC_LIBS)
 endef
-export C_PC_UNINSTALLED = $(call c_pc_text,$(CURDIR),$${prefix}/include,$(C_LIB_DIR),-Wl$(,)-rpath$(,)$${libdir} )
-export C_PC_INSTALLED = $(call c_pc_text,$(PREFIX),$${prefix}/include,$${prefix}/lib,)
-export C_PC_TEST_PREFIX = $(call c_pc_text,$(C_OUT)/prefix,$${prefix}/include,$${prefix}/lib,)
+# The uninstalled library directory: links named as the dynamic loader looks for them
+# (libctask.so.<major>, the SONAME) to cargo's freshly built libctask.so.
+C_PC_LIB_DIR = $(C_PC_DIR)/lib
+export C_PC_UNINSTALLED = $(call c_pc_text,$(CURDIR),$${prefix}/include,$(C_PC_LIB_DIR),-Wl$(,)-rpath$(,)$${libdir} )
 , := ,
-
-# $(call c_install_to,DIR,PC_VARIABLE): install the header, both libraries and ctask.pc.
-define c_install_to
-	install -d $(1)/include $(1)/lib/pkgconfig
-	install -m 644 include/ctask.h $(1)/include/ctask.h
-	install -m 755 $(C_LIB_DIR)/libctask.so $(1)/lib/libctask.so
-	install -m 644 $(C_LIB_DIR)/libctask.a $(1)/lib/libctask.a
-	printf '%s\n' "$$$(2)" >$(1)/lib/pkgconfig/ctask.pc
-endef
 
 c-tools:
 	$(call c_need,cc,gcc)
@@ -90,7 +82,8 @@ c-tools:
 c-cbindgen:
 	@if [ "$$($(CBINDGEN) --version 2>/dev/null)" != "cbindgen $(CBINDGEN_VERSION)" ]; then \
 	  echo "installing cbindgen $(CBINDGEN_VERSION) into $(C_TOOLS)"; \
-	  $(CARGO) install cbindgen --version =$(CBINDGEN_VERSION) --locked --root $(C_TOOLS) \
+	  PATH="$(C_TOOLS)/bin:$$PATH" $(CARGO) install --quiet cbindgen --version =$(CBINDGEN_VERSION) \
+	    --locked --root $(C_TOOLS) \
 	    || { echo "error: cannot install cbindgen $(CBINDGEN_VERSION)" >&2; exit 1; }; \
 	fi
 
@@ -110,7 +103,9 @@ c-lib:
 	$(CARGO) build -p ctask-ffi $(C_CARGO_PROFILE_FLAG)
 
 c-pc: c-lib
-	@mkdir -p $(C_PC_DIR)
+	@mkdir -p $(C_PC_DIR) $(C_PC_LIB_DIR)
+	@ln -sfn $(C_LIB_DIR)/libctask.so $(C_PC_LIB_DIR)/libctask.so
+	@ln -sfn $(C_LIB_DIR)/libctask.so $(C_PC_LIB_DIR)/libctask.so.$(C_MAJOR)
 	@printf '%s\n' "$$C_PC_UNINSTALLED" >$(C_PC_DIR)/ctask.pc
 	@echo "c-pc: wrote $(C_PC_DIR)/ctask.pc (PKG_CONFIG_PATH=$(C_PC_DIR))"
 
@@ -139,27 +134,26 @@ c-test: c-tools c-header-check c-version-check c-pc
 	bash examples/c/interop.sh $(C_OUT)/example $(C_LIB_DIR)/ctask $(C_VALGRIND)
 	$(CC) $(C_FLAGS) -Iinclude examples/c/example.c -o $(C_OUT)/example-static \
 	  $(C_LIB_DIR)/libctask.a $(C_STATIC_LIBS)
-	$(C_OUT)/example-static /nonexistent 2>/dev/null; test $$? = 1 \
-	  || { echo "error: the statically linked example failed" >&2; exit 1; }
-	@echo "c-test: statically linked example runs"
-	@rm -rf $(C_OUT)/prefix
-	$(call c_install_to,$(C_OUT)/prefix,C_PC_TEST_PREFIX)
-	PKG_CONFIG_PATH=$(C_OUT)/prefix/lib/pkgconfig && export PKG_CONFIG_PATH && \
-	$(CC) $(C_FLAGS) examples/c/example.c -o $(C_OUT)/example-installed \
-	  $$(pkg-config --cflags --libs ctask) && \
-	{ LD_LIBRARY_PATH=$(C_OUT)/prefix/lib $(C_OUT)/example-installed /nonexistent 2>/dev/null; \
-	  test $$? = 1; } || { echo "error: the example built against the installed ctask.pc failed" >&2; exit 1; }
-	@echo "c-test: the installed ctask.pc works with cc \$$(pkg-config --cflags --libs ctask)"
+	@! readelf -d $(C_OUT)/example-static | grep -q 'libctask' \
+	  || { echo "error: example-static needs a shared libctask" >&2; exit 1; }
+	env -u LD_LIBRARY_PATH bash examples/c/interop.sh $(C_OUT)/example-static $(C_LIB_DIR)/ctask
+	@echo "c-test: the statically linked example ran a session"
 	@echo "c-test: all C checks passed"
 
-# Installs a release build unless C_PROFILE is given on the command line.
-c-install: C_PROFILE = release
-c-install: c-lib
-	$(call c_install_to,$(DESTDIR)$(PREFIX),C_PC_INSTALLED)
+# The C library's part of `make install` (mk/install.mk installs the whole tool).
+c-install: install
 
-go-test: c-pc
+# `go test` of the package in go/ against the prefix install-test installs (no
+# LD_LIBRARY_PATH: ctask.pc's rpath). CGO_CFLAGS/CGO_LDFLAGS name that prefix, so they are
+# part of Go's build key, and -count=1 turns off the test cache: a rebuilt library is
+# always the one tested.
+go-test: install-test-prefix
 	$(call c_need,go,golang-go)
 	$(call c_need,pkg-config,pkg-config)
 	$(call c_need,gcc,gcc)
-	cd examples/go && export PKG_CONFIG_PATH=$(C_PC_DIR) CGO_ENABLED=1 GOFLAGS=-mod=mod \
-	  GOPROXY=off GOTOOLCHAIN=local && go vet ./... && go test -count=1 -v ./...
+	$(call c_need,tmux,tmux)
+	cd go && export PKG_CONFIG_PATH='$(INSTALL_TEST_PREFIX)/lib/pkgconfig' CGO_ENABLED=1 \
+	  GOFLAGS=-mod=mod GOPROXY=off GOTOOLCHAIN=local \
+	  CTASK_TEST_SUPERVISOR='$(INSTALL_TEST_PREFIX)/bin/ctask' && \
+	export CGO_CFLAGS="$$(pkg-config --cflags ctask)" CGO_LDFLAGS="$$(pkg-config --libs ctask)" && \
+	unset LD_LIBRARY_PATH && go vet ./... && go test -count=1 -v ./...

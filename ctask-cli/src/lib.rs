@@ -93,6 +93,9 @@ pub enum Command {
     /// Internal: the supervisor that owns a persistent session.
     #[command(name = "__supervise", hide = true)]
     Supervise(cmd::hidden::SuperviseArgs),
+    /// Internal: write the manual pages into a directory (used by `make install`).
+    #[command(name = "__man", hide = true)]
+    Man(cmd::man::ManArgs),
 }
 
 /// What every command gets: the name ctask was invoked as and the global flags.
@@ -100,6 +103,8 @@ pub enum Command {
 pub struct Ctx {
     /// File name of argv\[0\], used in hints.
     pub prog: String,
+    /// argv\[0\] as given (how completion scripts run ctask again).
+    pub invoked_as: PathBuf,
     /// Values given by global flags.
     pub overrides: Overrides,
 }
@@ -123,6 +128,9 @@ pub fn main(args: Vec<OsString>) -> i32 {
 pub fn main_with(args: Vec<OsString>, host: Host) -> i32 {
     let _restore = signals::Saved::capture();
     host::set(host);
+    if let Some(code) = cmd::completion::complete_from_env(&args) {
+        return code;
+    }
     let prog = args
         .first()
         .map(std::path::Path::new)
@@ -130,6 +138,10 @@ pub fn main_with(args: Vec<OsString>, host: Host) -> i32 {
         .map(|n| n.to_string_lossy().into_owned())
         .filter(|n| !n.is_empty())
         .unwrap_or_else(|| "ctask".to_string());
+    let invoked_as = args
+        .first()
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from("ctask"));
     let command = Cli::command()
         .bin_name(prog.clone())
         .display_name(prog.clone());
@@ -143,6 +155,7 @@ pub fn main_with(args: Vec<OsString>, host: Host) -> i32 {
     output::configure(cli.color, cli.quiet);
     let ctx = Ctx {
         prog,
+        invoked_as,
         overrides: Overrides {
             root: cli.root.clone(),
             ..Overrides::default()

@@ -1,4 +1,4 @@
-//! The agent is a tenant, not a friend (DESIGN §6): agents that do odd but legal things
+//! The agent is a tenant, not a friend (docs/design.md §6): agents that do odd but legal things
 //! inside their workspace — plant `write.lock` or lease files, swap `.ctask/` and `logs/`
 //! for symlinks, write names ctask's manifest cannot see — run through the built binary.
 //! Each test checks that the workspace, the log (one `start` and one `end` per session)

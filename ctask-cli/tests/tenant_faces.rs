@@ -1,4 +1,4 @@
-//! The agent is a tenant (DESIGN §6), through the built `ctask` binary: arguments full of
+//! The agent is a tenant (docs/design.md §6), through the built `ctask` binary: arguments full of
 //! tmux syntax reach the agent byte for byte and run no tmux command; names with control
 //! characters never reach a terminal raw (JSON keeps them exact); `delete`, `archive` and
 //! `restore` hold `session.lock` and refuse a live or `unknown` lease.

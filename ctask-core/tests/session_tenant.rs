@@ -1,4 +1,4 @@
-//! Library-level tests of the rules of DESIGN §6 "The agent is a tenant, not a friend":
+//! Library-level tests of the rules of docs/design.md §6 "The agent is a tenant, not a friend":
 //! what a session's own agent can do to `.ctask/` and `logs/` must never make ctask lose
 //! a record, write twice, or act on a file it did not judge.
 

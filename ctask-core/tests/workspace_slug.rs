@@ -1,4 +1,4 @@
-//! Slug rules (DESIGN §3).
+//! Slug rules (docs/design.md §3).
 
 use chrono::{Local, TimeZone};
 use ctask_core::workspace::slug::{

@@ -183,7 +183,7 @@ fn persistent_argv(v: Option<Value>) -> FfiResult<Vec<String>> {
 
 /// The `ctask` executable that supervises a persistent session: the `supervisor` option (a
 /// path, or a name looked up on PATH), by default `ctask` found on PATH — the one place
-/// where ctask is looked up by name (DESIGN §4.9). Made absolute, because the tmux pane
+/// where ctask is looked up by name (docs/design.md §4.9). Made absolute, because the tmux pane
 /// runs it too, from another directory and with the tmux server's PATH.
 fn resolve_supervisor(v: Option<Value>) -> FfiResult<PathBuf> {
     let bad = |detail: String| {

@@ -141,7 +141,7 @@ unsafe fn handle<'a>(s: *const ctask_session) -> Result<&'a ctask_session, Failu
     unsafe { s.as_ref() }.ok_or_else(|| Failure::null("session"))
 }
 
-/// Begins a session in the workspace directory `dir` (DESIGN §4.3).
+/// Begins a session in the workspace directory `dir` (docs/design.md §4.3).
 ///
 /// - `dir`: path of a workspace directory (one holding `task.yaml`), UTF-8, not NULL.
 ///   Borrowed for the duration of the call.
@@ -262,7 +262,7 @@ pub unsafe extern "C" fn ctask_session_heartbeat(session: *const ctask_session) 
     })
 }
 
-/// Ends the session with the agent's exit code (DESIGN §4.4): captures the workspace,
+/// Ends the session with the agent's exit code (docs/design.md §4.4): captures the workspace,
 /// writes the summary and the `end` log line, removes the lease and releases the lock.
 ///
 /// - `session`: a live handle, not NULL; borrowed (still to be freed afterwards).

@@ -17,7 +17,7 @@ export CTASK_ROOT="$tmp/tasks" XDG_CONFIG_HOME="$tmp/config"
 unset CTASK_PROJECT_ROOT CTASK_WORKSPACE CTASK_LAUNCH_DIR CTASK_SESSION_MODE \
     CTASK_SEED_DIR CTASK_SEED_PROJECT_DIR
 
-ws=$("$ctask" new --no-launch "C interop")
+ws=$("$ctask" -q new --no-launch "C interop")
 
 coproc EX { "$@" "$example" "$ws" --hold 2>"$tmp/example.err"; }
 example_pid=$EX_PID

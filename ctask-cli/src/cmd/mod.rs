@@ -16,6 +16,7 @@ pub mod hidden;
 pub mod info;
 pub mod list;
 pub mod log;
+pub mod man;
 pub mod new;
 pub mod notes;
 pub mod path;
@@ -70,6 +71,7 @@ pub fn run(ctx: &Ctx, command: Command) -> ctask_core::Result<i32> {
         Command::Attach(a) => entry::attach(ctx, a),
         Command::Exec(a) => hidden::exec(a),
         Command::Supervise(a) => hidden::supervise(a),
+        Command::Man(a) => man::run(a),
         Command::Status(a) => status::run(ctx, a),
         Command::Diff(a) => diff::run(ctx, a),
         Command::Log(a) => log::run(ctx, a),

@@ -1,4 +1,4 @@
-//! Adopting an orphaned persistent session (DESIGN §4.9): its tmux session still runs but
+//! Adopting an orphaned persistent session (docs/design.md §4.9): its tmux session still runs but
 //! its owner is gone. Holding `session.lock`, the adopter takes over the lease keeping the
 //! session id and `manifest-start.json`, so nothing done while it was orphaned is lost.
 

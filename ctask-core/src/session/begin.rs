@@ -1,6 +1,6 @@
-//! begin, in exactly the order of DESIGN §4.3: validate → `try_lock` → judge the lease →
-//! recover a dead one → one capture → outside diff → lease → start manifest → `start`
-//! line → heartbeat. A failure after the lock undoes what was written.
+//! begin, in exactly the order of docs/design.md §4.3: validate → `try_lock` → judge the
+//! lease → recover a dead one → one capture → outside diff → lease → start manifest →
+//! `start` line → heartbeat. A failure after the lock undoes what was written.
 
 use std::path::Path;
 use std::sync::{Arc, Mutex};
@@ -36,7 +36,7 @@ pub(super) struct Validated {
 }
 
 impl Session {
-    /// Begins a session in workspace `dir` (DESIGN §4.3).
+    /// Begins a session in workspace `dir` (docs/design.md §4.3).
     pub fn begin(dir: &Path, opts: SessionOptions) -> Result<Session> {
         let v = validate(dir, &opts)?;
         match SessionLock::try_acquire(&v.paths.session_lock)? {
@@ -153,7 +153,7 @@ pub(super) fn wait_for_owner(lease_path: &Path) -> Lease {
     }
 }
 
-/// Reads the last summary; an unreadable one is a warning and no baseline (DESIGN §6).
+/// Reads the last summary; an unreadable one is a warning and no baseline (docs/design.md §6).
 pub(super) fn read_last_summary(
     paths: &CtaskPaths,
     warnings: &mut Vec<String>,

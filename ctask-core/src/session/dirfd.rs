@@ -1,7 +1,7 @@
 //! Directory descriptors: `.ctask/` and `logs/` opened once with `O_DIRECTORY|O_NOFOLLOW`
 //! and every file in them reached relative to the descriptor (`openat`, `renameat`,
 //! `unlinkat`), so an agent that renames the directory or puts a symlink in its place
-//! cannot make ctask write anywhere else (DESIGN §6).
+//! cannot make ctask write anywhere else (docs/design.md §6).
 
 use std::ffi::CString;
 use std::fs::File;

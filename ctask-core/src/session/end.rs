@@ -1,4 +1,4 @@
-//! end, in exactly the order of DESIGN §4.4: stop the heartbeat → capture and diff →
+//! end, in exactly the order of docs/design.md §4.4: stop the heartbeat → capture and diff →
 //! provisional cleanup → summary, `end` line, start manifest and lease removal under
 //! `write.lock` → release `session.lock`. Idempotent; `Drop` ends as `abandoned`.
 
@@ -17,7 +17,7 @@ use super::{
 use crate::error::{Error, Result};
 
 impl Session {
-    /// Ends the session (DESIGN §4.4) and returns its outcome. A second call returns the
+    /// Ends the session (docs/design.md §4.4) and returns its outcome. A second call returns the
     /// first outcome and writes nothing. An end that fails finishes the handle all the
     /// same: `session.lock` is released, the lease and start manifest stay for the next
     /// begin to recover, and every later call (and the drop) returns an error without

@@ -164,7 +164,7 @@ pub fn read(path: &Path) -> Result<LeaseFile> {
 }
 
 /// A lease too large to be one, or a special file, is unreadable (reclaimed like one that
-/// does not parse, DESIGN §4.2), never an error that would lock the workspace.
+/// does not parse, docs/design.md §4.2), never an error that would lock the workspace.
 fn from_read(r: Result<Option<Vec<u8>>>) -> Result<LeaseFile> {
     match r {
         Ok(None) => Ok(LeaseFile::Absent),
@@ -197,7 +197,7 @@ fn parse(bytes: &[u8]) -> Result<LeaseFile> {
 
 /// Whether `session.json` still holds what was judged as `judged` (re-read now; call it
 /// holding `write.lock`). A lease or start manifest is removed or overwritten only when
-/// this holds (DESIGN §6): the reference tool takes no `session.lock`, so it may have
+/// this holds (docs/design.md §6): the reference tool takes no `session.lock`, so it may have
 /// written a lease of its own since.
 pub fn still(path: &Path, judged: &LeaseFile) -> Result<bool> {
     Ok(read(path)? == *judged)

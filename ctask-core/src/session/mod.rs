@@ -1,6 +1,6 @@
 //! Sessions: lease, liveness, locks, heartbeat, manifest, diff, summary, log, begin/end, run.
 //!
-//! A [`Session`] is begun with [`Session::begin`] (DESIGN §4.3) and ended with
+//! A [`Session`] is begun with [`Session::begin`] (docs/design.md §4.3) and ended with
 //! [`Session::end`] (§4.4); a begin that finds a dead owner first closes its session
 //! ([`recovery`], §4.6).
 
@@ -56,7 +56,7 @@ pub enum OnActive {
     /// Fail with [`crate::Error::ActiveSession`].
     #[default]
     Error,
-    /// Share the workspace without a lease (DESIGN §4.3 step 7).
+    /// Share the workspace without a lease (docs/design.md §4.3 step 7).
     Coexist,
 }
 
@@ -168,7 +168,7 @@ pub struct Outcome {
 }
 
 /// `.ctask/` and `logs/` of a session, opened at begin with `O_DIRECTORY|O_NOFOLLOW`:
-/// after begin every file in them is reached through these descriptors (DESIGN §6).
+/// after begin every file in them is reached through these descriptors (docs/design.md §6).
 #[derive(Debug)]
 pub(crate) struct SessionDirs {
     ctask: dirfd::Dir,

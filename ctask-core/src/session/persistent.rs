@@ -1,4 +1,4 @@
-//! Persistent sessions (DESIGN §4.9): the agent runs in tmux and a supervisor process owns
+//! Persistent sessions (docs/design.md §4.9): the agent runs in tmux and a supervisor process owns
 //! the session — it begins (or adopts), starts the tmux session, reports to its caller over
 //! a pipe only once the tmux session exists, then heartbeats, polls and ends the session.
 
@@ -90,7 +90,7 @@ impl SuperviseRequest {
     }
 }
 
-/// How a persistent launch enters a workspace (DESIGN §4.9).
+/// How a persistent launch enters a workspace (docs/design.md §4.9).
 #[derive(Debug, Clone)]
 pub enum Entry {
     /// No tmux session: create one (a full begin in a supervisor).

@@ -1,4 +1,4 @@
-//! The proof provisional cleanup needs (DESIGN §4.4 step 3, §6): a workspace created by
+//! The proof provisional cleanup needs (docs/design.md §4.4 step 3, §6): a workspace created by
 //! this very invocation is removed only when every entry on disk is exactly what was there
 //! when its session began — ignored files, `.git/`, names that are not UTF-8, special files
 //! and unreadable directories included, none of which the manifest sees.

@@ -1,4 +1,4 @@
-//! Crash recovery (DESIGN §4.6): holding `session.lock`, a begin that finds a dead owner's
+//! Crash recovery (docs/design.md §4.6): holding `session.lock`, a begin that finds a dead owner's
 //! lease closes that session first, so its changes are attributed once, to it.
 
 use std::path::Path;

@@ -1,4 +1,4 @@
-//! run (DESIGN §4.8): begin, spawn the agent (an argv, never a shell string) in the launch
+//! run (docs/design.md §4.8): begin, spawn the agent (an argv, never a shell string) in the launch
 //! directory with the session's environment, wait, and end with its exit status.
 //! The library installs no signal handlers; the CLI wraps this with its own.
 

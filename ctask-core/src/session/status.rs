@@ -156,7 +156,7 @@ pub struct NamedStatus {
     pub status: StatusReport,
 }
 
-/// The workspace `last` means (DESIGN §3): the one whose last session ended most recently;
+/// The workspace `last` means (docs/design.md §3): the one whose last session ended most recently;
 /// a workspace without an ended session counts by its `updated_at` (else `created_at`).
 /// Archived workspaces only with `include_archived`; broken ones never. Reads only.
 pub fn last_worked(settings: &Settings, opts: ResolveOptions) -> Result<Workspace> {

@@ -141,6 +141,9 @@ type StatusReport struct {
 	HeartbeatAgeS *int64   `json:"heartbeat_age_s,omitempty"`
 	Diagnostic    string   `json:"diagnostic,omitempty"`
 	LastSummary   *Summary `json:"last_summary,omitempty"`
+	// Persistent sessions: the tmux session and whether a client is attached to it.
+	TmuxSession string `json:"tmux_session,omitempty"`
+	Attached    *bool  `json:"attached,omitempty"`
 }
 
 // Workspace describes one workspace (the WorkspaceInfo JSON of docs/json.md).
@@ -291,4 +294,30 @@ func DiffManifests(before, after Manifest) (Diff, error) {
 		return d, err
 	}
 	return d, takeJSON(out, &d)
+}
+
+// Changes is what changed in a workspace since its last session ended
+// (ctask_workspace_diff, as `ctask diff --json`).
+type Changes struct {
+	// Baseline is "last_session", or "none" when no session has ended yet.
+	Baseline          string `json:"baseline"`
+	BaselineSessionID string `json:"baseline_session_id,omitempty"`
+	Since             string `json:"since,omitempty"`
+	Diff
+}
+
+// WorkspaceChanges reports what changed in the workspace at dir since its last session
+// ended. It never changes anything.
+func WorkspaceChanges(dir string) (Changes, error) {
+	var c Changes
+	d, err := cString(dir, "dir")
+	if err != nil {
+		return c, err
+	}
+	defer free(d)
+	var out *C.char
+	if err := call(func() C.enum_ctask_status { return C.ctask_workspace_diff(d, nil, &out) }); err != nil {
+		return c, err
+	}
+	return c, takeJSON(out, &c)
 }

@@ -41,23 +41,38 @@ type Options struct {
 	IncludeIgnored bool
 	// Env holds extra variables for the agent, on top of the CTASK_* ones.
 	Env map[string]string
-	// Mode is "direct" (the default). Persistent sessions (the C options "argv" and
-	// "supervisor") are not wrapped by this package yet: "persistent" is refused.
+	// Mode is ModeDirect (the default: the caller runs the agent and ends the session) or
+	// ModePersistent: the agent Argv runs in tmux under a detached supervisor, which owns
+	// the session and ends it when the agent exits (as `ctask resume --detach`).
 	Mode string
+	// Argv is the agent's command in persistent mode (required there, refused in direct
+	// mode); Argv[0] is looked up on PATH.
+	Argv []string
+	// Supervisor is the ctask executable that supervises a persistent session (a path or
+	// a name on PATH; default "ctask" on PATH).
+	Supervisor string
 }
+
+// Session modes (Options.Mode, SessionInfo.Mode).
+const (
+	ModeDirect     = "direct"
+	ModePersistent = "persistent"
+)
 
 // beginOptions is the options JSON of ctask_session_begin.
 type beginOptions struct {
-	Agent             string            `json:"agent"`
+	Agent             string            `json:"agent,omitempty"`
 	OnActive          OnActive          `json:"on_active,omitempty"`
 	Force             bool              `json:"force,omitempty"`
 	LaunchDir         string            `json:"launch_dir,omitempty"`
-	Heartbeat         bool              `json:"heartbeat"`
+	Heartbeat         *bool             `json:"heartbeat,omitempty"`
 	HeartbeatSeconds  int               `json:"heartbeat_seconds,omitempty"`
 	StaleAfterSeconds int               `json:"stale_after_seconds,omitempty"`
-	RespectIgnore     bool              `json:"respect_ignore"`
+	RespectIgnore     *bool             `json:"respect_ignore,omitempty"`
 	Env               map[string]string `json:"env,omitempty"`
 	Mode              string            `json:"mode,omitempty"`
+	Argv              []string          `json:"argv,omitempty"`
+	Supervisor        string            `json:"supervisor,omitempty"`
 }
 
 // Recovered tells what Begin did about a dead previous owner.
@@ -72,7 +87,7 @@ type SessionInfo struct {
 	SessionID      string            `json:"session_id"`
 	Workspace      string            `json:"workspace"`
 	LaunchDir      string            `json:"launch_dir"`
-	Role           string            `json:"role"` // owner or coexist
+	Role           string            `json:"role"` // owner, coexist, or supervised (persistent)
 	Mode           string            `json:"mode"`
 	StartedAt      time.Time         `json:"started_at"`
 	Ended          bool              `json:"ended"`
@@ -82,6 +97,12 @@ type SessionInfo struct {
 	Owner          *Lease            `json:"owner,omitempty"`
 	Recovered      *Recovered        `json:"recovered,omitempty"`
 	Warnings       []string          `json:"warnings"`
+	// Persistent sessions only: the tmux session, the supervisor's pid and executable,
+	// and whether a dead owner's still-running tmux session was adopted.
+	TmuxSession   string `json:"tmux_session,omitempty"`
+	SupervisorPID int    `json:"supervisor_pid,omitempty"`
+	Supervisor    string `json:"supervisor,omitempty"`
+	Adopted       bool   `json:"adopted,omitempty"`
 }
 
 // Session is a begun session. Its methods are safe for concurrent use.
@@ -95,20 +116,32 @@ type Session struct {
 // Begin begins a session in the workspace directory dir.
 func Begin(dir string, opts Options) (*Session, error) {
 	agent := opts.Agent
-	if agent == "" {
-		agent = "go"
+	if agent == "" && opts.Mode != ModePersistent {
+		agent = "go" // persistent mode: the C default, Argv[0]
+	}
+	// Only non-defaults are sent: persistent mode refuses heartbeat and respect_ignore
+	// set to false (its supervisor always heartbeats).
+	var heartbeat, respectIgnore *bool
+	no := false
+	if opts.NoHeartbeat {
+		heartbeat = &no
+	}
+	if opts.IncludeIgnored {
+		respectIgnore = &no
 	}
 	o, err := optionsJSON(beginOptions{
 		Agent:             agent,
 		OnActive:          opts.OnActive,
 		Force:             opts.Force,
 		LaunchDir:         opts.LaunchDir,
-		Heartbeat:         !opts.NoHeartbeat,
+		Heartbeat:         heartbeat,
 		HeartbeatSeconds:  opts.HeartbeatSeconds,
 		StaleAfterSeconds: opts.StaleAfterSeconds,
-		RespectIgnore:     !opts.IncludeIgnored,
+		RespectIgnore:     respectIgnore,
 		Env:               opts.Env,
 		Mode:              opts.Mode,
+		Argv:              opts.Argv,
+		Supervisor:        opts.Supervisor,
 	})
 	if err != nil {
 		return nil, err
@@ -166,7 +199,11 @@ func (s *Session) Info() (SessionInfo, error) {
 	return info, takeJSON(out, &info)
 }
 
-// Heartbeat refreshes the lease now (for sessions begun with NoHeartbeat).
+// Persistent tells whether the session is a persistent one, owned by its supervisor.
+func (s *Session) Persistent() bool { return s.info.Mode == ModePersistent }
+
+// Heartbeat refreshes the lease now (for sessions begun with NoHeartbeat). For a
+// persistent session it does nothing: the supervisor heartbeats.
 func (s *Session) Heartbeat() error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -179,6 +216,10 @@ func (s *Session) Heartbeat() error {
 
 // End ends the session with the agent's exit code and returns its summary. Calling it
 // again returns the same summary; after Close without End it returns ErrClosed.
+//
+// A persistent session is not ended by its caller: End changes nothing and returns
+// ErrSupervised; the supervisor writes the summary when the agent exits (follow it with
+// Status: its LastSummary then has this session's id).
 func (s *Session) End(exitCode int) (Summary, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -193,6 +234,9 @@ func (s *Session) End(exitCode int) (Summary, error) {
 	if err := call(func() C.enum_ctask_status { return C.ctask_session_end(h, C.int(exitCode), &out) }); err != nil {
 		return Summary{}, err
 	}
+	if out == nil && s.info.Mode == ModePersistent {
+		return Summary{}, ErrSupervised
+	}
 	var sum Summary
 	if err := takeJSON(out, &sum); err != nil {
 		return Summary{}, err
@@ -201,8 +245,8 @@ func (s *Session) End(exitCode int) (Summary, error) {
 	return sum, nil
 }
 
-// Close releases the session; one that was not ended is ended as abandoned. Calling it
-// again does nothing.
+// Close releases the session; one that was not ended is ended as abandoned (a persistent
+// session goes on under its supervisor). Calling it again does nothing.
 func (s *Session) Close() error {
 	runtime.SetFinalizer(s, nil)
 	s.release()

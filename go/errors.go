@@ -102,6 +102,10 @@ var (
 // ErrClosed is returned by the methods of a Session after Close.
 var ErrClosed = errors.New("ctask: session is closed")
 
+// ErrSupervised is returned by End of a persistent session: its supervisor ends it when
+// the agent exits.
+var ErrSupervised = errors.New("ctask: a persistent session is ended by its supervisor when the agent exits")
+
 // ActiveSessionError is returned by Begin when a live session owns the workspace and the
 // options do not allow coexisting. Owner is that session's lease.
 type ActiveSessionError struct {

@@ -2,14 +2,16 @@ package ctask_test
 
 import (
 	"errors"
+	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"runtime"
 	"strings"
 	"testing"
 	"time"
 
-	"ctask"
+	"example.invalid/ctask/go"
 )
 
 // setup gives each test its own roots and no user configuration or inherited session.
@@ -271,4 +273,104 @@ func TestFinalizerEndsAbandonedSession(t *testing.T) {
 		time.Sleep(20 * time.Millisecond)
 	}
 	t.Fatal("the finalizer did not end the dropped session")
+}
+
+// needPersistent gives the supervisor (CTASK_TEST_SUPERVISOR, the ctask binary) and a
+// private tmux server; without them the test fails under CI=true and is skipped otherwise.
+func needPersistent(t *testing.T) string {
+	t.Helper()
+	sup := os.Getenv("CTASK_TEST_SUPERVISOR")
+	_, tmuxErr := exec.LookPath("tmux")
+	if sup == "" || tmuxErr != nil {
+		msg := fmt.Sprintf("persistent sessions need CTASK_TEST_SUPERVISOR (%q) and tmux (%v)", sup, tmuxErr)
+		if os.Getenv("CI") == "true" {
+			t.Fatal(msg)
+		}
+		t.Skip(msg)
+	}
+	t.Setenv("TMUX_TMPDIR", t.TempDir())
+	return sup
+}
+
+func TestPersistentSession(t *testing.T) {
+	roots := setup(t)
+	sup := needPersistent(t)
+	ws := newWorkspace(t, roots, "Go persistent")
+
+	s, err := ctask.Begin(ws.Path, ctask.Options{
+		Mode:       ctask.ModePersistent,
+		Argv:       []string{"sh", "-c", "echo from the agent > from-agent.txt; sleep 1"},
+		Supervisor: sup,
+	})
+	if err != nil {
+		t.Fatalf("Begin(persistent): %v", err)
+	}
+	defer s.Close()
+	info, err := s.Info()
+	if err != nil || !s.Persistent() || info.Role != "supervised" || info.TmuxSession == "" ||
+		info.SupervisorPID == 0 || info.Supervisor == "" {
+		t.Errorf("Info() = %+v, %v", info, err)
+	}
+	if err := s.Heartbeat(); err != nil {
+		t.Errorf("Heartbeat of a persistent session: %v", err)
+	}
+	if _, err := s.End(0); !errors.Is(err, ctask.ErrSupervised) {
+		t.Errorf("End of a persistent session: %v, want ErrSupervised", err)
+	}
+	if _, err := ctask.Begin(ws.Path, ctask.Options{Mode: ctask.ModePersistent, Argv: []string{"true"}, Supervisor: sup}); !errors.Is(err, ctask.ErrActiveSession) {
+		t.Errorf("a second persistent Begin: %v, want ErrActiveSession", err)
+	}
+
+	// The supervisor ends the session when the agent exits, whoever holds the handle.
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		st, err := ctask.Status(ws.Path)
+		if err != nil {
+			t.Fatalf("Status: %v", err)
+		}
+		if st.LastSummary != nil && st.LastSummary.SessionID == s.ID() {
+			sum := st.LastSummary
+			if sum.EndReason != "tmux_session_ended" || sum.Mode != ctask.ModePersistent ||
+				len(sum.FilesAdded) != 1 || sum.FilesAdded[0] != "from-agent.txt" {
+				t.Errorf("summary = %+v", sum)
+			}
+			if st.State != "none" {
+				t.Errorf("state after the end = %q", st.State)
+			}
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the supervisor did not end the session; status %+v", st)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	ch, err := ctask.WorkspaceChanges(ws.Path)
+	if err != nil || ch.Baseline != "last_session" || ch.BaselineSessionID != s.ID() || len(ch.Added) != 0 {
+		t.Errorf("WorkspaceChanges = %+v, %v", ch, err)
+	}
+}
+
+func TestPersistentOptionsAreChecked(t *testing.T) {
+	roots := setup(t)
+	ws := newWorkspace(t, roots, "Go persistent options")
+	cases := []ctask.Options{
+		{Argv: []string{"true"}},     // argv in direct mode
+		{Mode: ctask.ModePersistent}, // no argv
+		{Mode: ctask.ModePersistent, Argv: []string{"true"}, NoHeartbeat: true},
+		{Mode: ctask.ModePersistent, Argv: []string{"true"}, Supervisor: "/nonexistent/ctask"},
+	}
+	for _, opts := range cases {
+		s, err := ctask.Begin(ws.Path, opts)
+		if err == nil {
+			s.Close()
+			t.Errorf("Begin(%+v) succeeded", opts)
+			continue
+		}
+		if !errors.Is(err, ctask.ErrInvalidArgument) {
+			t.Errorf("Begin(%+v): %v, want ErrInvalidArgument", opts, err)
+		}
+	}
+	if st, _ := ctask.Status(ws.Path); st.State != "none" || st.LastSummary != nil {
+		t.Errorf("a refused Begin left %+v", st)
+	}
 }

@@ -17,9 +17,11 @@
 //	// ... run the agent in s.LaunchDir() with s.Env() ...
 //	summary, err := s.End(exitCode)
 //
-// Building needs libctask and its pkg-config file: in the ctask repository, `make go-test`
-// builds both and sets PKG_CONFIG_PATH; elsewhere install them with
-// `make c-install PREFIX=...`.
+// Building needs libctask and its pkg-config file: install them with
+// `make install PREFIX=...` in the ctask repository and set PKG_CONFIG_PATH to
+// PREFIX/lib/pkgconfig (the installed ctask.pc carries an rpath, so no LD_LIBRARY_PATH is
+// needed). Persistent sessions (Options.Mode = ModePersistent) run the agent in tmux under
+// a detached ctask supervisor. See docs/go.md.
 //
 // Errors are *Error values (or *ActiveSessionError / *AmbiguousError, which wrap one);
 // compare them with errors.Is against ErrNotFound, ErrActiveSession, … or inspect the Code.

@@ -1,3 +1,0 @@
-module ctask
-
-go 1.19

@@ -1,0 +1,3 @@
+module example.invalid/ctask/go
+
+go 1.19
