@@ -3,7 +3,6 @@
 use std::collections::BTreeMap;
 use std::ffi::{c_char, c_int};
 use std::path::{Path, PathBuf};
-use std::sync::Mutex;
 
 use ctask_core::session::persistent;
 use ctask_core::session::timefmt;
@@ -28,11 +27,7 @@ pub struct ctask_session {
 #[allow(clippy::large_enum_variant)]
 enum Kind {
     /// A session begun in this process.
-    Direct {
-        session: Session,
-        /// Set once `ctask_session_end` has succeeded.
-        ended: Mutex<bool>,
-    },
+    Direct { session: Session },
     /// A persistent session started detached: its supervisor owns and ends it.
     Persistent(PersistentInfo),
 }
@@ -189,7 +184,6 @@ pub unsafe extern "C" fn ctask_session_begin(
         let kind = match opts.into_begin()? {
             Begin::Direct(opts) => Kind::Direct {
                 session: Session::begin(Path::new(dir), opts)?,
-                ended: Mutex::new(false),
             },
             Begin::Persistent {
                 opts,
@@ -292,16 +286,14 @@ pub unsafe extern "C" fn ctask_session_end(
     guard(|| {
         // SAFETY: NULL or a live handle, per the contract.
         let h = unsafe { handle(session) }?;
-        let Kind::Direct { session, ended } = &h.kind else {
+        let Kind::Direct { session } = &h.kind else {
             // The supervisor ends a persistent session when its agent exits.
             return Ok(());
         };
-        let mut ended = ended.lock().unwrap_or_else(|p| p.into_inner());
-        if *ended {
+        let (outcome, ended_now) = session.end_once(Ending::child_exit(exit_code))?;
+        if !ended_now {
             return Ok(());
         }
-        let outcome = session.end(Ending::child_exit(exit_code))?;
-        *ended = true;
         if !summary_json.is_null() {
             let text = json_string(&outcome.summary)?;
             // SAFETY: checked non-NULL.

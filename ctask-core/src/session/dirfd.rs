@@ -3,13 +3,13 @@
 //! `unlinkat`), so an agent that renames the directory or puts a symlink in its place
 //! cannot make ctask write anywhere else (docs/design.md §6).
 
-use std::ffi::CString;
 use std::fs::File;
 use std::io::{self, Read, Write};
-use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
-use std::os::unix::ffi::OsStrExt;
+use std::os::fd::OwnedFd;
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
+
+use rustix::fs::{AtFlags, Mode, OFlags};
 
 use crate::error::{Error, Result};
 
@@ -23,13 +23,12 @@ pub struct Dir {
     ino: u64,
 }
 
-fn cstr(name: &str) -> Result<CString> {
-    CString::new(name).map_err(|_| Error::invalid(format!("file name {name:?} contains NUL")))
-}
-
-fn cpath(p: &Path) -> Result<CString> {
-    CString::new(p.as_os_str().as_bytes())
-        .map_err(|_| Error::invalid(format!("path {} contains NUL", p.display())))
+/// Refuses a name with a NUL byte (it cannot be passed to the system).
+fn check_name(name: &str) -> Result<()> {
+    if name.contains('\0') {
+        return Err(Error::invalid(format!("file name {name:?} contains NUL")));
+    }
+    Ok(())
 }
 
 /// Maps the errors of a no-follow open to a path-security error where they mean "a
@@ -47,15 +46,9 @@ pub fn nofollow_error(path: &Path, e: io::Error) -> Error {
 impl Dir {
     /// Opens directory `path` without following a symlink at its last component.
     pub fn open(path: &Path) -> Result<Dir> {
-        let c = cpath(path)?;
-        let flags = libc::O_RDONLY | libc::O_DIRECTORY | libc::O_NOFOLLOW | libc::O_CLOEXEC;
-        // SAFETY: c is a valid NUL-terminated string.
-        let fd = unsafe { libc::open(c.as_ptr(), flags) };
-        if fd < 0 {
-            return Err(nofollow_error(path, io::Error::last_os_error()));
-        }
-        // SAFETY: fd is a freshly opened descriptor that we own.
-        let fd = unsafe { OwnedFd::from_raw_fd(fd) };
+        let flags = OFlags::RDONLY | OFlags::DIRECTORY | OFlags::NOFOLLOW | OFlags::CLOEXEC;
+        let fd = rustix::fs::open(path, flags, Mode::empty())
+            .map_err(|e| nofollow_error(path, e.into()))?;
         let meta = File::from(fd.try_clone().map_err(|e| Error::io(path, e))?)
             .metadata()
             .map_err(|e| Error::io(path, e))?;
@@ -101,21 +94,11 @@ impl Dir {
         flags: libc::c_int,
         mode: libc::mode_t,
     ) -> io::Result<File> {
-        let c = CString::new(name).map_err(|_| io::Error::from(io::ErrorKind::InvalidInput))?;
-        // SAFETY: the descriptor is open and c is NUL-terminated.
-        let fd = unsafe {
-            libc::openat(
-                self.fd.as_raw_fd(),
-                c.as_ptr(),
-                flags | libc::O_NOFOLLOW | libc::O_CLOEXEC,
-                libc::c_uint::from(mode),
-            )
-        };
-        if fd < 0 {
-            return Err(io::Error::last_os_error());
-        }
-        // SAFETY: fd is a freshly opened descriptor that we own.
-        Ok(unsafe { File::from_raw_fd(fd) })
+        #[allow(clippy::unnecessary_cast)]
+        let flags = OFlags::from_bits_retain(flags as _) | OFlags::NOFOLLOW | OFlags::CLOEXEC;
+        #[allow(clippy::useless_conversion)]
+        let mode = Mode::from_raw_mode(mode.into());
+        Ok(File::from(rustix::fs::openat(&self.fd, name, flags, mode)?))
     }
 
     /// Reads regular file `name` whole, refusing more than `cap` bytes with an error naming
@@ -136,12 +119,11 @@ impl Dir {
 
     /// Removes `name`; an absent file is not an error. Returns whether one was removed.
     pub fn unlink(&self, name: &str) -> Result<bool> {
-        let c = cstr(name)?;
-        // SAFETY: the descriptor is open and c is NUL-terminated.
-        if unsafe { libc::unlinkat(self.fd.as_raw_fd(), c.as_ptr(), 0) } == 0 {
-            return Ok(true);
-        }
-        let e = io::Error::last_os_error();
+        check_name(name)?;
+        let e = match rustix::fs::unlinkat(&self.fd, name, AtFlags::empty()) {
+            Ok(()) => return Ok(true),
+            Err(e) => io::Error::from(e),
+        };
         if e.kind() == io::ErrorKind::NotFound {
             Ok(false)
         } else {
@@ -151,52 +133,27 @@ impl Dir {
 
     /// Renames `from` to `to`, both inside this directory.
     pub fn rename(&self, from: &str, to: &str) -> io::Result<()> {
-        let (f, t) = (
-            CString::new(from).map_err(|_| io::Error::from(io::ErrorKind::InvalidInput))?,
-            CString::new(to).map_err(|_| io::Error::from(io::ErrorKind::InvalidInput))?,
-        );
-        let fd = self.fd.as_raw_fd();
-        // SAFETY: the descriptor is open and both names are NUL-terminated.
-        if unsafe { libc::renameat(fd, f.as_ptr(), fd, t.as_ptr()) } == 0 {
-            Ok(())
-        } else {
-            Err(io::Error::last_os_error())
-        }
+        Ok(rustix::fs::renameat(&self.fd, from, &self.fd, to)?)
     }
 
     /// Makes `to` a second name of `from` (fails like `O_EXCL` when `to` exists).
     pub fn link(&self, from: &str, to: &str) -> io::Result<()> {
-        let (f, t) = (
-            CString::new(from).map_err(|_| io::Error::from(io::ErrorKind::InvalidInput))?,
-            CString::new(to).map_err(|_| io::Error::from(io::ErrorKind::InvalidInput))?,
-        );
-        let fd = self.fd.as_raw_fd();
-        // SAFETY: the descriptor is open and both names are NUL-terminated.
-        if unsafe { libc::linkat(fd, f.as_ptr(), fd, t.as_ptr(), 0) } == 0 {
-            Ok(())
-        } else {
-            Err(io::Error::last_os_error())
-        }
+        Ok(rustix::fs::linkat(
+            &self.fd,
+            from,
+            &self.fd,
+            to,
+            AtFlags::empty(),
+        )?)
     }
 
     /// Metadata of `name` without following a symlink; `None` when absent.
     pub fn stat(&self, name: &str) -> Result<Option<Stat>> {
-        let c = cstr(name)?;
-        // SAFETY: an all-zero stat is a valid out-buffer.
-        let mut st: libc::stat = unsafe { std::mem::zeroed() };
-        // SAFETY: the descriptor is open, c is NUL-terminated, st is writable.
-        let rc = unsafe {
-            libc::fstatat(
-                self.fd.as_raw_fd(),
-                c.as_ptr(),
-                &mut st,
-                libc::AT_SYMLINK_NOFOLLOW,
-            )
+        check_name(name)?;
+        let e = match rustix::fs::statat(&self.fd, name, AtFlags::SYMLINK_NOFOLLOW) {
+            Ok(st) => return Ok(Some(Stat::of(&st))),
+            Err(e) => io::Error::from(e),
         };
-        if rc == 0 {
-            return Ok(Some(Stat::of(&st)));
-        }
-        let e = io::Error::last_os_error();
         if e.kind() == io::ErrorKind::NotFound {
             Ok(None)
         } else {
@@ -206,12 +163,7 @@ impl Dir {
 
     /// fsyncs the directory so a rename or unlink inside it is durable.
     pub fn sync(&self) -> Result<()> {
-        // SAFETY: the descriptor is open.
-        if unsafe { libc::fsync(self.fd.as_raw_fd()) } == 0 {
-            Ok(())
-        } else {
-            Err(Error::io(&self.path, io::Error::last_os_error()))
-        }
+        rustix::fs::fsync(&self.fd).map_err(|e| Error::io(&self.path, e.into()))
     }
 
     /// Replaces `name` atomically with what `fill` writes: a temp file in this directory,
@@ -288,13 +240,13 @@ pub struct Stat {
 
 impl Stat {
     // The field types of `struct stat` differ between platforms.
-    #[allow(clippy::unnecessary_cast)]
-    fn of(st: &libc::stat) -> Stat {
+    #[allow(clippy::unnecessary_cast, clippy::useless_conversion)]
+    fn of(st: &rustix::fs::Stat) -> Stat {
         let mtime = std::time::SystemTime::UNIX_EPOCH
             .checked_add(std::time::Duration::from_secs(st.st_mtime.max(0) as u64))
             .and_then(|t| {
                 t.checked_add(std::time::Duration::from_nanos(
-                    st.st_mtime_nsec.max(0) as u64
+                    u64::try_from(st.st_mtime_nsec).unwrap_or(0),
                 ))
             });
         Stat {

@@ -24,9 +24,16 @@ impl Session {
     /// writing. In a process other than the one that began the session (after `fork`) it
     /// refuses and touches nothing.
     pub fn end(&self, ending: Ending) -> Result<Outcome> {
+        self.end_once(ending).map(|(outcome, _)| outcome)
+    }
+
+    /// Ends the session as [`Session::end`] does, and tells whether this very call ended it
+    /// (`true`) or found it already ended (`false`, the first outcome, nothing written): the
+    /// one "already ended" rule every face uses.
+    pub fn end_once(&self, ending: Ending) -> Result<(Outcome, bool)> {
         let mut inner = self.lock();
         if let Some(o) = &inner.outcome {
-            return Ok(o.clone());
+            return Ok((o.clone(), false));
         }
         if let Some(why) = &inner.end_failure {
             return Err(Error::invalid(format!(
@@ -56,7 +63,7 @@ impl Session {
         match result {
             Ok(outcome) => {
                 inner.outcome = Some(outcome.clone());
-                Ok(outcome)
+                Ok((outcome, true))
             }
             Err(e) => {
                 // Never retried: a retry would run without session.lock, beside a begin

@@ -3,7 +3,6 @@
 
 use std::fs::File;
 use std::io::{self, Read};
-use std::os::fd::AsRawFd;
 use std::path::{Path, PathBuf};
 
 use chrono::{DateTime, Utc};
@@ -323,26 +322,18 @@ fn write_line(
         .len();
     if len > 0 {
         let mut last = [0u8; 1];
-        // SAFETY: the buffer holds one byte; the fd is open for reading.
-        let n = unsafe {
-            libc::pread(
-                file.as_raw_fd(),
-                last.as_mut_ptr().cast(),
-                1,
-                (len - 1) as libc::off_t,
-            )
-        };
+        let n = std::os::unix::fs::FileExt::read_at(file, &mut last, len - 1).unwrap_or(0);
         if n == 1 && last[0] != b'\n' {
             line.insert(0, '\n');
         }
     }
     let bytes = line.as_bytes();
-    // SAFETY: bytes is valid for its length; O_APPEND makes the write land at the end.
-    let n = unsafe { libc::write(file.as_raw_fd(), bytes.as_ptr().cast(), bytes.len()) };
-    if n < 0 {
-        return Err((Error::io(path, io::Error::last_os_error()), false));
-    }
-    if n as usize != bytes.len() {
+    // One write(2); O_APPEND makes it land at the end.
+    let n = match std::io::Write::write(&mut &*file, bytes) {
+        Ok(n) => n,
+        Err(e) => return Err((Error::io(path, e), false)),
+    };
+    if n != bytes.len() {
         let e = io::Error::new(io::ErrorKind::WriteZero, "short write to the session log");
         return Err((Error::io(path, e), n > 0));
     }
