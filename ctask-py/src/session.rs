@@ -111,20 +111,20 @@ fn exception_ending() -> Ending {
     }
 }
 
+/// Where the Python object is; once begun, whether the session is active or ended (and
+/// whether this process owns it) is the core handle's state, never a copy.
 #[derive(Default)]
 enum Phase {
     #[default]
     New,
     Beginning,
-    Active(Arc<CoreSession>),
-    Ended(Arc<CoreSession>, Box<SummaryBrief>),
+    Begun(Arc<CoreSession>),
 }
 
 #[derive(Default)]
 struct State {
     phase: Phase,
     exit_code: Option<i32>,
-    owner_pid: u32,
 }
 
 /// A recorded session in a workspace; use it as a context manager.
@@ -142,7 +142,7 @@ impl PySession {
     /// The core handle, once begun.
     fn handle(&self) -> PyResult<Arc<CoreSession>> {
         match &self.st().phase {
-            Phase::Active(s) | Phase::Ended(s, _) => Ok(Arc::clone(s)),
+            Phase::Begun(s) => Ok(Arc::clone(s)),
             Phase::New | Phase::Beginning => Err(PyRuntimeError::new_err(
                 "the session has not begun: use `with Session(...)` or call .begin()",
             )),
@@ -170,8 +170,7 @@ impl PySession {
         match result {
             Ok(s) => {
                 let warnings = s.warnings();
-                st.phase = Phase::Active(Arc::new(s));
-                st.owner_pid = std::process::id();
+                st.phase = Phase::Begun(Arc::new(s));
                 drop(st);
                 for w in warnings {
                     if let Err(e) = errors::warn(py, &w) {
@@ -195,28 +194,23 @@ impl PySession {
         let handle = {
             let st = self.st();
             match &st.phase {
-                Phase::Ended(_, s) => return Ok((**s).clone()),
-                Phase::Active(h) => Arc::clone(h),
+                Phase::Begun(h) => Arc::clone(h),
                 Phase::New | Phase::Beginning => {
                     return Err(PyRuntimeError::new_err("the session has not begun"));
                 }
             }
         };
-        let h = Arc::clone(&handle);
-        let outcome = py.detach(move || h.end(ending)).py()?;
-        let mut st = self.st();
-        if let Phase::Ended(_, s) = &st.phase {
-            return Ok((**s).clone());
-        }
-        st.exit_code = outcome.summary.exit_code;
-        st.phase = Phase::Ended(handle, Box::new(outcome.summary.clone()));
+        let outcome = py.detach(move || handle.end(ending)).py()?;
+        self.st().exit_code = outcome.summary.exit_code;
         Ok(outcome.summary)
     }
 
     /// Whether this process is not the one that began the session (a forked child).
     fn foreign(&self) -> bool {
-        let st = self.st();
-        matches!(st.phase, Phase::Active(_)) && st.owner_pid != std::process::id()
+        match &self.st().phase {
+            Phase::Begun(h) => h.outcome().is_none() && !h.in_owner_process(),
+            Phase::New | Phase::Beginning => false,
+        }
     }
 }
 
@@ -416,7 +410,7 @@ impl PySession {
             })?)
         };
         let mut st = self.st();
-        if matches!(st.phase, Phase::Ended(..)) {
+        if matches!(&st.phase, Phase::Begun(h) if h.outcome().is_some()) {
             return Err(PyRuntimeError::new_err("the session has already ended"));
         }
         st.exit_code = code;
@@ -426,17 +420,17 @@ impl PySession {
     #[getter]
     fn summary(&self) -> Option<PySummary> {
         match &self.st().phase {
-            Phase::Ended(_, s) => Some(PySummary((**s).clone())),
-            _ => None,
+            Phase::Begun(h) => h.outcome().map(|o| PySummary(o.summary)),
+            Phase::New | Phase::Beginning => None,
         }
     }
     /// `new`, `active` or `ended`.
     #[getter(state)]
     fn get_state(&self) -> &'static str {
-        match self.st().phase {
+        match &self.st().phase {
             Phase::New | Phase::Beginning => "new",
-            Phase::Active(_) => "active",
-            Phase::Ended(..) => "ended",
+            Phase::Begun(h) if h.outcome().is_some() => "ended",
+            Phase::Begun(_) => "active",
         }
     }
     fn __repr__(&self, py: Python<'_>) -> PyResult<String> {

@@ -333,6 +333,12 @@ impl Session {
         self.lock().adopted_at.is_some()
     }
 
+    /// Whether this is the process that began the session (not a copy made by `fork`,
+    /// which never unlocks, writes or ends it).
+    pub fn in_owner_process(&self) -> bool {
+        self.lock().owner_pid == std::process::id()
+    }
+
     /// The outcome, once ended.
     pub fn outcome(&self) -> Option<Outcome> {
         self.lock().outcome.clone()
