@@ -4,7 +4,7 @@
 
 use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader, Write};
-use std::os::unix::fs::OpenOptionsExt;
+use std::os::unix::fs::PermissionsExt;
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -431,19 +431,16 @@ fn create_tmux(tmux: &Tmux, session: &Session, name: &str, req: &SuperviseReques
 /// secrets in `agent.env` never appear on a command line).
 pub fn write_env_file(env: &BTreeMap<String, String>) -> Result<PathBuf> {
     let dir = std::env::temp_dir();
-    let mut rnd = [0u8; 8];
-    let _ = getrandom::fill(&mut rnd);
-    let name: String = rnd.iter().map(|b| format!("{b:02x}")).collect();
-    let path = dir.join(format!("ctask-env-{}-{name}.json", std::process::id()));
-    let mut f = std::fs::OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .mode(0o600)
-        .custom_flags(libc::O_NOFOLLOW | libc::O_CLOEXEC)
-        .open(&path)
-        .map_err(|e| Error::io(&path, e))?;
     let body = serde_json::to_vec(env).map_err(|e| Error::invalid(e.to_string()))?;
-    f.write_all(&body).map_err(|e| Error::io(&path, e))?;
+    // tempfile creates it with O_EXCL (never through a symlink), mode 0600, a random name.
+    let mut f = tempfile::Builder::new()
+        .prefix(&format!("ctask-env-{}-", std::process::id()))
+        .suffix(".json")
+        .permissions(std::fs::Permissions::from_mode(0o600))
+        .tempfile_in(&dir)
+        .map_err(|e| Error::io(&dir, e))?;
+    f.write_all(&body).map_err(|e| Error::io(f.path(), e))?;
+    let (_, path) = f.keep().map_err(|e| Error::io(&dir, e.error))?;
     Ok(path)
 }
 

@@ -89,10 +89,13 @@ fn spawn_and_wait(
         .args(args)
         .current_dir(session.launch_dir())
         .envs(session.env());
-    // SAFETY: only async-signal-safe calls (sigemptyset, signal, sigprocmask) run between
-    // fork and exec.
+    // SAFETY: between fork and exec only async-signal-safe calls run (sigemptyset,
+    // sigaction, sigprocmask), on values that live on this stack; nothing allocates.
     unsafe {
         cmd.pre_exec(|| {
+            let mut dfl: libc::sigaction = std::mem::zeroed();
+            dfl.sa_sigaction = libc::SIG_DFL;
+            libc::sigemptyset(&mut dfl.sa_mask);
             for sig in [
                 libc::SIGINT,
                 libc::SIGQUIT,
@@ -101,7 +104,7 @@ fn spawn_and_wait(
                 libc::SIGPIPE,
                 libc::SIGXFSZ,
             ] {
-                libc::signal(sig, libc::SIG_DFL);
+                libc::sigaction(sig, &dfl, std::ptr::null_mut());
             }
             let mut set: libc::sigset_t = std::mem::zeroed();
             libc::sigemptyset(&mut set);
