@@ -5,11 +5,12 @@
 use std::path::Path;
 
 use super::SessionDirs;
-use super::begin::{self, Assembly, Validated};
 use super::lease::{self, Lease, Mode};
 use super::liveness::{self, Judgement};
 use super::lock::SessionLock;
 use super::manifest::{self, Manifest};
+use super::prepare::{self, Assembly, Validated};
+use super::record;
 use super::tmux::Tmux;
 use super::writelock::WriteLock;
 use super::{Role, Session, SessionOptions, host, log, recovery, timefmt};
@@ -21,7 +22,7 @@ impl Session {
     pub fn adopt(dir: &Path, mut opts: SessionOptions, tmux: &Tmux) -> Result<Session> {
         opts.mode = Mode::Persistent;
         opts.launch = None;
-        let v = begin::validate(dir, &opts)?;
+        let v = prepare::validate(dir, &opts)?;
         let name = v.tmux.as_ref().map(|(_, n)| n.clone()).unwrap_or_default();
         if !tmux.has_session(&name) {
             return Err(Error::Tmux {
@@ -30,7 +31,7 @@ impl Session {
         }
         let Some(lock) = SessionLock::try_acquire(&v.paths.session_lock)? else {
             return Err(Error::ActiveSession {
-                owner: Box::new(begin::wait_for_owner(&v.paths.lease)),
+                owner: Box::new(prepare::wait_for_owner(&v.paths.lease)),
             });
         };
         let file = lease::read(&v.paths.lease)?;
@@ -126,7 +127,7 @@ pub(super) fn adopt_owned(
                 &v.ws.dir,
                 ts,
                 "start",
-                &begin::start_fields(&l, Mode::Persistent.as_str(), None),
+                &record::start_fields(&l, Mode::Persistent.as_str(), None),
             )?;
         }
         let from = from_pid.map_or_else(|| "-".to_owned(), |p| p.to_string());
@@ -141,7 +142,7 @@ pub(super) fn adopt_owned(
             ],
         )?;
     }
-    let last = begin::read_last_summary(&v.paths, &mut warnings)?;
+    let last = prepare::read_last_summary(&v.paths, &mut warnings)?;
     let id = l.session_id.clone();
     let started_at = l.started_at.unwrap_or(now);
     let opts = SessionOptions {
@@ -149,8 +150,8 @@ pub(super) fn adopt_owned(
         ..opts
     };
     let dirs = SessionDirs::open(&v.ws.dir, &v.paths)?;
-    let (beat, hb) = begin::start_heartbeat(&dirs, l, &opts)?;
-    Ok(begin::assemble(
+    let (beat, hb) = prepare::start_heartbeat(&dirs, l, &opts)?;
+    Ok(prepare::assemble(
         v.ws,
         v.launch,
         &opts,

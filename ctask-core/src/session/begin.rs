@@ -4,36 +4,28 @@
 
 use std::path::Path;
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
 
 use super::heartbeat::{Beat, Heartbeat};
-use super::launch::{self, LaunchDir};
 use super::lease::Mode;
 use super::lease::{self, Lease, LeaseFile};
 use super::liveness::{self, Judgement};
 use super::lock::SessionLock;
 use super::manifest::{self, Capture, Manifest};
 use super::paths::CtaskPaths;
-use super::summary::{self, Summary, SummaryFile};
-use super::tmux::{self, Tmux};
+use super::prepare::{
+    Assembly, Validated, assemble, note_oversized, read_last_summary, start_heartbeat, validate,
+    wait_for_owner,
+};
+use super::record::start_fields;
+use super::summary::Summary;
+use super::tmux::{self};
 use super::writelock::{self, WriteLock};
 use super::{
-    Inner, OnActive, Recovered, Role, Session, SessionDirs, SessionOptions, adopt, crashpoint,
-    diff, host, log, provisional, recovery, timefmt,
+    OnActive, Recovered, Role, Session, SessionDirs, SessionOptions, adopt, crashpoint, diff, log,
+    provisional, recovery, timefmt,
 };
 use crate::error::{Error, Result};
 use crate::fsio;
-use crate::workspace::{Kind, Workspace};
-
-/// Everything step 1 establishes before anything is written.
-pub(super) struct Validated {
-    pub(super) ws: Workspace,
-    pub(super) paths: CtaskPaths,
-    pub(super) launch: LaunchDir,
-    pub(super) warnings: Vec<String>,
-    /// The tmux session of a persistent session (tmux checked to be usable).
-    pub(super) tmux: Option<(Tmux, String)>,
-}
 
 impl Session {
     /// Begins a session in workspace `dir` (docs/design.md §4.3).
@@ -85,115 +77,6 @@ fn orphan_running(v: &Validated, dead: &Lease) -> bool {
         (Some((tmux, name)), Some(theirs)) => theirs == name && tmux.has_session(name),
         _ => false,
     }
-}
-
-/// Step 1: validation and resolution; nothing is written except a missing `.ctask/`.
-pub(super) fn validate(dir: &Path, opts: &SessionOptions) -> Result<Validated> {
-    opts.validate()?;
-    let ws = Workspace::open(dir)?;
-    let tmux = match opts.mode {
-        Mode::Persistent => {
-            let name = tmux::session_name(&ws.task.category, &ws.task.slug, &ws.dir);
-            Some((Tmux::find()?, name))
-        }
-        Mode::Direct => None,
-    };
-    let paths = CtaskPaths::new(&ws.dir);
-    fsio::ensure_real_dir(&paths.dir, true)?;
-    let logs = ws.dir.join(log::LOG_DIR);
-    if std::fs::symlink_metadata(&logs).is_ok_and(|m| m.file_type().is_symlink()) {
-        return Err(Error::security(
-            &logs,
-            "is a symbolic link; refusing to use it",
-        ));
-    }
-    if let Some(argv) = &opts.launch {
-        let program = argv
-            .first()
-            .ok_or_else(|| Error::invalid("empty command to launch"))?;
-        launch::find_program(program)?;
-    }
-    let rel = opts
-        .launch_dir
-        .clone()
-        .or_else(|| launch::inherited("CTASK_LAUNCH_DIR", &ws.dir))
-        .or_else(|| ws.task.launch_dir.clone());
-    let launch = launch::resolve_launch_dir(&ws.dir, rel.as_deref())?;
-    let warnings = launch.warning.iter().cloned().collect();
-    Ok(Validated {
-        ws,
-        paths,
-        launch,
-        warnings,
-        tmux,
-    })
-}
-
-/// The live owner's lease, re-read for a moment in case it is still being written.
-pub(super) fn wait_for_owner(lease_path: &Path) -> Lease {
-    let deadline = Instant::now() + Duration::from_secs(2);
-    let mut last = None;
-    loop {
-        if let Ok(LeaseFile::Present(l)) = lease::read(lease_path) {
-            let plausible = !l.is_this_host()
-                || host::same_process_running(l.pid, l.process_start, l.boot_id.as_deref());
-            if plausible {
-                return *l;
-            }
-            last = Some(*l);
-        }
-        if Instant::now() >= deadline {
-            return last.unwrap_or_else(|| Lease {
-                session_id: "unknown (starting)".into(),
-                hostname: "unknown".into(),
-                ..Lease::default()
-            });
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    }
-}
-
-/// Reads the last summary; an unreadable one is a warning and no baseline (docs/design.md §6).
-pub(super) fn read_last_summary(
-    paths: &CtaskPaths,
-    warnings: &mut Vec<String>,
-) -> Result<Option<Summary>> {
-    match summary::read::<Vec<manifest::Entry>>(&paths.summary)? {
-        SummaryFile::Absent => Ok(None),
-        SummaryFile::Present(s) => Ok(Some(*s)),
-        SummaryFile::Unreadable(detail) => {
-            warnings.push(format!(
-                "{} is unreadable ({detail}); proceeding without a baseline",
-                paths.summary.display()
-            ));
-            Ok(None)
-        }
-    }
-}
-
-/// The outside-change baseline a last summary provides, moved out of it (the summary keeps
-/// its other keys), and whether it can serve as a hash cache.
-fn baseline(
-    last: Option<&mut Summary>,
-    ws: &Path,
-    opts: &SessionOptions,
-) -> Option<(Manifest, bool)> {
-    let last = last?;
-    let native = last.end_manifest_captured_at.is_some();
-    let mut m = last.take_end_manifest();
-    let foreign = !native || m.is_foreign();
-    if foreign {
-        m.retain_included(ws, &opts.capture);
-    }
-    Some((m, !foreign))
-}
-
-fn cache_of(base: &Option<(Manifest, bool)>) -> Option<&Manifest> {
-    base.as_ref().filter(|(_, cache)| *cache).map(|(m, _)| m)
-}
-
-fn outside_diff(base: &Option<(Manifest, bool)>, now: &Manifest) -> Option<diff::Diff> {
-    base.as_ref().map(|(b, _)| diff::diff(b, now))
 }
 
 /// Step 7: a live owner holds the workspace.
@@ -318,51 +201,6 @@ fn begin_owned(
     ))
 }
 
-/// Starts the heartbeat of `lease` (when the options ask for one).
-pub(super) fn start_heartbeat(
-    dirs: &SessionDirs,
-    lease: Lease,
-    opts: &SessionOptions,
-) -> Result<(Arc<Mutex<Beat>>, Option<Heartbeat>)> {
-    let beat = Arc::new(Mutex::new(Beat {
-        dir: dirs.ctask.try_clone()?,
-        lease,
-    }));
-    let hb = if opts.heartbeat {
-        if crashpoint::fail("begin.heartbeat") {
-            return Err(Error::io(
-                dirs.ctask.join(super::paths::LEASE),
-                std::io::Error::other("injected: the heartbeat thread cannot start"),
-            ));
-        }
-        let every = Duration::from_secs(opts.heartbeat_seconds.max(1));
-        Some(Heartbeat::start(Arc::clone(&beat), every)?)
-    } else {
-        None
-    };
-    Ok((beat, hb))
-}
-
-/// Warns of ignore files too large to be used.
-pub(super) fn note_oversized(c: &Capture, warnings: &mut Vec<String>) {
-    for f in &c.oversized_ignore_files {
-        warnings.push(format!(
-            "{f} is larger than {} bytes and was not used: the files it names are recorded",
-            manifest::MAX_IGNORE_FILE
-        ));
-    }
-}
-
-fn note_skipped(c: &Capture, warnings: &mut Vec<String>) {
-    note_oversized(c, warnings);
-    if c.skipped_non_utf8 > 0 {
-        warnings.push(format!(
-            "{} file name(s) are not valid UTF-8 and were left out of the manifest",
-            c.skipped_non_utf8
-        ));
-    }
-}
-
 /// Under `write.lock`: writes the lease and the start manifest, starts the heartbeat, and
 /// appends the `start` line last. A failure before the line removes what was written; a
 /// line that may have landed although its append failed (its `fsync`) gets its `end` at
@@ -451,97 +289,37 @@ fn undo_start_in(ctask: &super::dirfd::Dir) {
     let _ = ctask.unlink(super::paths::LEASE);
 }
 
-/// Fields of a `start` line.
-pub(super) fn start_fields(
-    l: &Lease,
-    mode: &str,
-    role: Option<&str>,
-) -> Vec<(&'static str, String)> {
-    let mut f = vec![
-        ("id", l.session_id.clone()),
-        ("agent", l.agent.clone().unwrap_or_default()),
-        ("mode", mode.to_owned()),
-        ("pid", l.pid.to_string()),
-        ("host", l.hostname.clone()),
-        ("user", l.user.clone().unwrap_or_default()),
-    ];
-    if let Some(r) = role {
-        f.push(("role", r.to_owned()));
-    }
-    f
-}
-
-/// The parts of a begun session that differ between begin, coexist and adopt.
-pub(super) struct Assembly {
-    pub(super) id: String,
-    pub(super) role: Role,
-    pub(super) started_at: chrono::DateTime<chrono::Utc>,
-    pub(super) lock: Option<SessionLock>,
-    pub(super) beat: Option<Arc<Mutex<Beat>>>,
-    pub(super) start: Manifest,
-    pub(super) outside: Option<diff::Diff>,
-    pub(super) last: Option<summary::SummaryBrief>,
-    pub(super) owner: Option<Lease>,
-    pub(super) recovered: Option<Recovered>,
-    pub(super) warnings: Vec<String>,
-    pub(super) tmux_session: Option<String>,
-    pub(super) adopted_at: Option<chrono::DateTime<chrono::Utc>>,
-    pub(super) heartbeat: Option<Heartbeat>,
-    pub(super) provisional: Option<provisional::Inventory>,
-    pub(super) dirs: SessionDirs,
-}
-
-pub(super) fn assemble(
-    ws: Workspace,
-    launch: LaunchDir,
+/// The outside-change baseline a last summary provides, moved out of it (the summary keeps
+/// its other keys), and whether it can serve as a hash cache.
+fn baseline(
+    last: Option<&mut Summary>,
+    ws: &Path,
     opts: &SessionOptions,
-    a: Assembly,
-) -> Session {
-    let flat_project = ws.task.kind == Kind::Project
-        && ws.dir.parent().is_some_and(|p| {
-            p.file_name()
-                .is_none_or(|n| n.to_string_lossy() != ws.task.category)
-        });
-    let root = super::agent_root(opts.root.as_deref(), &ws.dir, flat_project);
-    let env = launch::child_env(&launch::EnvFacts {
-        slug: &ws.task.slug,
-        workspace: &ws.dir,
-        root: &root,
-        category: &ws.task.category,
-        kind: ws.task.kind.as_str(),
-        launch_rel: &launch.rel,
-        session_id: &a.id,
-        session_mode: opts.mode.as_str(),
-        agent_env: &opts.agent_env,
-    });
-    Session {
-        inner: Mutex::new(Inner {
-            ws_dir: ws.dir,
-            dirs: a.dirs,
-            id: a.id,
-            agent: opts.agent.clone(),
-            mode: opts.mode,
-            role: a.role,
-            started_at: a.started_at,
-            lock: a.lock,
-            beat: a.beat,
-            heartbeat: a.heartbeat,
-            start: a.start,
-            capture: opts.capture.clone(),
-            launch,
-            env,
-            outside_changes: a.outside,
-            last_summary: a.last,
-            owner_lease: a.owner,
-            recovered: a.recovered,
-            warnings: a.warnings,
-            newly_created: opts.newly_created,
-            provisional: a.provisional,
-            owner_pid: std::process::id(),
-            outcome: None,
-            end_failure: None,
-            tmux_session: a.tmux_session,
-            adopted_at: a.adopted_at,
-        }),
+) -> Option<(Manifest, bool)> {
+    let last = last?;
+    let native = last.end_manifest_captured_at.is_some();
+    let mut m = last.take_end_manifest();
+    let foreign = !native || m.is_foreign();
+    if foreign {
+        m.retain_included(ws, &opts.capture);
+    }
+    Some((m, !foreign))
+}
+
+fn cache_of(base: &Option<(Manifest, bool)>) -> Option<&Manifest> {
+    base.as_ref().filter(|(_, cache)| *cache).map(|(m, _)| m)
+}
+
+fn outside_diff(base: &Option<(Manifest, bool)>, now: &Manifest) -> Option<diff::Diff> {
+    base.as_ref().map(|(b, _)| diff::diff(b, now))
+}
+
+fn note_skipped(c: &Capture, warnings: &mut Vec<String>) {
+    note_oversized(c, warnings);
+    if c.skipped_non_utf8 > 0 {
+        warnings.push(format!(
+            "{} file name(s) are not valid UTF-8 and were left out of the manifest",
+            c.skipped_non_utf8
+        ));
     }
 }

@@ -8,11 +8,11 @@ use super::diff::{self, Diff};
 use super::lease::Lease;
 use super::manifest::{self, Manifest};
 use super::paths;
+use super::record::{LeaseCheck, end_fields, finalize};
 use super::summary::{self, DetectedVia, EndReason, Summary};
 use super::writelock::{self, WriteLock};
 use super::{
-    Ending, Inner, Mode, Outcome, Role, Session, SessionDirs, begin, crashpoint, host, lease, log,
-    provisional, timefmt,
+    Ending, Inner, Mode, Outcome, Role, Session, crashpoint, host, log, provisional, timefmt,
 };
 use crate::error::{Error, Result};
 
@@ -114,7 +114,7 @@ fn end_inner(inner: &mut Inner, ending: Ending) -> Result<Outcome> {
     // The agent may have moved `.ctask/` or `logs/`, or put a symlink in their place:
     // everything below goes through the descriptors opened at begin.
     let mut warnings = inner.dirs.moved();
-    begin::note_oversized(&capture, &mut warnings);
+    super::prepare::note_oversized(&capture, &mut warnings);
     // 3. Provisional cleanup: only when nothing on disk — ignored, non-UTF-8, `.git/` or
     // unreadable included — differs from what the session began with.
     if inner.role == Role::Owner
@@ -152,7 +152,7 @@ fn end_inner(inner: &mut Inner, ending: Ending) -> Result<Outcome> {
                     (
                         inner.started_at,
                         "start",
-                        &begin::start_fields(&l, inner.mode.as_str(), Some("coexist")),
+                        &super::record::start_fields(&l, inner.mode.as_str(), Some("coexist")),
                     ),
                     (
                         ended_at,
@@ -213,107 +213,4 @@ fn build_summary(
         end_manifest_captured_at: Some(end.captured_at),
         end_manifest: end.entries,
     }
-}
-
-/// Fields of an `end` line.
-pub(super) fn end_fields(s: &Summary, d: &Diff, role: Option<&str>) -> Vec<(&'static str, String)> {
-    let (added, modified, deleted, renamed) = (
-        d.added.len(),
-        d.modified.len(),
-        d.deleted.len(),
-        d.renamed.len(),
-    );
-    end_fields_counts(s, [added, modified, deleted, renamed], role)
-}
-
-/// Fields of an `end` line from a summary and its four counts.
-pub(super) fn end_fields_counts<M: summary::ManifestField>(
-    s: &summary::SummaryOf<M>,
-    counts: [usize; 4],
-    role: Option<&str>,
-) -> Vec<(&'static str, String)> {
-    let mut f = vec![
-        ("id", s.session_id.clone()),
-        ("agent", s.agent.clone()),
-        ("mode", s.mode.clone()),
-        (
-            "exit",
-            s.exit_code
-                .map_or_else(|| "-".to_owned(), |c| c.to_string()),
-        ),
-        ("duration", s.duration_seconds.to_string()),
-        ("added", counts[0].to_string()),
-        ("modified", counts[1].to_string()),
-        ("deleted", counts[2].to_string()),
-        ("renamed", counts[3].to_string()),
-        (
-            "reason",
-            s.end_reason.map_or("-", EndReason::as_str).to_owned(),
-        ),
-        (
-            "detected_via",
-            s.detected_via.map_or("-", DetectedVia::as_str).to_owned(),
-        ),
-    ];
-    if let Some(r) = role {
-        f.push(("role", r.to_owned()));
-    }
-    f
-}
-
-/// Which lease a [`finalize`] may remove.
-pub(super) enum LeaseCheck<'a> {
-    /// An end: the lease is removed when it names this session; the start manifest when
-    /// the lease names this session or is gone.
-    Ours,
-    /// A recovery: nothing is written unless `session.json` is still exactly the lease
-    /// that was judged dead (re-read under `write.lock`).
-    Judged(&'a lease::LeaseFile),
-}
-
-/// Step 4 of end (also used by recovery): under `write.lock`, write the summary, append
-/// the `end` line, remove the start manifest, and remove the lease if it is `s`'s. Waits
-/// for `write.lock` until any lock found has become breakable ([`writelock::OUTLAST`]).
-pub(super) fn finalize(
-    dirs: &SessionDirs,
-    s: &Summary,
-    d: &Diff,
-    check: LeaseCheck<'_>,
-) -> Result<()> {
-    let ctask = &dirs.ctask;
-    let _guard = WriteLock::acquire_in(ctask, paths::WRITE_LOCK, writelock::OUTLAST)?;
-    crashpoint::hit("finalize.write_locked");
-    let on_disk = lease::read_in(ctask)?;
-    let ours = match (&check, &on_disk) {
-        (LeaseCheck::Judged(judged), now) => {
-            if now != *judged {
-                return Err(lease::changed_error(&ctask.join(paths::LEASE)));
-            }
-            true
-        }
-        (LeaseCheck::Ours, lease::LeaseFile::Present(l)) => l.session_id == s.session_id,
-        (LeaseCheck::Ours, lease::LeaseFile::Absent) => true,
-        (LeaseCheck::Ours, lease::LeaseFile::Unreadable(_)) => false,
-    };
-    summary::write_in(ctask, s)?;
-    crashpoint::hit("finalize.summary_written");
-    log::append_in(
-        &dirs.logs,
-        s.ended_at.unwrap_or_else(timefmt::now_secs),
-        "end",
-        &end_fields(s, d, None),
-    )?;
-    crashpoint::hit("finalize.end_line");
-    if ours {
-        ctask.unlink(paths::START_MANIFEST)?;
-    }
-    crashpoint::hit("finalize.before_lease_removal");
-    if ours
-        && let lease::LeaseFile::Present(l) = on_disk
-        && l.session_id == s.session_id
-    {
-        ctask.unlink(paths::LEASE)?;
-    }
-    crashpoint::hit("finalize.lease_removed");
-    Ok(())
 }

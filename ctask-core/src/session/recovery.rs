@@ -4,11 +4,11 @@
 use std::path::Path;
 
 use super::diff::{self, Diff};
-use super::end;
 use super::lease::{self, LOCK_MARKER, Lease, LeaseFile};
 use super::log;
 use super::manifest::{self, Capture, CaptureOptions, Manifest};
 use super::paths::CtaskPaths;
+use super::record;
 use super::summary::{self, DetectedVia, EndReason, Summary, SummaryFile};
 use super::writelock::WriteLock;
 use super::{Recovered, SessionDirs, crashpoint, timefmt};
@@ -53,7 +53,7 @@ pub fn recover_dead(
                 s.files_renamed.len(),
             ];
             let ts = s.ended_at.unwrap_or_else(timefmt::now_secs);
-            log::append(ws, ts, "end", &end::end_fields_counts(s, counts, None))?;
+            log::append(ws, ts, "end", &record::end_fields_counts(s, counts, None))?;
         }
         crashpoint::hit("recovery.finalized_end_line");
         remove_lease_and_start(paths)?;
@@ -90,7 +90,7 @@ pub fn recover_dead(
     let s = dead_summary(l, &changes, &capture.manifest);
     crashpoint::hit("recovery.captured");
     let dirs = SessionDirs::open(ws, paths)?;
-    end::finalize(&dirs, &s, &changes, end::LeaseCheck::Judged(&judged))?;
+    record::finalize(&dirs, &s, &changes, record::LeaseCheck::Judged(&judged))?;
     crashpoint::hit("recovery.closed");
     warnings.push(format!(
         "session {} (pid {} on {}) ended without closing; its changes were recorded",
