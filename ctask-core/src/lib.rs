@@ -9,7 +9,10 @@
 pub mod error;
 pub mod fsio;
 pub mod fstype;
+pub mod host;
+pub mod program;
 pub mod session;
+pub mod timefmt;
 pub mod workspace;
 
 pub use error::{Error, Result};

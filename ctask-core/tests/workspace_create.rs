@@ -199,7 +199,7 @@ fn a_project_is_flat_with_git_gitignore_and_launch_dir() {
     assert!(ws.dir.join("my-app").is_dir());
     let gitignore = fs::read_to_string(ws.dir.join(".gitignore")).expect("gitignore");
     assert!(gitignore.contains(".ctask/") && gitignore.contains("logs/sessions.log"));
-    if ctask_core::workspace::create::find_on_path("git").is_some() {
+    if ctask_core::program::find_program("git").is_ok() {
         assert!(ws.dir.join(".git").is_dir(), "git init expected");
     }
 

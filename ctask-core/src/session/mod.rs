@@ -11,7 +11,6 @@ pub mod diff;
 pub mod dirfd;
 mod end;
 pub mod heartbeat;
-pub mod host;
 pub mod launch;
 pub mod lease;
 pub mod liveness;
@@ -29,9 +28,10 @@ pub mod recovery;
 pub mod run;
 pub mod status;
 pub mod summary;
-pub mod timefmt;
 pub mod tmux;
 pub mod writelock;
+
+pub use crate::{host, timefmt};
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};

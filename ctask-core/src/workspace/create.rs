@@ -193,7 +193,7 @@ fn populate(dir: &Path, task: &TaskFile, agent: &AgentSpec, seeds: &[PathBuf]) -
         let sub = dir.join(&task.slug);
         fs::create_dir_all(&sub).at(&sub)?;
         task.launch_dir = Some(task.slug.clone());
-        if let Some(git) = find_on_path("git") {
+        if let Ok(git) = crate::program::find_program("git") {
             git_init(&git, dir)?;
         }
     }
@@ -263,30 +263,6 @@ fn make_symlink(_link: &Path, target: &Path) -> Result<()> {
         "cannot reproduce the symbolic link {} on this platform",
         target.display()
     )))
-}
-
-/// Finds an executable named `name` on `PATH`.
-pub fn find_on_path(name: &str) -> Option<PathBuf> {
-    if name.contains('/') {
-        let p = PathBuf::from(name);
-        return is_executable(&p).then_some(p);
-    }
-    let path = std::env::var_os("PATH")?;
-    std::env::split_paths(&path)
-        .filter(|d| !d.as_os_str().is_empty())
-        .map(|d| d.join(name))
-        .find(|p| is_executable(p))
-}
-
-#[cfg(unix)]
-fn is_executable(p: &Path) -> bool {
-    use std::os::unix::fs::PermissionsExt;
-    fs::metadata(p).is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
-}
-
-#[cfg(not(unix))]
-fn is_executable(p: &Path) -> bool {
-    p.is_file()
 }
 
 fn git_init(git: &Path, dir: &Path) -> Result<()> {

@@ -7,9 +7,9 @@ use std::collections::BTreeMap;
 use std::fmt;
 use std::path::Path;
 
-use chrono::{DateTime, SecondsFormat, Utc};
+use chrono::{DateTime, Utc};
 use serde::de::{self, Deserializer, MapAccess, Visitor};
-use serde::{Deserialize, Serialize, Serializer};
+use serde::{Deserialize, Serialize};
 use serde_yaml_ng::{Mapping, Value};
 
 use crate::error::{Error, Result};
@@ -274,10 +274,18 @@ pub struct TaskFile {
     #[serde(default)]
     pub status: Status,
     /// Creation time (RFC 3339, UTC).
-    #[serde(default, skip_serializing_if = "Option::is_none", with = "rfc3339")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        with = "crate::timefmt::strict"
+    )]
     pub created_at: Option<DateTime<Utc>>,
     /// Last change of this file (RFC 3339, UTC).
-    #[serde(default, skip_serializing_if = "Option::is_none", with = "rfc3339")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        with = "crate::timefmt::strict"
+    )]
     pub updated_at: Option<DateTime<Utc>>,
     /// Directory the agent starts in, relative to the workspace.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -297,7 +305,7 @@ fn schema_version() -> u64 {
 impl TaskFile {
     /// A new task file for `title`/`slug`/`category`, created and updated now.
     pub fn new(title: &str, slug: &str, category: &str, kind: Kind) -> TaskFile {
-        let now = now_secs();
+        let now = crate::timefmt::now_secs();
         TaskFile {
             schema_version: SCHEMA_VERSION,
             workspace: Some(WorkspaceSection::default()),
@@ -376,43 +384,11 @@ impl TaskFile {
 
     /// Sets `updated_at` to now.
     pub fn touch(&mut self) {
-        self.updated_at = Some(now_secs());
+        self.updated_at = Some(crate::timefmt::now_secs());
     }
-}
-
-/// The current time, truncated to whole seconds (as stored in files).
-fn now_secs() -> DateTime<Utc> {
-    let now = Utc::now();
-    DateTime::from_timestamp(now.timestamp(), 0).unwrap_or(now)
 }
 
 /// RFC 3339 formatting used in files: UTC, whole seconds, `Z`.
 pub fn format_time(t: &DateTime<Utc>) -> String {
-    t.to_rfc3339_opts(SecondsFormat::Secs, true)
-}
-
-mod rfc3339 {
-    use super::*;
-
-    pub fn serialize<S: Serializer>(
-        t: &Option<DateTime<Utc>>,
-        s: S,
-    ) -> std::result::Result<S::Ok, S::Error> {
-        match t {
-            Some(t) => s.serialize_str(&format_time(t)),
-            None => s.serialize_none(),
-        }
-    }
-
-    pub fn deserialize<'de, D: Deserializer<'de>>(
-        d: D,
-    ) -> std::result::Result<Option<DateTime<Utc>>, D::Error> {
-        let s: Option<String> = Option::deserialize(d)?;
-        match s {
-            None => Ok(None),
-            Some(s) => DateTime::parse_from_rfc3339(s.trim())
-                .map(|t| Some(t.with_timezone(&Utc)))
-                .map_err(|e| de::Error::custom(format!("invalid RFC 3339 time {s:?}: {e}"))),
-        }
-    }
+    crate::timefmt::format(t)
 }

@@ -1,4 +1,5 @@
-//! Timestamps in ctask's files: RFC 3339 in UTC, whole seconds, tolerant on read.
+//! Timestamps in ctask's files: RFC 3339 in UTC, whole seconds; tolerant on read for ctask's
+//! own bookkeeping ([`opt`]), strict for what a person edits ([`strict`]: `task.yaml`).
 
 use chrono::{DateTime, SecondsFormat, Utc};
 use serde::{Deserialize, Deserializer, Serializer};
@@ -55,5 +56,27 @@ pub mod opt_nanos {
     /// Accepts RFC 3339 with any offset; a malformed value reads as `None`.
     pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<DateTime<Utc>>, D::Error> {
         super::opt::deserialize(d)
+    }
+}
+
+/// serde for `Option<DateTime<Utc>>` in files a person edits (`task.yaml`): whole-second
+/// RFC 3339 out; a malformed value in is an error naming it.
+pub mod strict {
+    use super::*;
+    use serde::de;
+
+    /// Serialises as whole-second RFC 3339 (callers skip `None`).
+    pub fn serialize<S: Serializer>(t: &Option<DateTime<Utc>>, s: S) -> Result<S::Ok, S::Error> {
+        opt::serialize(t, s)
+    }
+
+    /// Accepts RFC 3339 with any offset; anything else is an error.
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<DateTime<Utc>>, D::Error> {
+        match Option::<String>::deserialize(d)? {
+            None => Ok(None),
+            Some(s) => DateTime::parse_from_rfc3339(s.trim())
+                .map(|t| Some(t.with_timezone(&Utc)))
+                .map_err(|e| de::Error::custom(format!("invalid RFC 3339 time {s:?}: {e}"))),
+        }
     }
 }
