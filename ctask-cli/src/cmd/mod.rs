@@ -14,6 +14,7 @@ pub mod doctor;
 pub mod entry;
 pub mod hidden;
 pub mod info;
+pub mod launch;
 pub mod list;
 pub mod log;
 pub mod man;

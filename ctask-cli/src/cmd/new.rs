@@ -24,7 +24,7 @@ pub struct NewArgs {
     pub no_launch: bool,
     /// Launch options (when not `--no-launch`).
     #[command(flatten)]
-    pub launch: crate::cmd::entry::LaunchArgs,
+    pub launch: crate::cmd::launch::LaunchArgs,
 }
 
 /// Runs `ctask new`.
@@ -49,7 +49,7 @@ pub fn run(ctx: &Ctx, args: NewArgs) -> ctask_core::Result<i32> {
             .agent
             .clone()
             .unwrap_or_else(|| settings.default_agent.value.clone());
-        let (argv, _, _) = crate::cmd::entry::agent_argv(base, None, &args.launch)?;
+        let (argv, _, _) = crate::cmd::launch::agent_argv(base, None, &args.launch)?;
         if let Some(program) = argv.first() {
             ctask_core::session::launch::find_program(program)?;
         }

@@ -12,7 +12,7 @@ use ctask_core::session::status::status_of;
 use ctask_core::session::tmux::Tmux;
 use ctask_core::workspace::{Settings, Workspace};
 
-use crate::cmd::entry::{LaunchArgs, agent_argv};
+use crate::cmd::launch::{LaunchArgs, agent_argv};
 use crate::output;
 
 /// Runs `ws`'s agent in tmux; `detach` returns as soon as the tmux session runs.
