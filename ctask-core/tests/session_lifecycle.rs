@@ -264,7 +264,7 @@ fn a_dead_owner_is_recovered_at_once_and_its_changes_attributed_once() {
     assert!(t.elapsed() < std::time::Duration::from_secs(2));
     let rec = next.recovered().unwrap();
     assert_eq!(rec.session_id, id);
-    assert_eq!(rec.outcome, "owner_died");
+    assert_eq!(rec.outcome.as_str(), "owner_died");
     assert_eq!(next.last_summary().unwrap().session_id, id);
     assert_eq!(next.last_summary().unwrap().files_added, vec!["during.txt"]);
     assert!(
@@ -295,7 +295,7 @@ fn a_lease_killed_inside_begin_is_removed_as_incomplete() {
     l.pid = 999_999;
     lease::write(&ctask(&f.ws, "session.json"), &l).unwrap();
     let s = Session::begin(&f.ws, opts()).unwrap();
-    assert_eq!(s.recovered().unwrap().outcome, "incomplete");
+    assert_eq!(s.recovered().unwrap().outcome.as_str(), "incomplete");
     let lines = log::read(&f.ws).unwrap();
     assert!(
         lines

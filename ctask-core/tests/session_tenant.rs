@@ -79,7 +79,7 @@ fn a_failed_end_finishes_the_handle_and_is_never_retried() {
     let next = Session::begin(&f.ws, opts()).unwrap();
     let r = next.recovered().expect("recovered");
     assert_eq!(r.session_id, id);
-    assert_eq!(r.outcome, "owner_died");
+    assert_eq!(r.outcome.as_str(), "owner_died");
     let sum = r.summary.expect("summary");
     assert_eq!(sum.files_added, ["work.txt"]);
     next.end(Ending {

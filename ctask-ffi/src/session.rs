@@ -1,12 +1,10 @@
 //! Sessions over the C ABI: begin, info, heartbeat, end, free.
 
-use std::collections::BTreeMap;
 use std::ffi::{c_char, c_int};
 use std::path::{Path, PathBuf};
 
 use ctask_core::session::persistent;
-use ctask_core::session::timefmt;
-use ctask_core::session::{Diff, Ending, Lease, Role, Session, SessionOptions, SummaryBrief};
+use ctask_core::session::{Ending, Mode, Session, SessionOptions};
 use serde::Serialize;
 
 use crate::boundary::{arg_str, give_string, guard, guard_value, json_string, opt_str, out_arg};
@@ -38,70 +36,12 @@ struct PersistentInfo {
     session_id: String,
     workspace: PathBuf,
     role: &'static str,
-    mode: &'static str,
+    mode: Mode,
     tmux_session: String,
     supervisor_pid: u32,
     adopted: bool,
     supervisor: PathBuf,
     warnings: Vec<String>,
-}
-
-/// What `ctask_session_info_json` reports.
-#[derive(Serialize)]
-struct SessionInfo {
-    session_id: String,
-    workspace: PathBuf,
-    launch_dir: PathBuf,
-    role: &'static str,
-    mode: &'static str,
-    started_at: String,
-    ended: bool,
-    env: BTreeMap<String, String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    outside_changes: Option<Diff>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    last_summary: Option<SummaryBrief>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    owner: Option<Lease>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    recovered: Option<RecoveredInfo>,
-    warnings: Vec<String>,
-}
-
-#[derive(Serialize)]
-struct RecoveredInfo {
-    session_id: String,
-    outcome: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    summary: Option<SummaryBrief>,
-}
-
-/// A direct session's description.
-fn direct_info(s: &Session) -> SessionInfo {
-    {
-        SessionInfo {
-            session_id: s.id(),
-            workspace: s.workspace(),
-            launch_dir: s.launch_dir(),
-            role: match s.role() {
-                Role::Owner => "owner",
-                Role::Coexist => "coexist",
-            },
-            mode: s.mode().as_str(),
-            started_at: timefmt::format(&s.started_at()),
-            ended: s.outcome().is_some(),
-            env: s.env(),
-            outside_changes: s.outside_changes(),
-            last_summary: s.last_summary(),
-            owner: s.owner(),
-            recovered: s.recovered().map(|r| RecoveredInfo {
-                session_id: r.session_id,
-                outcome: r.outcome,
-                summary: r.summary,
-            }),
-            warnings: s.warnings(),
-        }
-    }
 }
 
 /// Starts a detached persistent session: the supervisor (`<supervisor> __supervise`) runs
@@ -118,7 +58,7 @@ fn start_persistent(
         session_id: started.session_id,
         workspace,
         role: "supervised",
-        mode: "persistent",
+        mode: Mode::Persistent,
         tmux_session: started.tmux_session,
         supervisor_pid: started.supervisor_pid,
         adopted: started.adopted,
@@ -224,7 +164,7 @@ pub unsafe extern "C" fn ctask_session_info_json(
         // SAFETY: NULL or a live handle, per the contract.
         let h = unsafe { handle(session) }?;
         let text = match &h.kind {
-            Kind::Direct { session, .. } => json_string(&direct_info(session))?,
+            Kind::Direct { session, .. } => json_string(&session.info())?,
             Kind::Persistent(info) => json_string(info)?,
         };
         // SAFETY: checked non-NULL above.

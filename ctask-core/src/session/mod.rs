@@ -11,6 +11,7 @@ pub mod diff;
 pub mod dirfd;
 mod end;
 pub mod heartbeat;
+mod info;
 pub mod launch;
 pub mod lease;
 pub mod liveness;
@@ -40,6 +41,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use chrono::{DateTime, Utc};
 
 pub use diff::{Diff, Rename};
+pub use info::{RecoveredInfo, SessionInfo};
 pub use lease::{Lease, Mode};
 pub use manifest::{CaptureOptions, Manifest};
 pub use run::{RunResult, run};
@@ -115,8 +117,10 @@ impl Default for SessionOptions {
     }
 }
 
-/// Whether this handle owns the lease or shares a live owner's workspace.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// Whether this handle owns the lease or shares a live owner's workspace (JSON `owner` or
+/// `coexist`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
 pub enum Role {
     /// Holds `session.lock` and the lease.
     Owner,
@@ -129,10 +133,37 @@ pub enum Role {
 pub struct Recovered {
     /// The dead session's id (`unknown` for an unreadable lease).
     pub session_id: String,
-    /// `owner_died`, `finalized`, `incomplete` or `unreadable`.
-    pub outcome: String,
+    /// What became of it.
+    pub outcome: RecoveryOutcome,
     /// Its closing summary, when one was written now.
     pub summary: Option<SummaryBrief>,
+}
+
+/// What a begin did with a dead owner's lease (docs/design.md §4.6); JSON `owner_died`,
+/// `finalized`, `incomplete` or `unreadable`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RecoveryOutcome {
+    /// Its session was closed now: summary and `end` line written from a fresh capture.
+    OwnerDied,
+    /// It had finalized; only its lease was left (and perhaps its `end` line missing).
+    Finalized,
+    /// It died inside begin, before its `start` line: removed, nothing recorded.
+    Incomplete,
+    /// `session.json` did not parse: reclaimed with a warning.
+    Unreadable,
+}
+
+impl RecoveryOutcome {
+    /// The name used in JSON and messages.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RecoveryOutcome::OwnerDied => "owner_died",
+            RecoveryOutcome::Finalized => "finalized",
+            RecoveryOutcome::Incomplete => "incomplete",
+            RecoveryOutcome::Unreadable => "unreadable",
+        }
+    }
 }
 
 /// How an end came about.

@@ -3,6 +3,7 @@
 
 use std::path::Path;
 
+use super::RecoveryOutcome;
 use super::diff::{self, Diff};
 use super::lease::{self, LOCK_MARKER, Lease, LeaseFile};
 use super::log;
@@ -58,7 +59,7 @@ pub fn recover_dead(
         crashpoint::hit("recovery.finalized_end_line");
         remove_lease_and_start(paths)?;
         log_removed(ws, &l.session_id, "finalized")?;
-        return Ok(report(l, "finalized", None, None));
+        return Ok(report(l, RecoveryOutcome::Finalized, None, None));
     }
     // Incomplete: killed inside begin, before the agent ran.
     if l.lock.as_deref() == Some(LOCK_MARKER) && !started {
@@ -69,7 +70,7 @@ pub fn recover_dead(
         remove_lease_and_start(paths)?;
         crashpoint::hit("recovery.incomplete_removed");
         log_removed(ws, &l.session_id, "incomplete")?;
-        return Ok(report(l, "incomplete", None, None));
+        return Ok(report(l, RecoveryOutcome::Incomplete, None, None));
     }
     // Otherwise: the owner died mid-session; close it now.
     let start = match manifest::read_manifest(&paths.start_manifest) {
@@ -96,7 +97,12 @@ pub fn recover_dead(
         "session {} (pid {} on {}) ended without closing; its changes were recorded",
         l.session_id, l.pid, l.hostname
     ));
-    Ok(report(l, "owner_died", Some(s), Some(capture)))
+    Ok(report(
+        l,
+        RecoveryOutcome::OwnerDied,
+        Some(s),
+        Some(capture),
+    ))
 }
 
 /// Reclaims an unparseable `session.json` (the caller holds `session.lock`).
@@ -119,7 +125,7 @@ pub fn reclaim_unreadable(
     ));
     Ok(Recovered {
         session_id: "unknown".into(),
-        outcome: "unreadable".into(),
+        outcome: RecoveryOutcome::Unreadable,
         summary: None,
     })
 }
@@ -172,11 +178,16 @@ fn log_removed(ws: &Path, id: &str, reason: &str) -> Result<()> {
     )
 }
 
-fn report(l: &Lease, outcome: &str, s: Option<Summary>, capture: Option<Capture>) -> Recovery {
+fn report(
+    l: &Lease,
+    outcome: RecoveryOutcome,
+    s: Option<Summary>,
+    capture: Option<Capture>,
+) -> Recovery {
     Recovery {
         report: Recovered {
             session_id: l.session_id.clone(),
-            outcome: outcome.to_owned(),
+            outcome,
             summary: s.map(|s| s.brief()),
         },
         capture,
