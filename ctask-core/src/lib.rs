@@ -10,6 +10,7 @@ pub mod error;
 pub mod fsio;
 pub mod fstype;
 pub mod host;
+pub mod manage;
 pub mod program;
 pub mod session;
 pub mod timefmt;

@@ -2,9 +2,9 @@
 
 use clap::Args;
 use ctask_core::Error;
+use ctask_core::manage::set_status;
 use ctask_core::session::liveness::State;
 use ctask_core::session::status::status_of;
-use ctask_core::workspace::manage::set_status;
 use ctask_core::workspace::{ResolveOptions, Status};
 
 use crate::cmd::delete::{forcing, refuse_busy};

@@ -5,10 +5,10 @@ use std::path::{Path, PathBuf};
 
 use clap::Args;
 use ctask_core::Error;
+use ctask_core::manage::{check_removable, delete, refuse_if_active};
 use ctask_core::session::Lease;
 use ctask_core::session::liveness::State;
 use ctask_core::session::status::{StatusReport, status_of};
-use ctask_core::workspace::manage::{check_removable, delete, refuse_if_active};
 use ctask_core::workspace::{Found, ResolveOptions, Workspace};
 
 use crate::cmd::resolve_or_archived;

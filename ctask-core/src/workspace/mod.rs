@@ -8,7 +8,6 @@ pub mod config;
 pub mod create;
 pub mod discover;
 pub mod info;
-pub mod manage;
 mod model;
 pub mod resolve;
 pub mod slug;

@@ -1,4 +1,5 @@
-//! Changing a workspace as a whole: archiving or restoring it (its `status` in `task.yaml`)
+//! Changing a workspace as a whole (above both the workspace and the session layers, which
+//! it joins): archiving or restoring it (its `status` in `task.yaml`)
 //! and deleting it. Each holds the workspace's `session.lock` while it acts and refuses a
 //! live lease, and one whose state is unknown unless forced; deletion never leaves the
 //! roots.
@@ -14,8 +15,8 @@ use crate::session::lock::SessionLock;
 use crate::session::paths::CtaskPaths;
 use crate::session::status::{StatusReport, status_of};
 use crate::session::writelock::WriteLock;
+use crate::workspace::Workspace;
 use crate::workspace::config::Settings;
-use crate::workspace::model::Workspace;
 use crate::workspace::taskfile::Status;
 
 /// The status of workspace `dir`, or [`Error::ActiveSession`] naming the owner when a
