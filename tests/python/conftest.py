@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -76,3 +77,32 @@ def files_of(path: Path) -> dict[str, bytes]:
             if p.is_file() and not p.is_symlink():
                 out[str(p.relative_to(path))] = p.read_bytes()
     return out
+
+
+def _tmux_or_skip() -> str:
+    found = shutil.which("tmux")
+    if found is None:
+        if os.environ.get("CI") == "true":
+            pytest.fail("tmux is required for the persistent-mode tests under CI=true")
+        pytest.skip("tmux is not installed")
+    return found
+
+
+@pytest.fixture
+def tmux(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+    """A private tmux server for this test; yields the tmux executable."""
+    exe = _tmux_or_skip()
+    sock_dir = tmp_path / "tmux"
+    sock_dir.mkdir(mode=0o700)
+    monkeypatch.setenv("TMUX_TMPDIR", str(sock_dir))
+    monkeypatch.delenv("TMUX", raising=False)
+    monkeypatch.setenv("CTASK_HEARTBEAT_SECONDS", "1")
+    try:
+        yield exe
+    finally:
+        subprocess.run(
+            [exe, "kill-server"],
+            stdin=subprocess.DEVNULL,
+            capture_output=True,
+            timeout=30,
+        )

@@ -8,35 +8,14 @@ Each test uses a private tmux server (`TMUX_TMPDIR`); under `CI=true` a missing 
 from __future__ import annotations
 
 import json
-import os
-import shutil
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 import ctask
-
-
-@pytest.fixture
-def private_tmux(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
-    exe = shutil.which("tmux")
-    if exe is None:
-        if os.environ.get("CI") == "true":
-            pytest.fail("tmux is required under CI=true")
-        pytest.skip("tmux is not installed")
-    sock_dir = tmp_path / "tmux"
-    sock_dir.mkdir(mode=0o700)
-    monkeypatch.setenv("TMUX_TMPDIR", str(sock_dir))
-    monkeypatch.delenv("TMUX", raising=False)
-    monkeypatch.setenv("CTASK_HEARTBEAT_SECONDS", "1")
-    try:
-        yield exe
-    finally:
-        subprocess.run([exe, "kill-server"], stdin=subprocess.DEVNULL, capture_output=True, timeout=30)
 
 
 def _run(cmd: list[str]) -> subprocess.CompletedProcess[str]:
@@ -59,7 +38,7 @@ def _cmdline(pid: int) -> list[str]:
 
 @pytest.mark.parametrize("how", ["console-script", "python-m"])
 def test_detached_session_from_the_python_hosted_cli(
-    how: str, ctask_bin: str, private_tmux: str, tmp_path: Path
+    how: str, ctask_bin: str, tmux: str, tmp_path: Path
 ) -> None:
     launcher = [ctask_bin] if how == "console-script" else [sys.executable, "-m", "ctask"]
     ws = ctask.Workspace.create(f"hosted {how}", category="tests")

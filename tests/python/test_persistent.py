@@ -14,41 +14,11 @@ import os
 import shutil
 import subprocess
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 import ctask
-
-
-def _tmux_or_skip() -> str:
-    found = shutil.which("tmux")
-    if found is None:
-        if os.environ.get("CI") == "true":
-            pytest.fail("tmux is required for the persistent-mode tests under CI=true")
-        pytest.skip("tmux is not installed")
-    return found
-
-
-@pytest.fixture
-def tmux(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
-    """A private tmux server for this test; yields the tmux executable."""
-    exe = _tmux_or_skip()
-    sock_dir = tmp_path / "tmux"
-    sock_dir.mkdir(mode=0o700)
-    monkeypatch.setenv("TMUX_TMPDIR", str(sock_dir))
-    monkeypatch.delenv("TMUX", raising=False)
-    monkeypatch.setenv("CTASK_HEARTBEAT_SECONDS", "1")
-    try:
-        yield exe
-    finally:
-        subprocess.run(
-            [exe, "kill-server"],
-            stdin=subprocess.DEVNULL,
-            capture_output=True,
-            timeout=30,
-        )
 
 
 def tmux_has(exe: str, name: str) -> bool:
