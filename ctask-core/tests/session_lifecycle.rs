@@ -1,7 +1,7 @@
 //! End-to-end tests of the session lifecycle through the core library.
 
 use std::fs;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use ctask_core::Error;
 use ctask_core::session::lease::{self, Lease, LeaseFile, Mode};
@@ -9,38 +9,13 @@ use ctask_core::session::summary;
 use ctask_core::session::{
     self, DetectedVia, EndReason, Ending, OnActive, Session, SessionOptions, log,
 };
-use ctask_core::workspace::{NewOptions, Settings, Workspace};
 
-struct Fixture {
-    _root: tempfile::TempDir,
-    ws: PathBuf,
-}
+mod common;
+
+use common::{Fixture, ctask, opts};
 
 fn fixture() -> Fixture {
-    let root = tempfile::tempdir().unwrap();
-    let settings = Settings::with_root(root.path()).unwrap();
-    let ws = Workspace::create(
-        &settings,
-        &NewOptions {
-            title: "Lifecycle test".into(),
-            ..NewOptions::default()
-        },
-    )
-    .unwrap()
-    .dir;
-    Fixture { _root: root, ws }
-}
-
-fn opts() -> SessionOptions {
-    SessionOptions {
-        agent: "test".into(),
-        heartbeat: false,
-        ..SessionOptions::default()
-    }
-}
-
-fn ctask(ws: &Path, name: &str) -> PathBuf {
-    ws.join(".ctask").join(name)
+    common::fixture_titled("Lifecycle test")
 }
 
 fn events(ws: &Path) -> Vec<(String, String)> {

@@ -5,39 +5,14 @@
 use std::fs;
 use std::path::{Path, PathBuf};
 
-use ctask_core::session::{DetectedVia, EndReason, Ending, Session, SessionOptions, log};
-use ctask_core::workspace::{NewOptions, Settings, Workspace};
+use ctask_core::session::{DetectedVia, EndReason, Ending, Session, log};
 
-struct Fixture {
-    _root: tempfile::TempDir,
-    ws: PathBuf,
-}
+mod common;
+
+use common::{Fixture, ctask, opts};
 
 fn fixture() -> Fixture {
-    let root = tempfile::tempdir().unwrap();
-    let settings = Settings::with_root(root.path()).unwrap();
-    let ws = Workspace::create(
-        &settings,
-        &NewOptions {
-            title: "Tenant test".into(),
-            ..NewOptions::default()
-        },
-    )
-    .unwrap()
-    .dir;
-    Fixture { _root: root, ws }
-}
-
-fn opts() -> SessionOptions {
-    SessionOptions {
-        agent: "test".into(),
-        heartbeat: false,
-        ..SessionOptions::default()
-    }
-}
-
-fn ctask(ws: &Path, name: &str) -> PathBuf {
-    ws.join(".ctask").join(name)
+    common::fixture_titled("Tenant test")
 }
 
 /// (start lines, end lines) of session `id`.
