@@ -70,8 +70,9 @@ pub unsafe extern "C" fn ctask_workspace_resolve(
             options_json,
             out_json,
             |query, opts: LookupOptions| {
-                let ws = resolve(&opts.settings()?, query, opts.resolve_options())?;
-                Ok(ws.info())
+                let settings = opts.settings()?;
+                let ws = resolve(&settings, query, opts.resolve_options())?;
+                Ok(overview::describe(&ws, settings.stale_after_seconds.value))
             },
         )
     }

@@ -354,3 +354,42 @@ fn workspace_functions_return_the_documented_shapes() {
         assert_eq!(d["added"].as_array().unwrap().len(), paths.len());
     }
 }
+
+/// `ctask_workspace_resolve` describes the session state as `ctask info` does; session info
+/// carries the core's enums as their JSON names.
+#[test]
+fn resolve_reports_the_session_state() {
+    let root = tempfile::tempdir().unwrap();
+    let ws = create_workspace(root.path(), "Resolve state");
+    let resolve = || {
+        let q = cstr(ws.to_str().unwrap());
+        let mut out = ptr::null_mut();
+        // SAFETY: valid strings and out-parameter.
+        let st = unsafe { ctask_workspace_resolve(q.as_ptr(), ptr::null(), &mut out) };
+        assert_eq!(st, ctask_status::CTASK_OK, "{}", last_error());
+        take_json(out)
+    };
+    assert!(resolve().get("session").is_none());
+    let s = begin(&ws, BEGIN_OPTS).unwrap();
+    assert_eq!(resolve()["session"]["state"], "active");
+    let mut info = ptr::null_mut();
+    // SAFETY: a live handle and a valid out-parameter.
+    assert_eq!(
+        unsafe { ctask_session_info_json(s, &mut info) },
+        ctask_status::CTASK_OK
+    );
+    let info = take_json(info);
+    assert_eq!(info["role"], "owner");
+    assert_eq!(info["mode"], "direct");
+    assert_eq!(info["ended"], false);
+    // SAFETY: a live handle; NULL summary out-parameter is allowed.
+    assert_eq!(
+        unsafe { ctask_session_end(s, 0, ptr::null_mut()) },
+        ctask_status::CTASK_OK
+    );
+    // SAFETY: freed once.
+    unsafe { ctask_session_free(s) };
+    let after = resolve();
+    assert!(after.get("session").is_none());
+    assert!(after["last_session"]["ended_at"].is_string());
+}

@@ -245,10 +245,11 @@ pub fn resolve(
     let root = opt_path(root, "root")?;
     py.detach(move || {
         let s = settings(root)?;
-        workspace::resolve(&s, &query, ResolveOptions { include_archived })
+        let ws = workspace::resolve(&s, &query, ResolveOptions { include_archived })?;
+        Ok(overview::describe(&ws, s.stale_after_seconds.value))
     })
     .py()
-    .map(|w| PyWorkspace(w.info()))
+    .map(PyWorkspace)
 }
 
 /// Every workspace under the task and project roots, most recently updated first (the

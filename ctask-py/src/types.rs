@@ -743,6 +743,17 @@ impl PyWorkspace {
     fn error(&self) -> Option<&str> {
         self.0.error.as_deref()
     }
+    /// The session state when this object was made (`active`, `stale`, `unknown`; None
+    /// without a lease, or for a workspace made by `create`/`open`), as `ctask info` shows.
+    #[getter]
+    fn session_state(&self) -> Option<&str> {
+        self.0.session.as_ref().map(|s| s.state.as_str())
+    }
+    /// When the last session ended (RFC 3339), as `ctask info` shows it; None if never.
+    #[getter]
+    fn last_ended_at(&self) -> Option<&str> {
+        self.0.last_session.as_ref().map(|l| l.ended_at.as_str())
+    }
     fn __fspath__(&self) -> String {
         self.0.path.to_string_lossy().into_owned()
     }

@@ -3,6 +3,9 @@
 
 from __future__ import annotations
 
+import json
+import subprocess
+
 import pytest
 
 import ctask
@@ -30,3 +33,22 @@ def test_mode_and_on_active_use_the_core_parser(ws: ctask.Workspace) -> None:
         ctask.Session(ws.path, on_active="share")  # type: ignore[arg-type]
     with pytest.raises(ValueError, match="`agent`"):
         ctask.Session(ws.path, agent=" ")
+
+
+def test_resolve_reports_the_session_as_info_does(ws: ctask.Workspace, ctask_bin: str) -> None:
+    assert ctask.resolve(str(ws.path)).session_state is None
+    with ctask.Session(ws.path, agent="probe"):
+        found = ctask.resolve(str(ws.path))
+        assert found.session_state == "active"
+        info = subprocess.run(
+            [ctask_bin, "info", str(ws.path), "--json"],
+            stdin=subprocess.DEVNULL,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        assert info.returncode == 0, info
+        assert json.loads(info.stdout)["session"]["state"] == found.session_state
+    after = ctask.resolve(str(ws.path))
+    assert after.session_state is None
+    assert after.last_ended_at is not None

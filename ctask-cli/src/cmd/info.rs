@@ -1,7 +1,7 @@
 //! `ctask info`: describe one workspace.
 
 use clap::Args;
-use ctask_core::session::overview::annotate;
+use ctask_core::session::overview::describe;
 use ctask_core::workspace::{ResolveOptions, WorkspaceInfo, resolve};
 
 use crate::{Ctx, output};
@@ -26,8 +26,7 @@ pub fn run(ctx: &Ctx, args: InfoArgs) -> ctask_core::Result<i32> {
             include_archived: true,
         },
     )?;
-    let mut info = ws.info();
-    annotate(&mut info, settings.stale_after_seconds.value);
+    let info = describe(&ws, settings.stale_after_seconds.value);
     if args.json {
         output::data(&to_json(&info)?)?;
     } else {

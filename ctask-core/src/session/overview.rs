@@ -7,8 +7,15 @@ use super::liveness::State;
 use super::status::status_of;
 use super::timefmt;
 use crate::workspace::{
-    Kind, LastSessionBrief, SessionBrief, Settings, Status, WorkspaceInfo, discover,
+    Kind, LastSessionBrief, SessionBrief, Settings, Status, Workspace, WorkspaceInfo, discover,
 };
+
+/// `ws`'s description with its session state, as `ctask info` shows it (writes nothing).
+pub fn describe(ws: &Workspace, stale_after_s: u64) -> WorkspaceInfo {
+    let mut info = ws.info();
+    annotate(&mut info, stale_after_s);
+    info
+}
 
 /// Fills `info.session` (when a lease exists) and `info.last_session` from the workspace's
 /// files. A workspace whose state cannot be read is left as it is.
