@@ -50,3 +50,17 @@ fn attach_without_a_terminal_is_a_clear_error_that_writes_nothing() {
     assert!(out.stderr.contains("--detach"), "{out:?}");
     assert_eq!(tree_snapshot(&ws), before);
 }
+
+#[test]
+fn an_empty_agent_is_refused_by_the_core_rule() {
+    let env = Env::new();
+    let out = env.run(&["new", "Empty agent", "-a", " ", "--no-launch"]);
+    out.code_is(1);
+    assert!(out.stderr.contains("must name a command"), "{out:?}");
+    let ws = env.new_ws("Empty agent on resume");
+    let before = tree_snapshot(&ws);
+    let out = env.run(&["resume", path_str(&ws), "-a", ""]);
+    out.code_is(1);
+    assert!(out.stderr.contains("must name a command"), "{out:?}");
+    assert_eq!(tree_snapshot(&ws), before);
+}

@@ -18,7 +18,7 @@ use pyo3::exceptions::{PyTypeError, PyValueError};
 use pyo3::prelude::*;
 
 use crate::errors::{self, CtaskError, IntoPyResult};
-use crate::session::{Config, agent_label, launch_dir, on_active, path_arg, type_name};
+use crate::session::{Config, launch_dir, on_active, path_arg, type_name};
 use crate::types::{
     PyDiff, PyDiffReport, PyManifest, PyPersistentSession, PyRunResult, PyStatus, PyWorkspace,
 };
@@ -266,16 +266,11 @@ pub fn list_workspaces(
     limit: Option<usize>,
 ) -> PyResult<Vec<PyWorkspace>> {
     let root = opt_path(root, "root")?;
-    let kind = match kind.as_deref() {
-        None => None,
-        Some("task") => Some(Kind::Task),
-        Some("project") => Some(Kind::Project),
-        Some(other) => {
-            return Err(PyValueError::new_err(format!(
-                "kind must be \"task\", \"project\" or None, not {other:?}"
-            )));
-        }
-    };
+    let kind = kind
+        .as_deref()
+        .map(str::parse::<Kind>)
+        .transpose()
+        .map_err(errors::to_py)?;
     let filter = ListFilter {
         include_archived,
         category,
@@ -298,14 +293,18 @@ pub fn create_workspace(
     root: Option<&Bound<'_, PyAny>>,
 ) -> PyResult<PyWorkspace> {
     let root = opt_path(root, "root")?;
-    let agent = agent.map(agent_label).transpose()?;
+    let agent = agent
+        .as_deref()
+        .map(AgentSpec::parse_plain)
+        .transpose()
+        .map_err(errors::to_py)?;
     py.detach(move || {
         let s = settings(root)?;
         let opts = NewOptions {
             title,
             category,
             project,
-            agent: agent.as_deref().map(AgentSpec::from_plain),
+            agent,
         };
         Workspace::create(&s, &opts)
     })

@@ -61,14 +61,6 @@ pub fn on_active(value: &str) -> PyResult<OnActive> {
     value.parse().map_err(crate::errors::to_py)
 }
 
-/// Checks an agent label.
-pub fn agent_label(agent: String) -> PyResult<String> {
-    if agent.trim().is_empty() {
-        return Err(PyValueError::new_err("agent must not be empty"));
-    }
-    Ok(agent)
-}
-
 /// Converts `launch_dir` (a string or path-like, or None).
 pub fn launch_dir(value: Option<&Bound<'_, PyAny>>) -> PyResult<Option<String>> {
     let Some(v) = value.filter(|v| !v.is_none()) else {

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import subprocess
+from pathlib import Path
 
 import pytest
 
@@ -52,3 +53,11 @@ def test_resolve_reports_the_session_as_info_does(ws: ctask.Workspace, ctask_bin
     after = ctask.resolve(str(ws.path))
     assert after.session_state is None
     assert after.last_ended_at is not None
+
+
+def test_agent_and_kind_use_the_core_rules(root: Path) -> None:
+    with pytest.raises(ValueError, match="must name a command"):
+        ctask.Workspace.create("Empty agent", agent=" ")
+    with pytest.raises(ValueError, match="`kind`"):
+        ctask.list_workspaces(kind="both")  # type: ignore[arg-type]
+    assert not root.exists() or not any(root.iterdir())

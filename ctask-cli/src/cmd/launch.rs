@@ -2,7 +2,6 @@
 //! entry commands (direct mode) and persistent mode both depend on it and not on each other.
 
 use clap::Args;
-use ctask_core::Error;
 use ctask_core::workspace::AgentSpec;
 
 /// Options shared by every entry command.
@@ -44,8 +43,7 @@ pub fn agent_argv(
         return Ok((vec![shell], "shell".into(), spec));
     }
     let mut spec = match agent {
-        Some(a) if a.trim().is_empty() => return Err(Error::invalid("--agent must not be empty")),
-        Some(a) => AgentSpec::from_plain(a),
+        Some(a) => AgentSpec::parse_plain(a)?,
         None => base,
     };
     if !l.args.is_empty() {

@@ -30,13 +30,11 @@ pub struct NewArgs {
 /// Runs `ctask new`.
 pub fn run(ctx: &Ctx, args: NewArgs) -> ctask_core::Result<i32> {
     let settings = ctx.settings()?;
-    let agent = match args.agent.as_deref() {
-        Some(a) if a.trim().is_empty() => {
-            return Err(ctask_core::Error::invalid("--agent must not be empty"));
-        }
-        Some(a) => Some(AgentSpec::from_plain(a)),
-        None => None,
-    };
+    let agent = args
+        .agent
+        .as_deref()
+        .map(AgentSpec::parse_plain)
+        .transpose()?;
     let opts = NewOptions {
         title: args.title.unwrap_or_default(),
         category: args.category,

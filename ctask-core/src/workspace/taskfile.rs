@@ -39,6 +39,20 @@ impl Kind {
     }
 }
 
+impl std::str::FromStr for Kind {
+    type Err = Error;
+    fn from_str(s: &str) -> Result<Self> {
+        match s {
+            "task" => Ok(Kind::Task),
+            "project" => Ok(Kind::Project),
+            other => Err(Error::invalid_option(
+                "kind",
+                format!("`kind` must be \"task\" or \"project\", not {other:?}"),
+            )),
+        }
+    }
+}
+
 impl fmt::Display for Kind {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.as_str())
@@ -134,6 +148,18 @@ impl AgentSpec {
             env: BTreeMap::new(),
             extra: Mapping::new(),
         }
+    }
+
+    /// [`AgentSpec::from_plain`] of an agent named by a caller (`-a`, Python's `agent=`):
+    /// an empty or blank name is an [`Error::InvalidArgument`] about `agent`.
+    pub fn parse_plain(s: &str) -> Result<AgentSpec> {
+        if s.trim().is_empty() || s.contains('\0') {
+            return Err(Error::invalid_option(
+                "agent",
+                "the agent must name a command (not empty)",
+            ));
+        }
+        Ok(AgentSpec::from_plain(s))
     }
 
     /// The program this agent runs (before any PATH lookup).
