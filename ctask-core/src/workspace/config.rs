@@ -254,41 +254,23 @@ impl Settings {
         env: &dyn Fn(&str) -> Option<String>,
         read_config: bool,
     ) -> Result<Settings> {
-        let get = |k: &str| env(k).filter(|v| !v.is_empty());
-        let home = get("HOME");
         let config_path = config_path(env);
         let file = match &config_path {
             Some(p) if read_config => ConfigFile::load(p)?,
             _ => None,
         };
         let config_loaded = file.is_some();
-        let file = file.unwrap_or_default();
-        let cfg_path = config_path.clone().unwrap_or_default();
-        let home = home.as_deref();
-
-        let path_setting = |flag: &Option<PathBuf>,
-                            env_name: &str,
-                            key: &str,
-                            cfg: &Option<String>|
-         -> Result<Option<Setting<PathBuf>>> {
-            if let Some(p) = flag {
-                return Ok(Some(Setting::new(absolute(p, home, key)?, Source::Flag)));
-            }
-            if let Some(v) = get(env_name) {
-                let p = absolute(Path::new(&v), home, env_name)?;
-                return Ok(Some(Setting::new(p, Source::Env)));
-            }
-            if let Some(v) = cfg {
-                let p = config_path_value(v, home, key, &cfg_path)?;
-                return Ok(Some(Setting::new(p, Source::Config)));
-            }
-            Ok(None)
+        let layers = Layers {
+            env,
+            home: env("HOME").filter(|v| !v.is_empty()),
+            file: file.unwrap_or_default(),
+            file_path: config_path.clone().unwrap_or_default(),
         };
-
-        let root = match path_setting(&overrides.root, ENV_ROOT, "root", &file.root)? {
+        let file = &layers.file;
+        let root = match layers.path(&overrides.root, ENV_ROOT, "root", &file.root)? {
             Some(s) => s,
             None => {
-                let Some(h) = home else {
+                let Some(h) = &layers.home else {
                     return Err(Error::invalid(format!(
                         "cannot find the workspace root: HOME is not set; set {ENV_ROOT}"
                     )));
@@ -296,110 +278,41 @@ impl Settings {
                 Setting::new(PathBuf::from(h).join("ai-workspaces"), Source::Default)
             }
         };
-        let project_root = match path_setting(
-            &overrides.project_root,
-            ENV_PROJECT_ROOT,
-            "project_root",
-            &file.project_root,
-        )? {
-            Some(s) => s,
-            None => Setting::new(root.value.join("projects"), Source::Default),
-        };
-        let optional = |s: Option<Setting<PathBuf>>| match s {
-            Some(s) => Setting::new(Some(s.value), s.source),
-            None => Setting::new(None, Source::Default),
-        };
-        let seed_dir = optional(path_setting(
+        let project_root = layers
+            .path(
+                &overrides.project_root,
+                ENV_PROJECT_ROOT,
+                "project_root",
+                &file.project_root,
+            )?
+            .unwrap_or_else(|| Setting::new(root.value.join("projects"), Source::Default));
+        let seed_dir = optional(layers.path(
             &overrides.seed_dir,
             ENV_SEED_DIR,
             "seed_dir",
             &file.seed_dir,
         )?);
-        let project_seed_dir = optional(path_setting(
+        let project_seed_dir = optional(layers.path(
             &overrides.project_seed_dir,
             ENV_SEED_PROJECT_DIR,
             "project_seed_dir",
             &file.project_seed_dir,
         )?);
-
-        let default_agent = if let Some(a) = &overrides.default_agent {
-            Setting::new(AgentSpec::from_plain(a), Source::Flag)
-        } else if let Some(a) = get(ENV_AGENT) {
-            Setting::new(AgentSpec::from_plain(&a), Source::Env)
-        } else if let Some(a) = &file.default_agent {
-            Setting::new(a.clone(), Source::Config)
-        } else {
-            Setting::new(AgentSpec::from_plain("claude"), Source::Default)
-        };
-
-        let session_mode = if let Some(m) = overrides.session_mode {
-            Setting::new(m, Source::Flag)
-        } else if let Some(m) = get(ENV_SESSION_MODE) {
-            let m = m
-                .parse::<SessionMode>()
-                .map_err(|e| Error::invalid(format!("{ENV_SESSION_MODE}: {e}")))?;
-            Setting::new(m, Source::Env)
-        } else if let Some(m) = file.session_mode {
-            Setting::new(m, Source::Config)
-        } else {
-            Setting::new(SessionMode::Direct, Source::Default)
-        };
-
-        let seconds = |flag: Option<u64>,
-                       env_name: &str,
-                       cfg: Option<u64>,
-                       default: u64|
-         -> Result<Setting<u64>> {
-            if let Some(v) = flag {
-                return Ok(Setting::new(v, Source::Flag));
-            }
-            if let Some(v) = get(env_name) {
-                let n = v.trim().parse::<u64>().map_err(|_| {
-                    Error::invalid(format!(
-                        "{env_name}={v:?}: expected a whole number of seconds"
-                    ))
-                })?;
-                return Ok(Setting::new(n, Source::Env));
-            }
-            if let Some(v) = cfg {
-                return Ok(Setting::new(v, Source::Config));
-            }
-            Ok(Setting::new(default, Source::Default))
-        };
-        let heartbeat_seconds = seconds(
+        let default_agent = layers.default_agent(overrides);
+        let session_mode = layers.session_mode(overrides)?;
+        let heartbeat_seconds = layers.seconds(
             overrides.heartbeat_seconds,
             ENV_HEARTBEAT_SECONDS,
             file.heartbeat_seconds,
             DEFAULT_HEARTBEAT_SECONDS,
         )?;
-        let stale_after_seconds = seconds(
+        let stale_after_seconds = layers.seconds(
             overrides.stale_after_seconds,
             ENV_STALE_AFTER_SECONDS,
             file.stale_after_seconds,
             DEFAULT_STALE_AFTER_SECONDS,
         )?;
-        if heartbeat_seconds.value == 0 {
-            return Err(Error::invalid_option(
-                "heartbeat_seconds",
-                format!(
-                    "heartbeat_seconds (from {}) must be at least 1",
-                    heartbeat_seconds.source
-                ),
-            ));
-        }
-        if heartbeat_seconds.value.saturating_mul(2) > stale_after_seconds.value {
-            return Err(Error::invalid_option(
-                "heartbeat_seconds",
-                format!(
-                    "heartbeat_seconds ({}, from {}) must be at most half of stale_after_seconds ({}, from {})",
-                    heartbeat_seconds.value,
-                    heartbeat_seconds.source,
-                    stale_after_seconds.value,
-                    stale_after_seconds.source
-                ),
-            ));
-        }
-
+        check_intervals(&heartbeat_seconds, &stale_after_seconds)?;
         Ok(Settings {
             root,
             project_root,
@@ -429,6 +342,131 @@ impl Settings {
         };
         Settings::resolve(&overrides, &|_| None)
     }
+}
+
+/// The layers a setting comes from, below the flags: the environment, the config file and
+/// the built-in default (the flag itself is passed to each lookup).
+struct Layers<'a> {
+    env: &'a dyn Fn(&str) -> Option<String>,
+    home: Option<String>,
+    file: ConfigFile,
+    file_path: PathBuf,
+}
+
+impl Layers<'_> {
+    /// A non-empty environment variable.
+    fn get(&self, k: &str) -> Option<String> {
+        (self.env)(k).filter(|v| !v.is_empty())
+    }
+
+    /// A path setting: flag, environment, config file; `None` when none gives it.
+    fn path(
+        &self,
+        flag: &Option<PathBuf>,
+        env_name: &str,
+        key: &str,
+        cfg: &Option<String>,
+    ) -> Result<Option<Setting<PathBuf>>> {
+        let home = self.home.as_deref();
+        if let Some(p) = flag {
+            return Ok(Some(Setting::new(absolute(p, home, key)?, Source::Flag)));
+        }
+        if let Some(v) = self.get(env_name) {
+            let p = absolute(Path::new(&v), home, env_name)?;
+            return Ok(Some(Setting::new(p, Source::Env)));
+        }
+        if let Some(v) = cfg {
+            let p = config_path_value(v, home, key, &self.file_path)?;
+            return Ok(Some(Setting::new(p, Source::Config)));
+        }
+        Ok(None)
+    }
+
+    /// A number of seconds: flag, environment (a whole number), config file, default.
+    fn seconds(
+        &self,
+        flag: Option<u64>,
+        env_name: &str,
+        cfg: Option<u64>,
+        default: u64,
+    ) -> Result<Setting<u64>> {
+        if let Some(v) = flag {
+            return Ok(Setting::new(v, Source::Flag));
+        }
+        if let Some(v) = self.get(env_name) {
+            let n = v.trim().parse::<u64>().map_err(|_| {
+                Error::invalid(format!(
+                    "{env_name}={v:?}: expected a whole number of seconds"
+                ))
+            })?;
+            return Ok(Setting::new(n, Source::Env));
+        }
+        if let Some(v) = cfg {
+            return Ok(Setting::new(v, Source::Config));
+        }
+        Ok(Setting::new(default, Source::Default))
+    }
+
+    /// The default agent: flag, `CTASK_AGENT`, `default_agent`, `claude`.
+    fn default_agent(&self, overrides: &Overrides) -> Setting<AgentSpec> {
+        if let Some(a) = &overrides.default_agent {
+            Setting::new(AgentSpec::from_plain(a), Source::Flag)
+        } else if let Some(a) = self.get(ENV_AGENT) {
+            Setting::new(AgentSpec::from_plain(&a), Source::Env)
+        } else if let Some(a) = &self.file.default_agent {
+            Setting::new(a.clone(), Source::Config)
+        } else {
+            Setting::new(AgentSpec::from_plain("claude"), Source::Default)
+        }
+    }
+
+    /// The session mode: flag, `CTASK_SESSION_MODE`, `session_mode`, direct.
+    fn session_mode(&self, overrides: &Overrides) -> Result<Setting<SessionMode>> {
+        Ok(if let Some(m) = overrides.session_mode {
+            Setting::new(m, Source::Flag)
+        } else if let Some(m) = self.get(ENV_SESSION_MODE) {
+            let m = m
+                .parse::<SessionMode>()
+                .map_err(|e| Error::invalid(format!("{ENV_SESSION_MODE}: {e}")))?;
+            Setting::new(m, Source::Env)
+        } else if let Some(m) = self.file.session_mode {
+            Setting::new(m, Source::Config)
+        } else {
+            Setting::new(SessionMode::Direct, Source::Default)
+        })
+    }
+}
+
+/// An optional path setting (absent → `None` from the default).
+fn optional(s: Option<Setting<PathBuf>>) -> Setting<Option<PathBuf>> {
+    match s {
+        Some(s) => Setting::new(Some(s.value), s.source),
+        None => Setting::new(None, Source::Default),
+    }
+}
+
+/// The heartbeat is at least 1 s and at most half of `stale_after`, each named with its
+/// source when it is not.
+fn check_intervals(heartbeat: &Setting<u64>, stale_after: &Setting<u64>) -> Result<()> {
+    if heartbeat.value == 0 {
+        return Err(Error::invalid_option(
+            "heartbeat_seconds",
+            format!(
+                "heartbeat_seconds (from {}) must be at least 1",
+                heartbeat.source
+            ),
+        ));
+    }
+    if heartbeat.value.saturating_mul(2) > stale_after.value {
+        return Err(Error::invalid_option(
+            "heartbeat_seconds",
+            format!(
+                "heartbeat_seconds ({}, from {}) must be at most half of stale_after_seconds ({}, from {})",
+                heartbeat.value, heartbeat.source, stale_after.value, stale_after.source
+            ),
+        ));
+    }
+    Ok(())
 }
 
 /// Expands a leading `~` and makes a path from a flag or the environment absolute
