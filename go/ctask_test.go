@@ -374,3 +374,43 @@ func TestPersistentOptionsAreChecked(t *testing.T) {
 		t.Errorf("a refused Begin left %+v", st)
 	}
 }
+
+// TestAgentRootIsTheConfiguredRoot checks the one rule for CTASK_ROOT from Go: the task root
+// the caller configured (CTASK_ROOT in the environment, or root in config.yaml), for a
+// workspace under it and for one opened by path from elsewhere — what the CLI and Python
+// give too.
+func TestAgentRootIsTheConfiguredRoot(t *testing.T) {
+	for _, from := range []string{"environment", "config file"} {
+		roots := setup(t)
+		if from == "config file" {
+			dir := filepath.Join(os.Getenv("XDG_CONFIG_HOME"), "ctask")
+			if err := os.MkdirAll(dir, 0o755); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.WriteFile(filepath.Join(dir, "config.yaml"), []byte("root: "+roots.Root+"\n"), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			t.Setenv("CTASK_ROOT", "")
+			os.Unsetenv("CTASK_ROOT")
+		}
+		elsewhere := ctask.Roots{Root: filepath.Join(t.TempDir(), "elsewhere")}
+		for _, r := range []ctask.Roots{roots, elsewhere} {
+			ws := newWorkspace(t, r, "Agent root")
+			s, err := ctask.Begin(ws.Path, ctask.Options{HeartbeatSeconds: 1, StaleAfterSeconds: 60})
+			if err != nil {
+				t.Fatalf("Begin(%s): %v", ws.Path, err)
+			}
+			env := s.Env()
+			if _, err := s.End(0); err != nil {
+				t.Fatalf("End: %v", err)
+			}
+			s.Close()
+			if env["CTASK_ROOT"] != roots.Root {
+				t.Errorf("root from the %s, %s: CTASK_ROOT = %q, want %q", from, ws.Path, env["CTASK_ROOT"], roots.Root)
+			}
+			if env["CTASK_WORKSPACE"] != ws.Path {
+				t.Errorf("CTASK_WORKSPACE = %q, want %q", env["CTASK_WORKSPACE"], ws.Path)
+			}
+		}
+	}
+}
