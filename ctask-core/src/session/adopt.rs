@@ -10,7 +10,7 @@ use super::liveness::{self, Judgement};
 use super::lock::SessionLock;
 use super::manifest::{self, Manifest};
 use super::prepare::{self, Assembly, Validated};
-use super::record;
+use super::record::LogEvent;
 use super::tmux::Tmux;
 use super::writelock::WriteLock;
 use super::{Role, Session, SessionOptions, host, log, recovery, timefmt};
@@ -123,24 +123,14 @@ pub(super) fn adopt_owned(
         let (started, _) = log::lines_of(&v.ws.dir, &l.session_id, l.started_at)?;
         if !started {
             let ts = l.started_at.unwrap_or(now);
-            log::append(
-                &v.ws.dir,
-                ts,
-                "start",
-                &record::start_fields(&l, Mode::Persistent.as_str(), None),
-            )?;
+            LogEvent::start(&l, Mode::Persistent.as_str(), None).append(&v.ws.dir, ts)?;
         }
-        let from = from_pid.map_or_else(|| "-".to_owned(), |p| p.to_string());
-        log::append(
-            &v.ws.dir,
-            now,
-            "adopt",
-            &[
-                ("id", l.session_id.clone()),
-                ("pid", l.pid.to_string()),
-                ("from_pid", from),
-            ],
-        )?;
+        LogEvent::Adopt {
+            id: l.session_id.clone(),
+            pid: l.pid,
+            from_pid,
+        }
+        .append(&v.ws.dir, now)?;
     }
     let last = prepare::read_last_summary(&v.paths, &mut warnings)?;
     let id = l.session_id.clone();

@@ -16,7 +16,7 @@ use super::prepare::{
     Assembly, Validated, assemble, note_oversized, read_last_summary, start_heartbeat, validate,
     wait_for_owner,
 };
-use super::record::start_fields;
+use super::record::LogEvent;
 use super::summary::Summary;
 use super::tmux::{self};
 use super::writelock::{self, WriteLock};
@@ -240,7 +240,8 @@ fn write_start(
     };
     let ts = l.started_at.unwrap_or_else(timefmt::now_secs);
     let mode = opts.mode.as_str();
-    match log::append_checked_in(&dirs.logs, ts, "start", &start_fields(&l, mode, None)) {
+    let start = LogEvent::start(&l, mode, None);
+    match log::append_checked_in(&dirs.logs, ts, start.name(), &start.fields()) {
         Ok(()) => {
             crashpoint::hit("begin.start_line");
             Ok((beat, hb))
@@ -250,37 +251,15 @@ fn write_start(
                 h.stop();
             }
             let closed = !failed.maybe_written
-                || log::append_in(
-                    &dirs.logs,
-                    timefmt::now_secs(),
-                    "end",
-                    &orphan_end_fields(&l, mode),
-                )
-                .is_ok();
+                || LogEvent::end_of_failed_begin(&l, mode)
+                    .append_in(&dirs.logs, timefmt::now_secs())
+                    .is_ok();
             if closed {
                 undo_start_in(ctask);
             }
             Err(failed.error)
         }
     }
-}
-
-/// Fields of the `end` line that closes a `start` line whose begin failed after writing it.
-fn orphan_end_fields(l: &Lease, mode: &str) -> Vec<(&'static str, String)> {
-    let zero = || "0".to_owned();
-    vec![
-        ("id", l.session_id.clone()),
-        ("agent", l.agent.clone().unwrap_or_default()),
-        ("mode", mode.to_owned()),
-        ("exit", "-".to_owned()),
-        ("duration", zero()),
-        ("added", zero()),
-        ("modified", zero()),
-        ("deleted", zero()),
-        ("renamed", zero()),
-        ("reason", "exception".to_owned()),
-        ("detected_via", "-".to_owned()),
-    ]
 }
 
 /// Removes what a failed begin wrote (start manifest first, then the lease).

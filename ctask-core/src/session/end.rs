@@ -8,7 +8,7 @@ use super::diff::{self, Diff};
 use super::lease::Lease;
 use super::manifest::{self, Manifest};
 use super::paths;
-use super::record::{LeaseCheck, end_fields, finalize};
+use super::record::{LeaseCheck, LogEvent, finalize};
 use super::summary::{self, DetectedVia, EndReason, Summary};
 use super::writelock::{self, WriteLock};
 use super::{
@@ -145,20 +145,14 @@ fn end_inner(inner: &mut Inner, ending: Ending) -> Result<Outcome> {
             let _guard =
                 WriteLock::acquire_in(&inner.dirs.ctask, paths::WRITE_LOCK, writelock::OUTLAST)?;
             let l = coexist_lease(inner);
+            let start = LogEvent::start(&l, inner.mode.as_str(), Some("coexist"));
+            let end = LogEvent::end(&summary, &changes, Some("coexist"));
             // Both lines in one write: a kill leaves the pair whole or absent.
             log::append_all_in(
                 &inner.dirs.logs,
                 &[
-                    (
-                        inner.started_at,
-                        "start",
-                        &super::record::start_fields(&l, inner.mode.as_str(), Some("coexist")),
-                    ),
-                    (
-                        ended_at,
-                        "end",
-                        &end_fields(&summary, &changes, Some("coexist")),
-                    ),
+                    (inner.started_at, start.name(), &start.fields()),
+                    (ended_at, end.name(), &end.fields()),
                 ],
             )?;
         }

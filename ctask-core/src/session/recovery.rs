@@ -9,7 +9,7 @@ use super::lease::{self, LOCK_MARKER, Lease, LeaseFile};
 use super::log;
 use super::manifest::{self, Capture, CaptureOptions, Manifest};
 use super::paths::CtaskPaths;
-use super::record;
+use super::record::{self, LogEvent};
 use super::summary::{self, DetectedVia, EndReason, Summary, SummaryFile};
 use super::writelock::WriteLock;
 use super::{Recovered, SessionDirs, crashpoint, timefmt};
@@ -54,7 +54,7 @@ pub fn recover_dead(
                 s.files_renamed.len(),
             ];
             let ts = s.ended_at.unwrap_or_else(timefmt::now_secs);
-            log::append(ws, ts, "end", &record::end_fields_counts(s, counts, None))?;
+            LogEvent::end_counts(s, counts, None).append(ws, ts)?;
         }
         crashpoint::hit("recovery.finalized_end_line");
         remove_lease_and_start(paths)?;
@@ -169,13 +169,12 @@ fn remove_lease_and_start(paths: &CtaskPaths) -> Result<()> {
     Ok(())
 }
 
-fn log_removed(ws: &Path, id: &str, reason: &str) -> Result<()> {
-    log::append(
-        ws,
-        timefmt::now_secs(),
-        "lease-removed",
-        &[("id", id.to_owned()), ("reason", reason.to_owned())],
-    )
+fn log_removed(ws: &Path, id: &str, reason: &'static str) -> Result<()> {
+    LogEvent::LeaseRemoved {
+        id: id.to_owned(),
+        reason,
+    }
+    .append(ws, timefmt::now_secs())
 }
 
 fn report(
