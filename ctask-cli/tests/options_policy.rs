@@ -64,3 +64,13 @@ fn an_empty_agent_is_refused_by_the_core_rule() {
     assert!(out.stderr.contains("must name a command"), "{out:?}");
     assert_eq!(tree_snapshot(&ws), before);
 }
+
+#[test]
+fn an_empty_root_flag_is_refused_naming_it() {
+    // The command line refuses it as a usage error before the core sees it.
+    let env = Env::new();
+    let out = env.run(&["--root", "", "list"]);
+    out.code_is(2);
+    assert!(out.stderr.contains("--root"), "{out:?}");
+    assert!(out.stdout.is_empty(), "{out:?}");
+}

@@ -36,21 +36,11 @@ pub(crate) struct RootOptions {
 impl RootOptions {
     pub fn settings(&self) -> FfiResult<Settings> {
         let overrides = Overrides {
-            root: non_empty_path(self.root.as_deref(), "root")?,
-            project_root: non_empty_path(self.project_root.as_deref(), "project_root")?,
+            root: self.root.as_deref().map(PathBuf::from),
+            project_root: self.project_root.as_deref().map(PathBuf::from),
             ..Overrides::default()
         };
         Ok(Settings::from_env(&overrides)?)
-    }
-}
-
-fn non_empty_path(v: Option<&str>, key: &str) -> FfiResult<Option<PathBuf>> {
-    match v {
-        Some(s) if s.trim().is_empty() => Err(Failure::invalid(format!(
-            "options_json: `{key}` must not be empty"
-        ))),
-        Some(s) => Ok(Some(PathBuf::from(s))),
-        None => Ok(None),
     }
 }
 
@@ -156,7 +146,7 @@ impl BeginOptions {
             capture: CaptureOptions {
                 respect_ignore: self.respect_ignore.unwrap_or(true),
             },
-            root: non_empty_path(self.root.as_deref(), "root")?,
+            root: self.root.as_deref().map(PathBuf::from),
             ..defaults
         };
         opts.validate()?;

@@ -393,3 +393,25 @@ fn resolve_reports_the_session_state() {
     assert!(after.get("session").is_none());
     assert!(after["last_session"]["ended_at"].is_string());
 }
+
+/// An empty `root` is refused by the core's rule, naming the option, in every call that
+/// takes one.
+#[test]
+fn an_empty_root_is_refused_naming_it() {
+    let root = tempfile::tempdir().unwrap();
+    let ws = create_workspace(root.path(), "Empty root");
+    let opts = cstr(r#"{"root": ""}"#);
+    let mut out = ptr::null_mut();
+    // SAFETY: valid strings and out-parameter.
+    let st = unsafe { ctask_workspace_list(opts.as_ptr(), &mut out) };
+    assert_eq!(st, ctask_status::CTASK_ERR_INVALID_ARGUMENT);
+    assert!(out.is_null());
+    assert!(last_error().contains("`root`"), "{}", last_error());
+    let err = begin(
+        &ws,
+        r#"{"root": "", "heartbeat_seconds": 1, "stale_after_seconds": 60}"#,
+    );
+    assert_eq!(err.err(), Some(ctask_status::CTASK_ERR_INVALID_ARGUMENT));
+    assert!(last_error().contains("`root`"), "{}", last_error());
+    assert!(!ws.join(".ctask/session.json").exists());
+}

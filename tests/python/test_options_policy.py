@@ -61,3 +61,8 @@ def test_agent_and_kind_use_the_core_rules(root: Path) -> None:
     with pytest.raises(ValueError, match="`kind`"):
         ctask.list_workspaces(kind="both")  # type: ignore[arg-type]
     assert not root.exists() or not any(root.iterdir())
+
+
+def test_an_empty_root_is_refused_naming_it() -> None:
+    with pytest.raises(ValueError, match="`root` must not be empty"):
+        ctask.list_workspaces(root="")

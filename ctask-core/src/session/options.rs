@@ -51,6 +51,9 @@ impl SessionOptions {
                 ));
             }
         }
+        if self.root.as_ref().is_some_and(|r| r.as_os_str().is_empty()) {
+            return Err(Error::invalid_option("root", "`root` must not be empty"));
+        }
         if self.stale_after_seconds == 0 {
             return Err(Error::invalid_option(
                 "stale_after_seconds",

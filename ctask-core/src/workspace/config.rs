@@ -369,6 +369,12 @@ impl Layers<'_> {
     ) -> Result<Option<Setting<PathBuf>>> {
         let home = self.home.as_deref();
         if let Some(p) = flag {
+            if p.as_os_str().is_empty() {
+                return Err(Error::invalid_option(
+                    key,
+                    format!("`{key}` must not be empty"),
+                ));
+            }
             return Ok(Some(Setting::new(absolute(p, home, key)?, Source::Flag)));
         }
         if let Some(v) = self.get(env_name) {
