@@ -4,6 +4,7 @@
 //! from [`ctask_core::Error`] to exit codes live in [`output`].
 
 #![warn(missing_docs)]
+#![warn(clippy::undocumented_unsafe_blocks)]
 
 use std::ffi::OsString;
 use std::path::PathBuf;

@@ -107,11 +107,12 @@ where
 {
     guard(|| {
         out_arg(out_json, "out_json")?;
-        // SAFETY: NULL or NUL-terminated strings, per the caller's contract.
         let arg = match arg {
+            // SAFETY: NULL or a NUL-terminated string, per the caller's contract.
             Some((p, name)) => unsafe { arg_str(p, name) }?,
             None => "",
         };
+        // SAFETY: NULL or a NUL-terminated string, per the caller's contract.
         let opts = unsafe { opt_str(options_json, "options_json") }?;
         let opts: O = crate::options::parse(opts, "options_json")?;
         let text = json_string(&body(arg, opts)?)?;

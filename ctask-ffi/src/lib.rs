@@ -11,6 +11,7 @@
 //! - the library installs no signal handlers.
 
 #![warn(missing_docs)]
+#![warn(clippy::undocumented_unsafe_blocks)]
 
 mod boundary;
 mod error;

@@ -95,6 +95,7 @@ pub unsafe extern "C" fn ctask_diff(
         out_arg(out_json, "out_json")?;
         // SAFETY: NULL or NUL-terminated strings, per the contract.
         let before = unsafe { arg_str(before_json, "before_json") }?;
+        // SAFETY: as above.
         let after = unsafe { arg_str(after_json, "after_json") }?;
         let before = parse_manifest(before, "before_json")?;
         let after = parse_manifest(after, "after_json")?;

@@ -119,6 +119,7 @@ pub unsafe extern "C" fn ctask_session_begin(
         out_arg(out, "out")?;
         // SAFETY: the caller passes NUL-terminated strings or NULL.
         let dir = unsafe { arg_str(dir, "dir") }?;
+        // SAFETY: as above.
         let opts = unsafe { opt_str(options_json, "options_json") }?;
         let opts: BeginOptions = options::parse(opts, "options_json")?;
         let kind = match opts.into_begin()? {

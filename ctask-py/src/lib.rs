@@ -5,6 +5,7 @@
 //! this module; its hand-kept stub `_ctask.pyi` is checked with `mypy.stubtest`.
 
 #![warn(missing_docs)]
+#![warn(clippy::undocumented_unsafe_blocks)]
 
 use pyo3::prelude::*;
 
