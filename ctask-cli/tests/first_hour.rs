@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
 use common::faces::{Env, tmux_available};
-use common::{Bg, Out, PATIENCE, path_str};
+use common::{Out, path_str};
 
 /// A `PATH` with nothing but `tmux` (when installed): no agent can be found on it.
 fn bare_path(env: &Env) -> PathBuf {
@@ -111,22 +111,7 @@ fn a_broken_workspace_says_what_to_do_and_can_be_deleted_by_its_directory_name()
 fn the_busy_message_is_printed_once_and_names_force() {
     let env = Env::new();
     let ws = env.new_ws("busy");
-    let gate = env.scratch("gate");
-    let script = format!(
-        r#"i=0; while [ ! -e "{}" ] && [ $i -lt 300 ]; do sleep 0.2; i=$((i+1)); done"#,
-        path_str(&gate)
-    );
-    let mut session =
-        Bg::spawn(env.cmd(&["resume", path_str(&ws), "-a", "sh", "--", "-c", &script]));
-    let live = common::wait_for(
-        || {
-            env.run(&["status", path_str(&ws), "--json"])
-                .stdout
-                .contains("\"active\"")
-        },
-        PATIENCE,
-    );
-    assert!(live, "the session never became active");
+    let (mut session, gate) = env.gated_session(&ws);
     let out = env.run(&["resume", path_str(&ws), "-a", "true"]);
     // --quiet silences news, never the error or what to do about it.
     let quiet = env.run(&["resume", path_str(&ws), "-a", "true", "--quiet"]);

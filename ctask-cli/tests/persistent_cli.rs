@@ -11,13 +11,12 @@ mod common;
 use std::collections::BTreeMap;
 use std::ffi::OsStr;
 use std::fs;
-use std::io::Write;
 use std::ops::Deref;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
-use common::{Out, PATIENCE, Sandbox, bin, remove_inherited, summary, wait_until};
+use common::{Out, PATIENCE, Sandbox, bin, remove_inherited, sha256_hex, summary, wait_until};
 use serde_json::Value;
 
 /// Shell code that waits (at most about a minute) for the file named by `$GATE_VAR`.
@@ -177,19 +176,7 @@ impl Env {
 
     /// Every process whose environment mentions this test's directory.
     fn own_processes(&self) -> Vec<libc::pid_t> {
-        let marker = s(self.dir.path()).into_bytes();
-        let me = std::process::id();
-        let Ok(dir) = fs::read_dir("/proc") else {
-            return Vec::new();
-        };
-        dir.filter_map(|e| e.ok()?.file_name().to_str()?.parse::<u32>().ok())
-            .filter(|pid| *pid != me)
-            .filter(|pid| {
-                fs::read(format!("/proc/{pid}/environ"))
-                    .is_ok_and(|env| env.windows(marker.len()).any(|w| w == marker.as_slice()))
-            })
-            .filter_map(|pid| libc::pid_t::try_from(pid).ok())
-            .collect()
+        common::processes_mentioning(self.dir.path())
     }
 }
 
@@ -346,26 +333,6 @@ fn rule_clean(part: &str) -> String {
     }
     let t = collapsed.trim_matches(|c| c == '_' || c == '-');
     if t.is_empty() { "_".into() } else { t.into() }
-}
-
-fn sha256_hex(bytes: &[u8]) -> String {
-    let mut child = Command::new("sha256sum")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .spawn()
-        .expect("sha256sum");
-    child
-        .stdin
-        .take()
-        .expect("stdin")
-        .write_all(bytes)
-        .expect("write");
-    let out = child.wait_with_output().expect("sha256sum output");
-    String::from_utf8_lossy(&out.stdout)
-        .split_whitespace()
-        .next()
-        .expect("digest")
-        .to_owned()
 }
 
 /// `ctask-<category>-<slug≤30>-<hash6>` for workspace `ws` (read from `info --json`).

@@ -486,21 +486,7 @@ fn archive_and_restore_refuse_a_lease_of_unknown_state_unless_forced() {
 fn a_live_session_blocks_delete_archive_and_restore_even_forced() {
     let env = Env::new();
     let ws = env.new_ws("live");
-    let gate = env.scratch("gate");
-    let script = format!(
-        r#"i=0; while [ ! -e "{}" ] && [ $i -lt 300 ]; do sleep 0.2; i=$((i+1)); done"#,
-        path_str(&gate)
-    );
-    let mut session =
-        Bg::spawn(env.cmd(&["resume", path_str(&ws), "-a", "sh", "--", "-c", &script]));
-    let live = common::wait_for(
-        || {
-            let out = env.run(&["status", path_str(&ws), "--json"]);
-            out.stdout.contains("\"active\"")
-        },
-        PATIENCE,
-    );
-    assert!(live, "the session never became active");
+    let (mut session, gate) = env.gated_session(&ws);
     for args in [
         vec!["archive", path_str(&ws)],
         vec!["archive", path_str(&ws), "--force"],

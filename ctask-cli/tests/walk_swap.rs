@@ -63,22 +63,6 @@ fn check_capture(entries: &[Value], when: &str, victim: &Path, secret_sha: &str)
     );
 }
 
-fn sha256_hex(bytes: &[u8]) -> String {
-    use std::io::Write;
-    let mut c = std::process::Command::new("sha256sum")
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
-        .spawn()
-        .expect("sha256sum");
-    c.stdin
-        .take()
-        .expect("stdin")
-        .write_all(bytes)
-        .expect("write");
-    let o = c.wait_with_output().expect("sha256sum output");
-    String::from_utf8_lossy(&o.stdout)[..64].to_owned()
-}
-
 #[test]
 fn a_directory_swapped_between_listing_and_opening_is_never_followed() {
     let env = Env::new();

@@ -99,21 +99,31 @@ impl Env {
         PathBuf::from(out.stdout.trim_end())
     }
 
+    /// Starts a session in `ws` whose agent waits (about a minute at most) for the returned
+    /// gate file, and returns once `status` reports it active.
+    pub fn gated_session(&self, ws: &Path) -> (Bg, PathBuf) {
+        let gate = self.scratch("gate");
+        let script = format!(
+            r#"i=0; while [ ! -e "{}" ] && [ $i -lt 300 ]; do sleep 0.2; i=$((i+1)); done"#,
+            path_str(&gate)
+        );
+        let session =
+            Bg::spawn(self.cmd(&["resume", path_str(ws), "-a", "sh", "--", "-c", &script]));
+        let live = super::wait_for(
+            || {
+                self.run(&["status", path_str(ws), "--json"])
+                    .stdout
+                    .contains("\"active\"")
+            },
+            PATIENCE,
+        );
+        assert!(live, "the session never became active");
+        (session, gate)
+    }
+
     /// Every process whose environment mentions this test's directory.
     pub fn own_processes(&self) -> Vec<libc::pid_t> {
-        let marker = path_str(self.dir.path()).as_bytes().to_vec();
-        let me = std::process::id();
-        let Ok(dir) = fs::read_dir("/proc") else {
-            return Vec::new();
-        };
-        dir.filter_map(|e| e.ok()?.file_name().to_str()?.parse::<u32>().ok())
-            .filter(|pid| *pid != me)
-            .filter(|pid| {
-                fs::read(format!("/proc/{pid}/environ"))
-                    .is_ok_and(|env| env.windows(marker.len()).any(|w| w == marker.as_slice()))
-            })
-            .filter_map(|pid| libc::pid_t::try_from(pid).ok())
-            .collect()
+        super::processes_mentioning(self.dir.path())
     }
 }
 

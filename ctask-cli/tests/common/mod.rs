@@ -259,3 +259,20 @@ pub fn figure(name: &str, value: impl std::fmt::Display) {
     // On a line of its own even when libtest has just printed `test name ... `.
     println!("\nFIGURE {name}: {value}");
 }
+
+/// The SHA-256 of `bytes` in hex, from `sha256sum` (an implementation other than ctask's).
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    use std::io::Write;
+    let mut c = Command::new("sha256sum")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("sha256sum");
+    c.stdin
+        .take()
+        .expect("stdin")
+        .write_all(bytes)
+        .expect("write");
+    let o = c.wait_with_output().expect("sha256sum output");
+    String::from_utf8_lossy(&o.stdout)[..64].to_owned()
+}

@@ -239,3 +239,22 @@ pub fn dead_pid() -> u32 {
     c.wait().expect("wait");
     pid
 }
+
+/// Every process but this one whose environment mentions `dir` (the processes a test started
+/// with its private directories in their environment).
+pub fn processes_mentioning(dir: &std::path::Path) -> Vec<libc::pid_t> {
+    let marker = dir.as_os_str().as_encoded_bytes().to_vec();
+    let me = std::process::id();
+    let Ok(entries) = fs::read_dir("/proc") else {
+        return Vec::new();
+    };
+    entries
+        .filter_map(|e| e.ok()?.file_name().to_str()?.parse::<u32>().ok())
+        .filter(|pid| *pid != me)
+        .filter(|pid| {
+            fs::read(format!("/proc/{pid}/environ"))
+                .is_ok_and(|env| env.windows(marker.len()).any(|w| w == marker.as_slice()))
+        })
+        .filter_map(|pid| libc::pid_t::try_from(pid).ok())
+        .collect()
+}
