@@ -8,8 +8,8 @@ use std::os::unix::fs::symlink;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
-use common::faces::{Env, tmux_available};
-use common::{Out, path_str};
+use common::faces::Env;
+use common::{Out, path_str, tmux_available};
 
 /// A `PATH` with nothing but `tmux` (when installed): no agent can be found on it.
 fn bare_path(env: &Env) -> PathBuf {

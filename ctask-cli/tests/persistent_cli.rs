@@ -16,7 +16,9 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
-use common::{Out, PATIENCE, Sandbox, bin, remove_inherited, sha256_hex, summary, wait_until};
+use common::{
+    Out, PATIENCE, Sandbox, bin, remove_inherited, sha256_hex, summary, tmux_available, wait_until,
+};
 use serde_json::Value;
 
 /// Shell code that waits (at most about a minute) for the file named by `$GATE_VAR`.
@@ -36,23 +38,6 @@ impl Deref for Env {
     fn deref(&self) -> &Sandbox {
         &self.sandbox
     }
-}
-
-/// Whether tmux can run here; without it the test returns (a failure under `CI=true`).
-fn tmux_available() -> bool {
-    let ok = Command::new("tmux")
-        .arg("-V")
-        .stdin(Stdio::null())
-        .output()
-        .is_ok_and(|o| o.status.success());
-    if !ok {
-        assert!(
-            std::env::var("CI").as_deref() != Ok("true"),
-            "tmux is required under CI=true but cannot be run"
-        );
-        eprintln!("skipped: tmux is not installed");
-    }
-    ok
 }
 
 impl Env {

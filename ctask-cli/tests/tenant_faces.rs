@@ -14,8 +14,8 @@ use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use common::faces::{Env, tmux_available, wait_file};
-use common::{Bg, Out, PATIENCE, path_str, tree_snapshot};
+use common::faces::{Env, wait_file};
+use common::{Bg, Out, PATIENCE, path_str, tmux_available, tree_snapshot};
 
 // ---------------------------------------------------------------------------------------
 // tmux command injection

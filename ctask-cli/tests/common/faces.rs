@@ -146,23 +146,6 @@ impl Drop for Env {
     }
 }
 
-/// Whether tmux can run here; without it the test returns (a failure under `CI=true`).
-pub fn tmux_available() -> bool {
-    let ok = Command::new("tmux")
-        .arg("-V")
-        .stdin(Stdio::null())
-        .output()
-        .is_ok_and(|o| o.status.success());
-    if !ok {
-        assert!(
-            std::env::var("CI").as_deref() != Ok("true"),
-            "tmux is required under CI=true but cannot be run"
-        );
-        eprintln!("skipped: tmux is not installed");
-    }
-    ok
-}
-
 /// Waits (within [`PATIENCE`]) until `path` exists.
 pub fn wait_file(path: &Path) -> Vec<u8> {
     let found = super::wait_for(|| path.exists(), PATIENCE);

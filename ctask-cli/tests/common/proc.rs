@@ -4,7 +4,7 @@
 use std::fs;
 use std::os::unix::process::{CommandExt, ExitStatusExt};
 use std::path::PathBuf;
-use std::process::{Child, Command, ExitStatus, Output};
+use std::process::{Child, Command, ExitStatus, Output, Stdio};
 use std::time::{Duration, Instant};
 
 /// Generous bound for anything that merely has to happen eventually on a loaded machine.
@@ -257,4 +257,21 @@ pub fn processes_mentioning(dir: &std::path::Path) -> Vec<libc::pid_t> {
         })
         .filter_map(|pid| libc::pid_t::try_from(pid).ok())
         .collect()
+}
+
+/// Whether tmux can run here; without it the test returns (a failure under `CI=true`).
+pub fn tmux_available() -> bool {
+    let ok = Command::new("tmux")
+        .arg("-V")
+        .stdin(Stdio::null())
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !ok {
+        assert!(
+            std::env::var("CI").as_deref() != Ok("true"),
+            "tmux is required under CI=true but cannot be run"
+        );
+        eprintln!("skipped: tmux is not installed");
+    }
+    ok
 }
