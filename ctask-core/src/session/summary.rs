@@ -441,6 +441,7 @@ mod tests {
                 target: None,
                 ino: Some(i as u64),
                 ctime: Some(Timestamp::from_unix(1_700_000_000, 7)),
+                mode: Some(0o644),
             })
             .collect();
         Summary {

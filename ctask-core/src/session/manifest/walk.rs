@@ -489,6 +489,7 @@ fn base_entry(dir_rel: &str, name: &str, st: &Stat, kind: Kind) -> Entry {
         target: None,
         ino: Some(st.ino),
         ctime: Some(st.ctime),
+        mode: Some(st.mode),
     }
 }
 
@@ -504,6 +505,7 @@ mod tests {
             ino: 1,
             ctime: super::super::Timestamp::from_unix(0, 0),
             kind: StatKind::File,
+            mode: 0o644,
         };
         let mut names: Vec<String> = (0..500)
             .map(|i| format!("{}/{}", (i * 7919) % 13, i))
