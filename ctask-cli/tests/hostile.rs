@@ -80,7 +80,7 @@ impl Before {
             self.log,
             "{label}: a failed begin changed the log"
         );
-        for gone in ["session.json", "manifest-start.json", "write.lock"] {
+        for gone in ["session.json", "manifest-start.bin", "write.lock"] {
             assert!(
                 !ctask_dir(ws).join(gone).exists(),
                 "{label}: a failed begin left {gone}"

@@ -31,6 +31,7 @@ pub fn recover_dead(
     paths: &CtaskPaths,
     l: &Lease,
     opts: &CaptureOptions,
+    summary_max: usize,
     warnings: &mut Vec<String>,
 ) -> Result<Recovery> {
     let last = match summary::read::<summary::Omitted>(&paths.summary)? {
@@ -73,7 +74,7 @@ pub fn recover_dead(
         return Ok(report(l, RecoveryOutcome::Incomplete, None, None));
     }
     // Otherwise: the owner died mid-session; close it now.
-    let start = match manifest::read_manifest(&paths.start_manifest) {
+    let start = match manifest::read_start(&paths.dir) {
         Ok(m) => m,
         Err(e) => {
             warnings.push(format!(
@@ -91,7 +92,13 @@ pub fn recover_dead(
     let s = dead_summary(l, &changes, &capture.manifest);
     crashpoint::hit("recovery.captured");
     let dirs = SessionDirs::open(ws, paths)?;
-    record::finalize(&dirs, &s, &changes, record::LeaseCheck::Judged(&judged))?;
+    record::finalize(
+        &dirs,
+        &s,
+        &changes,
+        record::LeaseCheck::Judged(&judged),
+        summary_max,
+    )?;
     crashpoint::hit("recovery.closed");
     warnings.push(format!(
         "session {} (pid {} on {}) ended without closing; its changes were recorded",
@@ -160,11 +167,13 @@ fn dead_summary(l: &Lease, changes: &Diff, end: &Manifest) -> Summary {
         ctask_version: Some(crate::VERSION.to_owned()),
         end_manifest_captured_at: Some(end.captured_at),
         end_manifest: end.entries.clone(),
+        end_manifest_omitted: None,
     }
 }
 
 fn remove_lease_and_start(paths: &CtaskPaths) -> Result<()> {
     fsio::remove_if_exists(&paths.start_manifest)?;
+    fsio::remove_if_exists(&paths.json_start_manifest)?;
     fsio::remove_if_exists(&paths.lease)?;
     Ok(())
 }
