@@ -46,6 +46,7 @@ pub fn write_in(
     captured_at: &DateTime<Utc>,
     entries: &[Entry],
 ) -> Result<()> {
-    let bytes = binary::encode(Role::Index, session_id, captured_at, entries);
-    dir.write_atomic(paths::INDEX, &bytes)
+    dir.write_atomic_with(paths::INDEX, |w| {
+        binary::write_to(w, Role::Index, session_id, captured_at, entries)
+    })
 }

@@ -84,21 +84,25 @@ pub fn recover_dead(
         }
     };
     let cache = start.as_ref().filter(|m| !m.is_foreign());
-    let capture = manifest::capture(ws, opts, cache)?;
+    let mut capture = manifest::capture(ws, opts, cache)?;
     let changes = match &start {
         Some(s) => diff::diff(s, &capture.manifest),
         None => Diff::default(),
     };
-    let s = dead_summary(l, &changes, &capture.manifest);
+    drop(start);
+    // The summary borrows the capture's entries for the writes, and gives them back.
+    let mut s = dead_summary(l, &changes, &mut capture.manifest);
     crashpoint::hit("recovery.captured");
     let dirs = SessionDirs::open(ws, paths)?;
-    record::finalize(
+    let finalized = record::finalize(
         &dirs,
         &s,
         &changes,
         record::LeaseCheck::Judged(&judged),
         summary_max,
-    )?;
+    );
+    capture.manifest.entries = std::mem::take(&mut s.end_manifest);
+    finalized?;
     crashpoint::hit("recovery.closed");
     warnings.push(format!(
         "session {} (pid {} on {}) ended without closing; its changes were recorded",
@@ -137,7 +141,7 @@ pub fn reclaim_unreadable(
     })
 }
 
-fn dead_summary(l: &Lease, changes: &Diff, end: &Manifest) -> Summary {
+fn dead_summary(l: &Lease, changes: &Diff, end: &mut Manifest) -> Summary {
     let ended_at = l
         .heartbeat_at
         .or(l.started_at)
@@ -166,7 +170,7 @@ fn dead_summary(l: &Lease, changes: &Diff, end: &Manifest) -> Summary {
         outside_changes: None,
         ctask_version: Some(crate::VERSION.to_owned()),
         end_manifest_captured_at: Some(end.captured_at),
-        end_manifest: end.entries.clone(),
+        end_manifest: std::mem::take(&mut end.entries),
         end_manifest_omitted: None,
     }
 }

@@ -87,20 +87,40 @@ pub fn encode(
     entries: &[Entry],
 ) -> Vec<u8> {
     let mut out = Vec::with_capacity(64 + session_id.len() + entries.len() * 110);
-    out.extend_from_slice(MAGIC);
-    out.extend_from_slice(&VERSION.to_le_bytes());
-    out.push(role.byte());
-    let id = &session_id.as_bytes()[..session_id.len().min(usize::from(u16::MAX))];
-    out.extend_from_slice(&(id.len() as u16).to_le_bytes());
-    out.extend_from_slice(id);
-    put_time(&mut out, &Timestamp::from_datetime(captured_at));
-    out.extend_from_slice(&(entries.len() as u64).to_le_bytes());
-    for e in entries {
-        put_entry(&mut out, e);
-    }
-    let sum: [u8; SUM] = Sha256::digest(&out).into();
-    out.extend_from_slice(&sum);
+    // Writing to a Vec cannot fail.
+    let _ = write_to(&mut out, role, session_id, captured_at, entries);
     out
+}
+
+/// Streams the encoding of `entries` to `w` (as [`encode`], never holding it whole).
+pub fn write_to(
+    w: &mut dyn std::io::Write,
+    role: Role,
+    session_id: &str,
+    captured_at: &DateTime<Utc>,
+    entries: &[Entry],
+) -> std::io::Result<()> {
+    let mut sum = Sha256::new();
+    let mut buf = Vec::with_capacity(64 * 1024);
+    buf.extend_from_slice(MAGIC);
+    buf.extend_from_slice(&VERSION.to_le_bytes());
+    buf.push(role.byte());
+    let id = &session_id.as_bytes()[..session_id.len().min(usize::from(u16::MAX))];
+    buf.extend_from_slice(&(id.len() as u16).to_le_bytes());
+    buf.extend_from_slice(id);
+    put_time(&mut buf, &Timestamp::from_datetime(captured_at));
+    buf.extend_from_slice(&(entries.len() as u64).to_le_bytes());
+    for e in entries {
+        put_entry(&mut buf, e);
+        if buf.len() >= 60 * 1024 {
+            sum.update(&buf);
+            w.write_all(&buf)?;
+            buf.clear();
+        }
+    }
+    sum.update(&buf);
+    buf.extend_from_slice(&sum.finalize());
+    w.write_all(&buf)
 }
 
 fn put_time(out: &mut Vec<u8>, t: &Timestamp) {

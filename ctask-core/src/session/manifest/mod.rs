@@ -141,17 +141,25 @@ pub fn write_manifest(path: &Path, m: &Manifest) -> Result<()> {
 
 /// Writes `m`, the start manifest of session `session_id`, as `manifest-start.bin` at `path`.
 pub fn write_start(path: &Path, session_id: &str, m: &Manifest) -> Result<()> {
-    fsio::write_atomic(path, &start_bytes(session_id, m))
+    fsio::write_atomic_with(path, |w| write_start_to(w, session_id, m))
 }
 
 /// Writes `m`, the start manifest of session `session_id`, as `manifest-start.bin` through
 /// the `.ctask/` directory descriptor `dir`.
 pub fn write_start_in(dir: &super::dirfd::Dir, session_id: &str, m: &Manifest) -> Result<()> {
-    dir.write_atomic(super::paths::START_MANIFEST, &start_bytes(session_id, m))
+    dir.write_atomic_with(super::paths::START_MANIFEST, |w| {
+        write_start_to(w, session_id, m)
+    })
 }
 
-fn start_bytes(session_id: &str, m: &Manifest) -> Vec<u8> {
-    binary::encode(binary::Role::Start, session_id, &m.captured_at, &m.entries)
+fn write_start_to(w: &mut dyn Write, session_id: &str, m: &Manifest) -> std::io::Result<()> {
+    binary::write_to(
+        w,
+        binary::Role::Start,
+        session_id,
+        &m.captured_at,
+        &m.entries,
+    )
 }
 
 fn render(path: &Path, m: &Manifest) -> Result<Vec<u8>> {
