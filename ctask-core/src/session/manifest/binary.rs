@@ -1,12 +1,15 @@
 //! The binary manifest layout of `.ctask/index` and `.ctask/manifest-start.bin`: read with
 //! one bounded read and no text parsing (git's index idea). Layout in docs/manifest.md.
 //!
-//! All integers are little-endian. Header: magic `CTASKIDX`, format version (u32), what the
-//! file is (u8: index or start manifest), the session id (u16 length + bytes), `captured_at`
-//! (i64 seconds, u32 nanoseconds), the entry count (u64). Then the entries, sorted by path,
-//! each: flags (u8), kind (u8), path (u32 length + bytes), size (u64), mtime (i64 + u32), and
-//! when their flag is set: inode (u64), ctime (i64 + u32), mode (u32), SHA-256 (32 bytes),
-//! symlink target (u32 length + bytes). Last, the SHA-256 of everything before it.
+//! Fixed-size integers are little-endian; "varint" is LEB128 (7 bits a byte, low first), a
+//! signed one zigzag-coded. Header: magic `CTASKIDX`, format version (u32), what the file is
+//! (u8: index or start manifest), the session id (u16 length + bytes), `captured_at` (i64
+//! seconds, u32 nanoseconds), the entry count (u64). Then the entries, sorted by path, each:
+//! flags (u8), kind (u8), path (varint: bytes shared with the previous path, varint: length of
+//! the rest, the rest), size (varint), mtime (signed varint seconds, u32 nanoseconds), and when
+//! their flag is set: inode (varint), ctime (as mtime; absent when flagged equal to mtime),
+//! mode (varint), SHA-256 (32 bytes), symlink target (varint length + bytes). Last, the
+//! SHA-256 of everything before it.
 
 use chrono::{DateTime, Utc};
 use sha2::{Digest, Sha256};
@@ -25,6 +28,7 @@ const HAS_CTIME: u8 = 2;
 const HAS_MODE: u8 = 4;
 const HAS_SHA: u8 = 8;
 const HAS_TARGET: u8 = 16;
+const CTIME_IS_MTIME: u8 = 32;
 
 /// What a binary manifest file holds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -110,8 +114,10 @@ pub fn write_to(
     buf.extend_from_slice(id);
     put_time(&mut buf, &Timestamp::from_datetime(captured_at));
     buf.extend_from_slice(&(entries.len() as u64).to_le_bytes());
+    let mut prev = "";
     for e in entries {
-        put_entry(&mut buf, e);
+        put_entry(&mut buf, e, prev);
+        prev = &e.path;
         if buf.len() >= 60 * 1024 {
             sum.update(&buf);
             w.write_all(&buf)?;
@@ -128,14 +134,25 @@ fn put_time(out: &mut Vec<u8>, t: &Timestamp) {
     out.extend_from_slice(&t.nanos().to_le_bytes());
 }
 
-fn put_bytes(out: &mut Vec<u8>, b: &[u8]) {
-    out.extend_from_slice(&(b.len() as u32).to_le_bytes());
-    out.extend_from_slice(b);
+fn put_varint(out: &mut Vec<u8>, mut v: u64) {
+    while v >= 0x80 {
+        out.push((v as u8) | 0x80);
+        v >>= 7;
+    }
+    out.push(v as u8);
 }
 
-fn put_entry(out: &mut Vec<u8>, e: &Entry) {
+fn put_entry_time(out: &mut Vec<u8>, t: &Timestamp) {
+    let s = t.secs();
+    put_varint(out, ((s << 1) ^ (s >> 63)) as u64);
+    out.extend_from_slice(&t.nanos().to_le_bytes());
+}
+
+fn put_entry(out: &mut Vec<u8>, e: &Entry, prev: &str) {
+    let same_ctime = e.ctime.as_ref() == Some(&e.mtime);
     let flags = if e.ino.is_some() { HAS_INO } else { 0 }
         | if e.ctime.is_some() { HAS_CTIME } else { 0 }
+        | if same_ctime { CTIME_IS_MTIME } else { 0 }
         | if e.mode.is_some() { HAS_MODE } else { 0 }
         | if e.sha256.is_some() { HAS_SHA } else { 0 }
         | if e.target.is_some() { HAS_TARGET } else { 0 };
@@ -145,23 +162,32 @@ fn put_entry(out: &mut Vec<u8>, e: &Entry) {
         Kind::Symlink => 1,
         Kind::Other => 2,
     });
-    put_bytes(out, e.path.as_bytes());
-    out.extend_from_slice(&e.size.to_le_bytes());
-    put_time(out, &e.mtime);
+    let shared = prev
+        .bytes()
+        .zip(e.path.bytes())
+        .take_while(|(a, b)| a == b)
+        .count();
+    put_varint(out, shared as u64);
+    let rest = &e.path.as_bytes()[shared..];
+    put_varint(out, rest.len() as u64);
+    out.extend_from_slice(rest);
+    put_varint(out, e.size);
+    put_entry_time(out, &e.mtime);
     if let Some(ino) = e.ino {
-        out.extend_from_slice(&ino.to_le_bytes());
+        put_varint(out, ino);
     }
-    if let Some(c) = &e.ctime {
-        put_time(out, c);
+    if let Some(c) = e.ctime.as_ref().filter(|_| !same_ctime) {
+        put_entry_time(out, c);
     }
     if let Some(m) = e.mode {
-        out.extend_from_slice(&m.to_le_bytes());
+        put_varint(out, u64::from(m));
     }
     if let Some(d) = &e.sha256 {
         out.extend_from_slice(d);
     }
     if let Some(t) = &e.target {
-        put_bytes(out, t.as_bytes());
+        put_varint(out, t.len() as u64);
+        out.extend_from_slice(t.as_bytes());
     }
 }
 
@@ -173,6 +199,7 @@ pub fn decode(bytes: &[u8], role: Role) -> Result<Named, Unusable> {
     let mut r = Reader {
         b: bytes,
         at: MAGIC.len(),
+        prev: Vec::new(),
     };
     let version = r.u32()?;
     if version != VERSION {
@@ -194,8 +221,8 @@ pub fn decode(bytes: &[u8], role: Role) -> Result<Named, Unusable> {
     let session_id = r.string(id_len)?;
     let captured_at = r.time()?.to_datetime();
     let count = r.u64()?;
-    // Every entry takes at least 30 bytes: a count beyond that is corrupt, never allocated.
-    if count > (body.len() / 30) as u64 {
+    // Every entry takes at least 9 bytes: a count beyond that is corrupt, never allocated.
+    if count > (body.len() / 9) as u64 {
         return Err(corrupt("entry count beyond the file's size"));
     }
     let mut entries: Vec<Entry> = Vec::with_capacity(count as usize);
@@ -228,6 +255,8 @@ fn corrupt(detail: &str) -> Unusable {
 struct Reader<'a> {
     b: &'a [u8],
     at: usize,
+    /// The previous entry's path (entries share a prefix with it).
+    prev: Vec<u8>,
 }
 
 impl Reader<'_> {
@@ -271,9 +300,54 @@ impl Reader<'_> {
         String::from_utf8(b.to_vec()).map_err(|_| corrupt("a name that is not UTF-8"))
     }
 
+    fn varint(&mut self) -> Result<u64, Unusable> {
+        let mut v: u64 = 0;
+        for shift in (0..64).step_by(7) {
+            let b = self.u8()?;
+            v |= u64::from(b & 0x7f) << shift;
+            if b & 0x80 == 0 {
+                return Ok(v);
+            }
+        }
+        Err(corrupt("a number longer than 64 bits"))
+    }
+
+    fn length(&mut self) -> Result<usize, Unusable> {
+        usize::try_from(self.varint()?).map_err(|_| corrupt("a length beyond memory"))
+    }
+
+    fn entry_time(&mut self) -> Result<Timestamp, Unusable> {
+        let z = self.varint()?;
+        let secs = ((z >> 1) as i64) ^ -((z & 1) as i64);
+        let nanos = self.u32()?;
+        if nanos >= 1_000_000_000 {
+            return Err(corrupt("a time with nanoseconds beyond a second"));
+        }
+        Ok(Timestamp::from_unix(secs, i64::from(nanos)))
+    }
+
     fn sized_string(&mut self) -> Result<String, Unusable> {
-        let n = self.u32()? as usize;
+        let n = self.length()?;
         self.string(n)
+    }
+
+    /// A path: the bytes it shares with the previous one, then its own.
+    fn path(&mut self) -> Result<String, Unusable> {
+        let shared = self.length()?;
+        if shared > self.prev.len() {
+            return Err(corrupt("a path sharing more than the previous one has"));
+        }
+        let n = self.length()?;
+        let start = self.at;
+        self.take(n)?;
+        let body = self.b;
+        let rest = &body[start..self.at];
+        let mut p = Vec::with_capacity(shared + n);
+        p.extend_from_slice(&self.prev[..shared]);
+        p.extend_from_slice(rest);
+        self.prev.clear();
+        self.prev.extend_from_slice(&p);
+        String::from_utf8(p).map_err(|_| corrupt("a name that is not UTF-8"))
     }
 
     fn entry(&mut self) -> Result<Entry, Unusable> {
@@ -284,12 +358,20 @@ impl Reader<'_> {
             2 => Kind::Other,
             _ => return Err(corrupt("an unknown kind")),
         };
-        let path = self.sized_string()?;
-        let size = self.u64()?;
-        let mtime = self.time()?;
-        let ino = (flags & HAS_INO != 0).then(|| self.u64()).transpose()?;
-        let ctime = (flags & HAS_CTIME != 0).then(|| self.time()).transpose()?;
-        let mode = (flags & HAS_MODE != 0).then(|| self.u32()).transpose()?;
+        let path = self.path()?;
+        let size = self.varint()?;
+        let mtime = self.entry_time()?;
+        let ino = (flags & HAS_INO != 0).then(|| self.varint()).transpose()?;
+        let ctime = match (flags & HAS_CTIME != 0, flags & CTIME_IS_MTIME != 0) {
+            (false, _) => None,
+            (true, true) => Some(mtime),
+            (true, false) => Some(self.entry_time()?),
+        };
+        let mode = (flags & HAS_MODE != 0)
+            .then(|| self.varint())
+            .transpose()?
+            .map(|m| u32::try_from(m).map_err(|_| corrupt("a mode beyond 32 bits")))
+            .transpose()?;
         let sha256 = (flags & HAS_SHA != 0)
             .then(|| self.array::<32>())
             .transpose()?;
