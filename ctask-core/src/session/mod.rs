@@ -27,6 +27,7 @@ mod provisional;
 mod record;
 pub mod recovery;
 pub mod run;
+pub mod state;
 pub mod status;
 pub mod summary;
 pub mod tmux;
@@ -45,6 +46,7 @@ pub use info::{RecoveredInfo, SessionInfo};
 pub use lease::{Lease, Mode};
 pub use manifest::{CaptureOptions, Manifest};
 pub use run::{RunResult, run};
+pub use state::{AgentState, AgentStatus, set_state};
 pub use status::{DiffReport, StatusReport, diff_since_last, status};
 pub use summary::{DetectedVia, EndReason, Summary, SummaryBrief};
 
