@@ -159,7 +159,11 @@ fn session_marker(r: &WorkspaceInfo) -> String {
 
 /// The agent's state and how long it has held it (`waiting 3m`), `-` when none is set.
 fn agent_marker(r: &WorkspaceInfo) -> String {
-    match r.session.as_ref().and_then(|s| Some((s.agent_state.as_ref()?, s))) {
+    match r
+        .session
+        .as_ref()
+        .and_then(|s| Some((s.agent_state.as_ref()?, s)))
+    {
         Some((a, s)) => match s.agent_state_age_s {
             Some(age) => format!("{} {}", output::safe(a), short_age(age)),
             None => output::safe(a).into_owned(),

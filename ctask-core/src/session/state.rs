@@ -63,9 +63,7 @@ impl FromStr for AgentState {
             "done" => Ok(AgentState::Done),
             other => Err(Error::invalid_option(
                 "state",
-                format!(
-                    "unknown agent state {other:?}; expected working, waiting, idle or done"
-                ),
+                format!("unknown agent state {other:?}; expected working, waiting, idle or done"),
             )),
         }
     }
@@ -199,8 +197,12 @@ pub fn set_state(
                 .unwrap_or_default()
         )));
     }
-    let logs = log::open_dir(&ws.dir, true)?
-        .ok_or_else(|| Error::io(ws.dir.join(log::LOG_DIR), std::io::ErrorKind::NotFound.into()))?;
+    let logs = log::open_dir(&ws.dir, true)?.ok_or_else(|| {
+        Error::io(
+            ws.dir.join(log::LOG_DIR),
+            std::io::ErrorKind::NotFound.into(),
+        )
+    })?;
     let at = timefmt::now_secs();
     {
         let _guard = WriteLock::acquire_in(&ctask, paths::WRITE_LOCK, writelock::WAIT)?;

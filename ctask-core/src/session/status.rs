@@ -80,9 +80,7 @@ pub fn status_of(ws_dir: &Path, stale_after_s: u64) -> Result<StatusReport> {
     };
     let live = probe.state != State::None;
     let lease = probe.lease.filter(|_| live);
-    let agent = lease
-        .as_ref()
-        .and_then(|l| AgentStatus::of(l, Utc::now()));
+    let agent = lease.as_ref().and_then(|l| AgentStatus::of(l, Utc::now()));
     Ok(StatusReport {
         agent_state: agent.as_ref().map(|a| a.state),
         agent_state_at: agent.as_ref().and_then(|a| a.at),
