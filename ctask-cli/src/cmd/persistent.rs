@@ -91,6 +91,7 @@ fn options(
         heartbeat_seconds: settings.heartbeat_seconds.value,
         stale_after_seconds: settings.stale_after_seconds.value,
         root: Some(settings.root.value.clone()),
+        hooks: settings.hooks.value.clone(),
         ..SessionOptions::default()
     }
 }

@@ -97,6 +97,9 @@ pub struct SessionOptions {
     /// The task root the caller configured (a `--root` flag, a C `root` option), for the
     /// agent's `CTASK_ROOT`; `None` → resolved from the environment and config file.
     pub root: Option<PathBuf>,
+    /// The user's hooks (`before_begin`, `after_end`; from the config file, passed in by
+    /// the face); none by default.
+    pub hooks: crate::hooks::Hooks,
 }
 
 impl Default for SessionOptions {
@@ -115,6 +118,7 @@ impl Default for SessionOptions {
             capture: CaptureOptions::default(),
             newly_created: false,
             root: None,
+            hooks: crate::hooks::Hooks::default(),
         }
     }
 }
@@ -274,6 +278,8 @@ struct Inner {
     end_failure: Option<String>,
     tmux_session: Option<String>,
     adopted_at: Option<DateTime<Utc>>,
+    /// The user's hooks (`after_end` runs once the session is recorded).
+    hooks: crate::hooks::Hooks,
 }
 
 impl std::fmt::Debug for Session {

@@ -27,6 +27,14 @@ pub(super) fn settings_report(s: &Settings) -> SettingsReport {
         session_mode: setting(&s.session_mode),
         heartbeat_seconds: setting(&s.heartbeat_seconds),
         stale_after_seconds: setting(&s.stale_after_seconds),
+        hooks: SettingReport {
+            value: serde_json::to_value(&s.hooks.value.set).unwrap_or(Value::Null),
+            source: source_name(s.hooks.source),
+        },
+        hook_timeout_seconds: SettingReport {
+            value: Value::from(s.hooks.value.timeout_seconds),
+            source: source_name(s.hooks.source),
+        },
     }
 }
 
