@@ -121,17 +121,14 @@ impl BeginOptions {
 
     /// The core's session options, checked by the core's rules.
     fn into_session_options(self) -> FfiResult<SessionOptions> {
-        let (heartbeat_seconds, stale_after_seconds) =
-            match (self.heartbeat_seconds, self.stale_after_seconds) {
-                (Some(h), Some(s)) => (h, s),
-                (h, s) => {
-                    let settings = Settings::from_env(&Overrides::default())?;
-                    (
-                        h.unwrap_or(settings.heartbeat_seconds.value),
-                        s.unwrap_or(settings.stale_after_seconds.value),
-                    )
-                }
-            };
+        // The config file is always read: it names the user's hooks.
+        let settings = Settings::from_env(&Overrides::default())?;
+        let heartbeat_seconds = self
+            .heartbeat_seconds
+            .unwrap_or(settings.heartbeat_seconds.value);
+        let stale_after_seconds = self
+            .stale_after_seconds
+            .unwrap_or(settings.stale_after_seconds.value);
         let defaults = SessionOptions::default();
         let opts = SessionOptions {
             agent: self.agent.unwrap_or_else(|| DEFAULT_AGENT.to_owned()),
@@ -147,6 +144,7 @@ impl BeginOptions {
                 respect_ignore: self.respect_ignore.unwrap_or(true),
             },
             root: self.root.as_deref().map(PathBuf::from),
+            hooks: settings.hooks.value,
             ..defaults
         };
         opts.validate()?;
@@ -270,6 +268,30 @@ impl StatusOptions {
                 .stale_after_seconds
                 .value),
         }
+    }
+}
+
+/// Options of `ctask_set_state`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct StateOptions {
+    /// `working`, `waiting`, `idle` or `done` (required).
+    pub state: Option<String>,
+    /// One line of plain text.
+    pub message: Option<String>,
+    /// The caller's session (`CTASK_SESSION_ID`).
+    pub session_id: Option<String>,
+    /// Lease expiry, for judging the owner.
+    pub stale_after_seconds: Option<u64>,
+}
+
+impl StateOptions {
+    /// The lease expiry: given, else from the environment and config file.
+    pub fn stale_after(&self) -> FfiResult<u64> {
+        StatusOptions {
+            stale_after_seconds: self.stale_after_seconds,
+        }
+        .stale_after()
     }
 }
 
