@@ -144,6 +144,11 @@ type StatusReport struct {
 	// Persistent sessions: the tmux session and whether a client is attached to it.
 	TmuxSession string `json:"tmux_session,omitempty"`
 	Attached    *bool  `json:"attached,omitempty"`
+	// What the agent says it is doing (working, waiting, idle, done; see SetState).
+	AgentState     string     `json:"agent_state,omitempty"`
+	AgentStateAt   *time.Time `json:"agent_state_at,omitempty"`
+	AgentStateAgeS *int64     `json:"agent_state_age_s,omitempty"`
+	AgentMessage   string     `json:"agent_message,omitempty"`
 }
 
 // Workspace describes one workspace (the WorkspaceInfo JSON of docs/json.md).

@@ -30,6 +30,7 @@ const (
 	CodeNullArgument    Code = C.CTASK_ERR_NULL_ARGUMENT
 	CodeInvalidUTF8     Code = C.CTASK_ERR_INVALID_UTF8
 	CodePanic           Code = C.CTASK_ERR_PANIC
+	CodeHook            Code = C.CTASK_ERR_HOOK
 )
 
 var codeNames = map[Code]string{
@@ -47,6 +48,7 @@ var codeNames = map[Code]string{
 	CodeNullArgument:    "NULL argument",
 	CodeInvalidUTF8:     "invalid UTF-8",
 	CodePanic:           "internal error",
+	CodeHook:            "hook failed",
 }
 
 func (c Code) String() string {
@@ -97,6 +99,7 @@ var (
 	ErrNullArgument    = &Error{Code: CodeNullArgument}
 	ErrInvalidUTF8     = &Error{Code: CodeInvalidUTF8}
 	ErrPanic           = &Error{Code: CodePanic}
+	ErrHook            = &Error{Code: CodeHook}
 )
 
 // ErrClosed is returned by the methods of a Session after Close.

@@ -117,6 +117,11 @@ typedef enum ctask_status {
    * usable; the operation may have been left incomplete.
    */
   CTASK_ERR_PANIC = 13,
+  /**
+   * A `before_begin` hook of the user's config failed, so the session was not begun
+   * (`hook`, `program` and `exit` in `ctask_last_error_json`).
+   */
+  CTASK_ERR_HOOK = 14,
 } ctask_status;
 
 /**
@@ -345,8 +350,30 @@ enum ctask_status ctask_session_end(struct ctask_session *session,
 void ctask_session_free(struct ctask_session *session);
 
 /**
+ * Sets the agent state of the session in a workspace and returns what was set: a JSON
+ * object `{session_id, state, at, message?}`.
+ *
+ * - `dir`: path of a workspace directory, UTF-8, not NULL; borrowed.
+ * - `options_json`: a JSON object with `state` (required: `"working"`, `"waiting"`,
+ *   `"idle"` or `"done"`) and any of `message` (one line of plain text, at most 1024
+ *   bytes, no control characters), `session_id` (the caller's `CTASK_SESSION_ID`),
+ *   `stale_after_seconds`. Borrowed.
+ * - `out_json`: receives a new string on success (untouched on failure); not NULL. Free
+ *   it with `ctask_string_free`.
+ *
+ * Allowed when `session_id` is the lease's or the session's owner is alive; otherwise
+ * `CTASK_ERR_INVALID_ARGUMENT` and nothing is written. Writes the lease under
+ * `.ctask/write.lock` and appends a `state` log line. Thread-safe.
+ *
+ * # Safety
+ * Every pointer argument is NULL or valid: strings NUL-terminated and readable for the
+ * whole call, out-parameters aligned and writable.
+ */
+enum ctask_status ctask_set_state(const char *dir, const char *options_json, char **out_json);
+
+/**
  * Creates a workspace and returns its description (a `WorkspaceInfo` JSON object, see
- * docs/json.md).
+ * docs/json.md, plus `warnings` when the user's `on_create` hook failed).
  *
  * - `options_json`: NULL for the defaults, or a JSON object with any of `title`,
  *   `category`, `project` (bool), `agent` (a name such as `"claude"`, or an object

@@ -70,6 +70,8 @@ pub enum Command {
     Attach(cmd::entry::AttachArgs),
     /// Show who is in a workspace now, and its last session.
     Status(cmd::status::StatusArgs),
+    /// Report what the agent is doing: working, waiting, idle or done.
+    State(cmd::state::StateArgs),
     /// Show what changed since the last session ended.
     Diff(cmd::diff::DiffArgs),
     /// Show a workspace's session log.

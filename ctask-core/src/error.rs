@@ -59,6 +59,18 @@ pub enum Error {
         /// What went wrong.
         detail: String,
     },
+    /// A `before_begin` hook failed: the session was not begun.
+    #[error("hook {name} ({program}) failed: {detail}; the session was not begun")]
+    Hook {
+        /// The hook's name (`before_begin`).
+        name: String,
+        /// Its program (the argv's first element).
+        program: String,
+        /// Its exit code, `timeout`, `signal:N` or `spawn_error`.
+        exit: String,
+        /// How it failed, in words.
+        detail: String,
+    },
     /// An argument given by the caller is invalid.
     #[error("{detail}")]
     InvalidArgument {

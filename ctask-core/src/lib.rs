@@ -9,6 +9,7 @@
 pub mod error;
 pub mod fsio;
 pub mod fstype;
+pub mod hooks;
 pub mod host;
 pub mod manage;
 pub mod program;

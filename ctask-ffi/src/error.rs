@@ -47,6 +47,9 @@ pub enum ctask_status {
     /// An internal error (a Rust panic) was caught at the boundary. The library stays
     /// usable; the operation may have been left incomplete.
     CTASK_ERR_PANIC = 13,
+    /// A `before_begin` hook of the user's config failed, so the session was not begun
+    /// (`hook`, `program` and `exit` in `ctask_last_error_json`).
+    CTASK_ERR_HOOK = 14,
 }
 
 impl ctask_status {
@@ -68,6 +71,7 @@ impl ctask_status {
             CTASK_ERR_NULL_ARGUMENT => "CTASK_ERR_NULL_ARGUMENT",
             CTASK_ERR_INVALID_UTF8 => "CTASK_ERR_INVALID_UTF8",
             CTASK_ERR_PANIC => "CTASK_ERR_PANIC",
+            CTASK_ERR_HOOK => "CTASK_ERR_HOOK",
         }
     }
 }
@@ -165,6 +169,16 @@ impl From<Error> for Failure {
                 .with("path", path_value(&path))
                 .with("detail", detail),
             Error::Tmux { detail } => f(CTASK_ERR_TMUX).with("detail", detail),
+            Error::Hook {
+                name,
+                program,
+                exit,
+                detail,
+            } => f(CTASK_ERR_HOOK)
+                .with("hook", name)
+                .with("program", program)
+                .with("exit", exit)
+                .with("detail", detail),
             Error::InvalidArgument { detail, option } => {
                 let failure = f(CTASK_ERR_INVALID_ARGUMENT).with("detail", detail);
                 match option {

@@ -122,6 +122,7 @@ impl BeginOptions {
     /// The core's session options, checked by the core's rules.
     fn into_session_options(self) -> FfiResult<SessionOptions> {
         // The user's config.yaml and environment fill in what the options leave out.
+        // It is always read: it names the user's hooks.
         let settings = Settings::from_env(&Overrides::default())?;
         let heartbeat_seconds = self
             .heartbeat_seconds
@@ -145,6 +146,7 @@ impl BeginOptions {
             },
             root: self.root.as_deref().map(PathBuf::from),
             summary_manifest_max: settings.summary_manifest_max.value,
+            hooks: settings.hooks.value,
             ..defaults
         };
         opts.validate()?;
@@ -268,6 +270,30 @@ impl StatusOptions {
                 .stale_after_seconds
                 .value),
         }
+    }
+}
+
+/// Options of `ctask_set_state`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct StateOptions {
+    /// `working`, `waiting`, `idle` or `done` (required).
+    pub state: Option<String>,
+    /// One line of plain text.
+    pub message: Option<String>,
+    /// The caller's session (`CTASK_SESSION_ID`).
+    pub session_id: Option<String>,
+    /// Lease expiry, for judging the owner.
+    pub stale_after_seconds: Option<u64>,
+}
+
+impl StateOptions {
+    /// The lease expiry: given, else from the environment and config file.
+    pub fn stale_after(&self) -> FfiResult<u64> {
+        StatusOptions {
+            stale_after_seconds: self.stale_after_seconds,
+        }
+        .stale_after()
     }
 }
 

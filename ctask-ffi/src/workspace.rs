@@ -12,7 +12,7 @@ use crate::error::ctask_status;
 use crate::options::{CaptureOpts, CreateOptions, LookupOptions, StatusOptions};
 
 /// Creates a workspace and returns its description (a `WorkspaceInfo` JSON object, see
-/// docs/json.md).
+/// docs/json.md, plus `warnings` when the user's `on_create` hook failed).
 ///
 /// - `options_json`: NULL for the defaults, or a JSON object with any of `title`,
 ///   `category`, `project` (bool), `agent` (a name such as `"claude"`, or an object
@@ -36,10 +36,22 @@ pub unsafe extern "C" fn ctask_workspace_create(
     unsafe {
         json_call(None, options_json, out_json, |_, opts: CreateOptions| {
             let (roots, new) = opts.split();
-            let ws = Workspace::create(&roots.settings()?, &new)?;
-            Ok(ws.info())
+            let (ws, warnings) = Workspace::create_with_hooks(&roots.settings()?, &new)?;
+            Ok(Created {
+                info: ws.info(),
+                warnings,
+            })
         })
     }
+}
+
+/// A created workspace and the warning of its failed `on_create` hook, if any.
+#[derive(serde::Serialize)]
+struct Created {
+    #[serde(flatten)]
+    info: ctask_core::workspace::WorkspaceInfo,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    warnings: Vec<String>,
 }
 
 /// Resolves a query (directory name, slug, unique part of a slug, or a path containing

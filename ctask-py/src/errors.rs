@@ -66,6 +66,12 @@ pyo3::create_exception!(
 );
 pyo3::create_exception!(
     ctask._ctask,
+    HookError,
+    CtaskError,
+    "A before_begin hook of the user's config failed; the session was not begun (attributes: hook, program, exit)."
+);
+pyo3::create_exception!(
+    ctask._ctask,
     CtaskWarning,
     PyUserWarning,
     "A problem ctask met and worked around (e.g. an unreadable summary file)."
@@ -86,6 +92,7 @@ pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("AgentNotFoundError", py.get_type::<AgentNotFoundError>())?;
     m.add("FormatError", py.get_type::<FormatError>())?;
     m.add("TmuxError", py.get_type::<TmuxError>())?;
+    m.add("HookError", py.get_type::<HookError>())?;
     m.add("CtaskWarning", py.get_type::<CtaskWarning>())?;
     Ok(())
 }
@@ -139,6 +146,20 @@ fn build(py: Python<'_>, e: Error) -> PyResult<PyErr> {
             py,
             TmuxError::new_err(message),
             &[("detail", obj(py, detail)?)],
+        ),
+        Error::Hook {
+            name,
+            program,
+            exit,
+            ..
+        } => with_attrs(
+            py,
+            HookError::new_err(message),
+            &[
+                ("hook", obj(py, name)?),
+                ("program", obj(py, program)?),
+                ("exit", obj(py, exit)?),
+            ],
         ),
         Error::InvalidArgument { .. } => Ok(PyValueError::new_err(message)),
         Error::Io { path, source } => {

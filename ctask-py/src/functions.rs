@@ -173,6 +173,30 @@ pub fn status(
     .map(PyStatus)
 }
 
+/// Sets the agent state of the session in the workspace at `path` (`working`, `waiting`,
+/// `idle` or `done`, with an optional one-line message). Allowed when `session_id` is the
+/// lease's (the agent passes its `CTASK_SESSION_ID`) or the session's owner is alive;
+/// returns the session id.
+#[pyfunction]
+#[pyo3(signature = (path, state, message=None, session_id=None))]
+pub fn set_state(
+    py: Python<'_>,
+    path: &Bound<'_, PyAny>,
+    state: &str,
+    message: Option<String>,
+    session_id: Option<String>,
+) -> PyResult<String> {
+    let dir = path_arg(path, "path")?;
+    let state: session::AgentState = state.parse().map_err(errors::to_py)?;
+    py.detach(move || {
+        let stale = settings(None)?.stale_after_seconds.value;
+        let setter = session::state::Setter { session_id };
+        session::set_state(&dir, state, message.as_deref(), &setter, stale)
+    })
+    .py()
+    .map(|c| c.session_id)
+}
+
 /// Snapshots the files under `path`.
 #[pyfunction]
 #[pyo3(signature = (path, *, respect_ignore=true))]
@@ -306,10 +330,15 @@ pub fn create_workspace(
             project,
             agent,
         };
-        Workspace::create(&s, &opts)
+        Workspace::create_with_hooks(&s, &opts)
     })
     .py()
-    .map(|w| PyWorkspace(w.info()))
+    .and_then(|(w, warnings)| {
+        for m in &warnings {
+            errors::warn(py, m)?;
+        }
+        Ok(PyWorkspace(w.info()))
+    })
 }
 
 /// Opens the workspace at `path`.

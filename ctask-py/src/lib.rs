@@ -33,6 +33,7 @@ fn _ctask(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<types::PyEntry>()?;
     m.add_function(wrap_pyfunction!(functions::run, m)?)?;
     m.add_function(wrap_pyfunction!(functions::status, m)?)?;
+    m.add_function(wrap_pyfunction!(functions::set_state, m)?)?;
     m.add_function(wrap_pyfunction!(functions::capture_manifest, m)?)?;
     m.add_function(wrap_pyfunction!(functions::diff, m)?)?;
     m.add_function(wrap_pyfunction!(functions::diff_since_last, m)?)?;

@@ -290,6 +290,66 @@ static void test_workspaces(char *ws, size_t size) {
     ctask_string_free(json);
 }
 
+/* Agent state: set inside a session (by its id), seen by the status; refused with nothing
+ * written outside one. */
+static void test_state(const char *ws) {
+    ctask_session *s = NULL;
+    char *json = (char *)UNTOUCHED;
+    char id[128];
+    char opts[512];
+
+    /* No session: refused, and nothing returned. */
+    CHECK_STATUS(ctask_set_state(ws, "{\"state\": \"working\"}", &json),
+                 CTASK_ERR_INVALID_ARGUMENT);
+    CHECK(json == (char *)UNTOUCHED);
+    CHECK(contains(ctask_last_error(), "no session is running"));
+    CHECK_STATUS(ctask_set_state(ws, NULL, &json), CTASK_ERR_INVALID_ARGUMENT);
+    CHECK(contains(ctask_last_error(), "`state`"));
+
+    CHECK_STATUS(ctask_session_begin(ws, "{\"agent\": \"c-state\"}", &s), CTASK_OK);
+    if (s == NULL) {
+        return;
+    }
+    CHECK_STATUS(ctask_session_info_json(s, &json), CTASK_OK);
+    CHECK(json_string(json, "session_id", id, sizeof id));
+    ctask_string_free(json);
+
+    snprintf(opts, sizeof opts,
+             "{\"state\": \"waiting\", \"message\": \"Approve the plan?\", "
+             "\"session_id\": \"%s\"}",
+             id);
+    CHECK_STATUS(ctask_set_state(ws, opts, &json), CTASK_OK);
+    CHECK(contains(json, "\"state\": \"waiting\""));
+    CHECK(contains(json, id));
+    ctask_string_free(json);
+
+    CHECK_STATUS(ctask_workspace_status(ws, NULL, &json), CTASK_OK);
+    CHECK(contains(json, "\"agent_state\": \"waiting\""));
+    CHECK(contains(json, "\"agent_message\": \"Approve the plan?\""));
+    CHECK(contains(json, "\"agent_state_age_s\""));
+    ctask_string_free(json);
+
+    /* A message with a newline is refused; the state stays as it was. */
+    json = (char *)UNTOUCHED;
+    CHECK_STATUS(ctask_set_state(ws, "{\"state\": \"idle\", \"message\": \"a\\nb\"}", &json),
+                 CTASK_ERR_INVALID_ARGUMENT);
+    CHECK(json == (char *)UNTOUCHED);
+    CHECK(contains(ctask_last_error(), "control character"));
+    CHECK_STATUS(ctask_workspace_status(ws, NULL, &json), CTASK_OK);
+    CHECK(contains(json, "\"agent_state\": \"waiting\""));
+    ctask_string_free(json);
+
+    CHECK_STATUS(ctask_set_state(ws, "{\"state\": \"done\"}", &json), CTASK_OK);
+    ctask_string_free(json);
+    CHECK_STATUS(ctask_workspace_status(ws, NULL, &json), CTASK_OK);
+    CHECK(contains(json, "\"agent_state\": \"done\""));
+    CHECK(!contains(json, "agent_message"));
+    ctask_string_free(json);
+
+    CHECK_STATUS(ctask_session_end(s, 0, NULL), CTASK_OK);
+    ctask_session_free(s);
+}
+
 struct thread_result {
     ctask_status status;
     int own_message;
@@ -725,6 +785,7 @@ int main(void) {
     test_bad_options(ws);
     test_thread_local_errors();
     test_session(ws);
+    test_state(ws);
     test_manifests(ws);
     test_unsafe_and_broken();
     test_persistent();

@@ -18,6 +18,7 @@ from ctask._ctask import (
     Diff,
     DiffReport,
     FormatError,
+    HookError,
     Lease,
     LockTimeoutError,
     Manifest,
@@ -39,6 +40,7 @@ from ctask._ctask import (
     list_workspaces,
     resolve,
     run,
+    set_state,
     status,
 )
 
@@ -51,6 +53,7 @@ __all__ = [
     "Diff",
     "DiffReport",
     "FormatError",
+    "HookError",
     "Lease",
     "LockTimeoutError",
     "Manifest",
@@ -72,5 +75,6 @@ __all__ = [
     "list_workspaces",
     "resolve",
     "run",
+    "set_state",
     "status",
 ]

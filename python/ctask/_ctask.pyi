@@ -22,6 +22,7 @@ __all__ = [
     "Diff",
     "DiffReport",
     "FormatError",
+    "HookError",
     "Lease",
     "LockTimeoutError",
     "Manifest",
@@ -44,6 +45,7 @@ __all__ = [
     "list_workspaces",
     "resolve",
     "run",
+    "set_state",
     "status",
 ]
 
@@ -97,6 +99,13 @@ class TmuxError(CtaskError):
     """tmux is missing, too old or failed."""
 
     detail: str
+
+class HookError(CtaskError):
+    """A before_begin hook of the user's config failed; the session was not begun."""
+
+    hook: str
+    program: str
+    exit: str
 
 class CtaskWarning(UserWarning):
     """A problem ctask met and worked around (e.g. an unreadable summary file)."""
@@ -220,6 +229,14 @@ class Status:
     def diagnostic(self) -> Optional[str]: ...
     @property
     def last_summary(self) -> Optional[Summary]: ...
+    @property
+    def agent_state(self) -> Optional[Literal["working", "waiting", "idle", "done"]]: ...
+    @property
+    def agent_state_at(self) -> Optional[datetime]: ...
+    @property
+    def agent_state_age_s(self) -> Optional[int]: ...
+    @property
+    def agent_message(self) -> Optional[str]: ...
 
 @final
 class RunResult:
@@ -335,6 +352,8 @@ class Workspace:
     @property
     def session_state(self) -> Optional[Literal["active", "stale", "unknown"]]: ...
     @property
+    def agent_state(self) -> Optional[Literal["working", "waiting", "idle", "done"]]: ...
+    @property
     def last_ended_at(self) -> Optional[str]: ...
     def __fspath__(self) -> str: ...
 
@@ -439,6 +458,12 @@ def run(
     env: Optional[dict[str, str]] = None,
 ) -> Union[RunResult, PersistentSession]: ...
 def status(path: _StrPath, *, stale_after: Optional[int] = None) -> Status: ...
+def set_state(
+    path: _StrPath,
+    state: Literal["working", "waiting", "idle", "done"],
+    message: Optional[str] = None,
+    session_id: Optional[str] = None,
+) -> str: ...
 def capture_manifest(path: _StrPath, *, respect_ignore: bool = True) -> Manifest: ...
 def diff(a: Manifest, b: Manifest) -> Diff: ...
 def diff_since_last(path: _StrPath, *, respect_ignore: bool = True) -> DiffReport: ...

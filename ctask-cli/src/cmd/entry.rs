@@ -206,6 +206,7 @@ pub fn launch(
         summary_manifest_max: settings.summary_manifest_max.value,
         newly_created,
         root: Some(settings.root.value.clone()),
+        hooks: settings.hooks.value.clone(),
         ..SessionOptions::default()
     };
     signals::forward_termination();

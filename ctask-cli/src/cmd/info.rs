@@ -68,6 +68,16 @@ pub fn human(info: &WorkspaceInfo) -> String {
             _ => String::new(),
         };
         rows.push(("session", format!("{}{who}", s.state)));
+        if let Some(a) = &s.agent_state {
+            let age = s
+                .agent_state_age_s
+                .map_or_else(String::new, |t| format!(" for {t} s"));
+            let msg = s
+                .agent_message
+                .as_deref()
+                .map_or_else(String::new, |m| format!(": {m}"));
+            rows.push(("agent state", format!("{a}{age}{msg}")));
+        }
     }
     if let Some(l) = &info.last_session {
         rows.push((

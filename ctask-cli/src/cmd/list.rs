@@ -77,11 +77,11 @@ pub fn run(ctx: &Ctx, args: ListArgs) -> ctask_core::Result<i32> {
 
 fn table(rows: &[WorkspaceInfo]) -> String {
     let header = [
-        "NAME", "TYPE", "CATEGORY", "STATUS", "SESSION", "LAST", "UPDATED", "TITLE",
+        "NAME", "TYPE", "CATEGORY", "STATUS", "SESSION", "AGENT", "LAST", "UPDATED", "TITLE",
     ]
     .map(String::from);
     let now = chrono::Utc::now();
-    let mut lines: Vec<[String; 8]> = vec![header];
+    let mut lines: Vec<[String; 9]> = vec![header];
     for r in rows {
         let updated = r
             .updated_at
@@ -100,12 +100,13 @@ fn table(rows: &[WorkspaceInfo]) -> String {
             output::safe(&r.category).into_owned(),
             status,
             session_marker(r),
+            agent_marker(r),
             last_age(r, now),
             output::safe(&updated).into_owned(),
             output::safe(&r.title).into_owned(),
         ]);
     }
-    let mut widths = [0usize; 8];
+    let mut widths = [0usize; 9];
     for l in &lines {
         for (w, c) in widths.iter_mut().zip(l.iter()) {
             *w = (*w).max(c.chars().count());
@@ -127,6 +128,7 @@ fn table(rows: &[WorkspaceInfo]) -> String {
                     (0, _, _) => Some(Style::Bold),
                     (_, 4, "* active") => Some(Style::Green),
                     (_, 4, "stale" | "unknown") | (_, 3, "broken") => Some(Style::Yellow),
+                    (_, 5, c) if c.starts_with("waiting") => Some(Style::Yellow),
                     (_, 3, "archived") => Some(Style::Dim),
                     _ => None,
                 };
@@ -155,6 +157,31 @@ fn session_marker(r: &WorkspaceInfo) -> String {
     }
 }
 
+/// The agent's state and how long it has held it (`waiting 3m`), `-` when none is set.
+fn agent_marker(r: &WorkspaceInfo) -> String {
+    match r
+        .session
+        .as_ref()
+        .and_then(|s| Some((s.agent_state.as_ref()?, s)))
+    {
+        Some((a, s)) => match s.agent_state_age_s {
+            Some(age) => format!("{} {}", output::safe(a), short_age(age)),
+            None => output::safe(a).into_owned(),
+        },
+        None => "-".to_string(),
+    }
+}
+
+/// Seconds as `12s`, `3m`, `2h` or `4d`.
+fn short_age(secs: i64) -> String {
+    match secs.max(0) {
+        s if s < 60 => format!("{s}s"),
+        s if s < 3600 => format!("{}m", s / 60),
+        s if s < 86_400 => format!("{}h", s / 3600),
+        s => format!("{}d", s / 86_400),
+    }
+}
+
 /// How long ago the last session ended (`3m ago`), `-` when none has.
 fn last_age(r: &WorkspaceInfo, now: chrono::DateTime<chrono::Utc>) -> String {
     let Some(t) = r
@@ -164,13 +191,8 @@ fn last_age(r: &WorkspaceInfo, now: chrono::DateTime<chrono::Utc>) -> String {
     else {
         return "-".to_string();
     };
-    let secs = (now - t.with_timezone(&chrono::Utc)).num_seconds().max(0);
-    match secs {
-        s if s < 60 => format!("{s}s ago"),
-        s if s < 3600 => format!("{}m ago", s / 60),
-        s if s < 86_400 => format!("{}h ago", s / 3600),
-        s => format!("{}d ago", s / 86_400),
-    }
+    let secs = (now - t.with_timezone(&chrono::Utc)).num_seconds();
+    format!("{} ago", short_age(secs))
 }
 
 /// An RFC 3339 time shown as local `YYYY-MM-DD HH:MM`.

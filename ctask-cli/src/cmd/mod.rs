@@ -22,6 +22,7 @@ pub mod new;
 pub mod notes;
 pub mod path;
 pub mod persistent;
+pub mod state;
 pub mod status;
 
 /// Resolves `query` for a command that does not match archived workspaces (unless
@@ -74,6 +75,7 @@ pub fn run(ctx: &Ctx, command: Command) -> ctask_core::Result<i32> {
         Command::Supervise(a) => hidden::supervise(a),
         Command::Man(a) => man::run(a),
         Command::Status(a) => status::run(ctx, a),
+        Command::State(a) => state::run(ctx, a),
         Command::Diff(a) => diff::run(ctx, a),
         Command::Log(a) => log::run(ctx, a),
         Command::Notes(a) => notes::run(ctx, a),

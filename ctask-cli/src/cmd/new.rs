@@ -52,11 +52,14 @@ pub fn run(ctx: &Ctx, args: NewArgs) -> ctask_core::Result<i32> {
             ctask_core::session::launch::find_program(program)?;
         }
     }
-    let ws = Workspace::create(&settings, &opts)?;
+    let (ws, warnings) = Workspace::create_with_hooks(&settings, &opts)?;
     output::message(&format!(
         "created {} {} ({})",
         ws.task.kind, ws.dir_name, ws.task.category
     ));
+    for w in &warnings {
+        output::warn(w);
+    }
     if args.no_launch {
         output::data(&ws.dir.display().to_string())?;
         return Ok(0);

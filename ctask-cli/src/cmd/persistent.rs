@@ -92,6 +92,7 @@ fn options(
         stale_after_seconds: settings.stale_after_seconds.value,
         summary_manifest_max: settings.summary_manifest_max.value,
         root: Some(settings.root.value.clone()),
+        hooks: settings.hooks.value.clone(),
         ..SessionOptions::default()
     }
 }

@@ -109,6 +109,16 @@ pub fn human(dir: &Path, st: &StatusReport) -> String {
             l.session_mode().as_str()
         ));
     }
+    if let Some(a) = st.agent_state {
+        let age = st
+            .agent_state_age_s
+            .map_or_else(String::new, |s| format!(" for {s} s"));
+        let msg = st
+            .agent_message
+            .as_deref()
+            .map_or_else(String::new, |m| format!(": {}", safe(m)));
+        lines.push(format!("  agent {a}{age}{msg}"));
+    }
     if let Some(name) = &st.tmux_session {
         let name = safe(name);
         lines.push(match st.attached {

@@ -13,7 +13,8 @@ use super::lock::SessionLock;
 use super::manifest::{self, Capture, Manifest};
 use super::paths::CtaskPaths;
 use super::prepare::{
-    Assembly, Validated, assemble, note_oversized, start_heartbeat, validate, wait_for_owner,
+    Assembly, Validated, assemble, before_begin, note_oversized, start_heartbeat, validate,
+    wait_for_owner,
 };
 use super::record::LogEvent;
 use super::tmux::{self};
@@ -29,6 +30,7 @@ impl Session {
     /// Begins a session in workspace `dir` (docs/design.md §4.3).
     pub fn begin(dir: &Path, opts: SessionOptions) -> Result<Session> {
         let v = validate(dir, &opts)?;
+        before_begin(&v, &opts)?;
         match SessionLock::try_acquire(&v.paths.session_lock)? {
             None => {
                 let owner = wait_for_owner(&v.paths.lease);
@@ -91,7 +93,7 @@ fn coexist_or_refuse(v: Validated, opts: SessionOptions, owner: Lease) -> Result
     let outside = outside_diff(&last, &capture.manifest);
     let last = last.summary;
     let started_at = timefmt::now_secs();
-    let id = lease::new_session_id(started_at);
+    let id = v.id.clone();
     let dirs = SessionDirs::open(&v.ws.dir, &v.paths)?;
     Ok(assemble(
         v.ws,
@@ -165,7 +167,7 @@ fn begin_owned(
     crashpoint::hit("begin.captured");
     // Step 5: lease, start manifest, start line — under write.lock, undone on failure.
     let started_at = timefmt::now_secs();
-    let id = lease::new_session_id(started_at);
+    let id = v.id.clone();
     let mut new_lease = Lease::new(id.clone(), &opts.agent, opts.mode, opts.heartbeat_seconds);
     new_lease.started_at = Some(started_at);
     new_lease.heartbeat_at = Some(started_at);

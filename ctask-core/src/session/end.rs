@@ -61,7 +61,10 @@ impl Session {
             l.release();
         }
         match result {
-            Ok(outcome) => {
+            Ok(mut outcome) => {
+                if inner.role == Role::Owner && !outcome.workspace_removed {
+                    outcome.warnings.extend(after_end(&inner));
+                }
                 inner.outcome = Some(outcome.clone());
                 Ok((outcome, true))
             }
@@ -97,6 +100,27 @@ impl Drop for Session {
             exit_code: None,
         });
     }
+}
+
+/// The `after_end` hook of a recorded session (run once `session.lock` is released), with
+/// `CTASK_SUMMARY` naming the summary it wrote; its warning when it failed.
+fn after_end(inner: &Inner) -> Option<String> {
+    let argv = inner.hooks.set.after_end.as_ref()?;
+    let mut env = inner.env.clone();
+    let summary = inner.dirs.ctask.join(paths::SUMMARY);
+    env.insert(
+        "CTASK_SUMMARY".to_owned(),
+        summary.to_string_lossy().into_owned(),
+    );
+    crate::hooks::run_reported(
+        crate::hooks::HookName::AfterEnd,
+        argv,
+        &inner.ws_dir,
+        &env,
+        &inner.hooks,
+        Some(&inner.id),
+        Some(&inner.dirs.logs),
+    )
 }
 
 fn end_inner(inner: &mut Inner, ending: Ending) -> Result<Outcome> {

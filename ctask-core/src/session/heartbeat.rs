@@ -23,11 +23,15 @@ pub struct Beat {
 }
 
 impl Beat {
-    /// Rewrites `heartbeat_at` under `write.lock`, only while the file still holds our lease.
+    /// Rewrites `heartbeat_at` under `write.lock`, only while the file still holds our
+    /// lease, keeping the agent state found in it.
     pub fn tick(&mut self) -> Result<()> {
         let _guard = WriteLock::acquire_in(&self.dir, paths::WRITE_LOCK, writelock::WAIT)?;
         match lease::read_in(&self.dir)? {
-            LeaseFile::Present(on_disk) if on_disk.session_id == self.lease.session_id => {}
+            LeaseFile::Present(on_disk) if on_disk.session_id == self.lease.session_id => {
+                // The agent state is written by `ctask state`, never by the owner: carry it.
+                self.lease.keep_agent_state(&on_disk);
+            }
             _ => {
                 return Err(Error::format(
                     self.dir.join(paths::LEASE),

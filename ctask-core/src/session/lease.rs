@@ -72,6 +72,20 @@ pub struct Lease {
     /// `session.lock` in leases of this ctask; absent in the reference tool's.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub lock: Option<String>,
+    /// What the agent says it is doing (`working`, `waiting`, `idle`, `done`); kept as
+    /// written, judged by [`super::state::AgentStatus::of`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub agent_state: Option<String>,
+    /// When the agent state was set.
+    #[serde(
+        default,
+        with = "timefmt::opt",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub agent_state_at: Option<DateTime<Utc>>,
+    /// The agent's message with its state.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub agent_message: Option<String>,
 }
 
 /// Who owns a busy workspace (carried by [`crate::Error::ActiveSession`]).
@@ -120,6 +134,9 @@ impl Lease {
             tmux_session: None,
             adopted_from_orphan_at: None,
             lock: Some(LOCK_MARKER.to_owned()),
+            agent_state: None,
+            agent_state_at: None,
+            agent_message: None,
         }
     }
 
@@ -139,6 +156,14 @@ impl Lease {
     /// Whether the owner claims to run on this host.
     pub fn is_this_host(&self) -> bool {
         self.hostname == host::hostname()
+    }
+
+    /// Takes over the agent state fields of `other` (the heartbeat keeps what `ctask state`
+    /// wrote).
+    pub fn keep_agent_state(&mut self, other: &Lease) {
+        self.agent_state.clone_from(&other.agent_state);
+        self.agent_state_at = other.agent_state_at;
+        self.agent_message.clone_from(&other.agent_message);
     }
 
     /// Seconds since the last heartbeat (None without a parseable one).

@@ -29,6 +29,7 @@ mod provisional;
 mod record;
 pub mod recovery;
 pub mod run;
+pub mod state;
 pub mod status;
 pub mod summary;
 pub mod tmux;
@@ -47,6 +48,7 @@ pub use info::{RecoveredInfo, SessionInfo};
 pub use lease::{Lease, Mode};
 pub use manifest::{CaptureOptions, Manifest};
 pub use run::{RunResult, run};
+pub use state::{AgentState, AgentStatus, set_state};
 pub use status::{DiffReport, StatusReport, diff_since_last, status};
 pub use summary::{DetectedVia, EndReason, Summary, SummaryBrief};
 
@@ -99,6 +101,9 @@ pub struct SessionOptions {
     pub root: Option<PathBuf>,
     /// The most end-manifest entries a summary carries (above: `end_manifest_omitted`).
     pub summary_manifest_max: usize,
+    /// The user's hooks (`before_begin`, `after_end`; from the config file, passed in by
+    /// the face); none by default.
+    pub hooks: crate::hooks::Hooks,
 }
 
 impl Default for SessionOptions {
@@ -118,6 +123,7 @@ impl Default for SessionOptions {
             newly_created: false,
             root: None,
             summary_manifest_max: crate::workspace::config::DEFAULT_SUMMARY_MANIFEST_MAX,
+            hooks: crate::hooks::Hooks::default(),
         }
     }
 }
@@ -278,6 +284,8 @@ struct Inner {
     end_failure: Option<String>,
     tmux_session: Option<String>,
     adopted_at: Option<DateTime<Utc>>,
+    /// The user's hooks (`after_end` runs once the session is recorded).
+    hooks: crate::hooks::Hooks,
 }
 
 impl std::fmt::Debug for Session {

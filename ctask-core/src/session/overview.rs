@@ -38,6 +38,9 @@ pub fn annotate(info: &mut WorkspaceInfo, stale_after_s: u64) {
                 .and_then(|l| l.heartbeat_age_s(Utc::now())),
             tmux_session: st.tmux_session.clone(),
             attached: st.attached,
+            agent_state: st.agent_state.map(|a| a.as_str().to_owned()),
+            agent_state_age_s: st.agent_state_age_s,
+            agent_message: st.agent_message.clone(),
         });
     }
     if let Some(s) = st.last_summary {

@@ -57,6 +57,9 @@ pub struct SuperviseRequest {
     /// How often tmux is polled, in milliseconds.
     #[serde(default = "default_poll_ms")]
     pub poll_ms: u64,
+    /// The user's hooks (the supervisor begins and ends the session).
+    #[serde(default)]
+    pub hooks: crate::hooks::Hooks,
 }
 
 fn default_poll_ms() -> u64 {
@@ -86,6 +89,7 @@ impl SuperviseRequest {
             root: opts.root.clone(),
             exec_helper,
             poll_ms: default_poll_ms(),
+            hooks: opts.hooks.clone(),
         }
     }
 }
@@ -209,6 +213,12 @@ enum WireError {
     Tmux {
         detail: String,
     },
+    Hook {
+        name: String,
+        program: String,
+        exit: String,
+        detail: String,
+    },
     InvalidArgument {
         detail: String,
         #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -231,6 +241,17 @@ impl From<Error> for WireError {
             Error::AgentNotFound { command } => WireError::AgentNotFound { command },
             Error::BadFormat { path, detail } => WireError::BadFormat { path, detail },
             Error::Tmux { detail } => WireError::Tmux { detail },
+            Error::Hook {
+                name,
+                program,
+                exit,
+                detail,
+            } => WireError::Hook {
+                name,
+                program,
+                exit,
+                detail,
+            },
             Error::InvalidArgument { detail, option } => {
                 WireError::InvalidArgument { detail, option }
             }
@@ -253,6 +274,17 @@ impl From<WireError> for Error {
             WireError::AgentNotFound { command } => Error::AgentNotFound { command },
             WireError::BadFormat { path, detail } => Error::BadFormat { path, detail },
             WireError::Tmux { detail } => Error::Tmux { detail },
+            WireError::Hook {
+                name,
+                program,
+                exit,
+                detail,
+            } => Error::Hook {
+                name,
+                program,
+                exit,
+                detail,
+            },
             WireError::InvalidArgument { detail, option } => {
                 Error::InvalidArgument { detail, option }
             }
@@ -385,6 +417,7 @@ fn start_owned(req: &SuperviseRequest) -> Result<(Session, Tmux, String)> {
         heartbeat_seconds: req.heartbeat_seconds,
         stale_after_seconds: req.stale_after_seconds,
         root: req.root.clone(),
+        hooks: req.hooks.clone(),
         ..SessionOptions::default()
     };
     let session = if req.adopt {

@@ -17,6 +17,7 @@ use super::{
 };
 use crate::error::{Error, Result};
 use crate::fsio;
+use crate::hooks::HookName;
 use crate::workspace::{Kind, Workspace};
 use std::path::Path;
 use std::sync::{Arc, Mutex};
@@ -30,6 +31,8 @@ pub(super) struct Validated {
     pub(super) warnings: Vec<String>,
     /// The tmux session of a persistent session (tmux checked to be usable).
     pub(super) tmux: Option<(Tmux, String)>,
+    /// The id the new session will have (chosen now, so `before_begin` sees it).
+    pub(super) id: String,
 }
 
 /// Step 1: validation and resolution; nothing is written except a missing `.ctask/`.
@@ -71,6 +74,7 @@ pub(super) fn validate(dir: &Path, opts: &SessionOptions) -> Result<Validated> {
         launch,
         warnings,
         tmux,
+        id: lease::new_session_id(super::timefmt::now_secs()),
     })
 }
 
@@ -171,29 +175,51 @@ pub(super) struct Assembly {
     pub(super) dirs: SessionDirs,
 }
 
-pub(super) fn assemble(
-    ws: Workspace,
-    launch: LaunchDir,
+/// The environment of session `id` in `ws`: the agent's, and its hooks'.
+pub(super) fn session_env(
+    ws: &Workspace,
+    launch: &LaunchDir,
     opts: &SessionOptions,
-    a: Assembly,
-) -> Session {
+    id: &str,
+) -> std::collections::BTreeMap<String, String> {
     let flat_project = ws.task.kind == Kind::Project
         && ws.dir.parent().is_some_and(|p| {
             p.file_name()
                 .is_none_or(|n| n.to_string_lossy() != ws.task.category)
         });
     let root = super::agent_root(opts.root.as_deref(), &ws.dir, flat_project);
-    let env = launch::child_env(&launch::EnvFacts {
+    launch::child_env(&launch::EnvFacts {
         slug: &ws.task.slug,
         workspace: &ws.dir,
         root: &root,
         category: &ws.task.category,
         kind: ws.task.kind.as_str(),
         launch_rel: &launch.rel,
-        session_id: &a.id,
+        session_id: id,
         session_mode: opts.mode.as_str(),
         agent_env: &opts.agent_env,
-    });
+    })
+}
+
+/// A `before_begin` hook, run after validation and before anything is written or locked
+/// (docs/session.md): its failure refuses the begin.
+pub(super) fn before_begin(v: &Validated, opts: &SessionOptions) -> Result<()> {
+    let Some(argv) = &opts.hooks.set.before_begin else {
+        return Ok(());
+    };
+    let env = session_env(&v.ws, &v.launch, opts, &v.id);
+    let timeout = Duration::from_secs(opts.hooks.timeout_seconds);
+    crate::hooks::run(HookName::BeforeBegin, argv, &v.ws.dir, &env, timeout)
+        .map_err(|exit| crate::hooks::refused(argv, exit))
+}
+
+pub(super) fn assemble(
+    ws: Workspace,
+    launch: LaunchDir,
+    opts: &SessionOptions,
+    a: Assembly,
+) -> Session {
+    let env = session_env(&ws, &launch, opts, &a.id);
     Session {
         inner: Mutex::new(Inner {
             ws_dir: ws.dir,
@@ -223,6 +249,7 @@ pub(super) fn assemble(
             end_failure: None,
             tmux_session: a.tmux_session,
             adopted_at: a.adopted_at,
+            hooks: opts.hooks.clone(),
         }),
     }
 }

@@ -11,6 +11,7 @@ use super::lease::{Lease, Mode};
 use super::liveness::{self, State};
 use super::manifest::{self, CaptureOptions};
 use super::paths::CtaskPaths;
+use super::state::{AgentState, AgentStatus};
 use super::summary::{self, Omitted, SummaryBrief, SummaryFile};
 use super::timefmt;
 use super::tmux::Tmux;
@@ -37,6 +38,18 @@ pub struct StatusReport {
     /// Whether a client is attached to it.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub attached: Option<bool>,
+    /// What the agent says it is doing (`working`, `waiting`, `idle`, `done`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub agent_state: Option<AgentState>,
+    /// When the agent state was set.
+    #[serde(skip_serializing_if = "Option::is_none", with = "timefmt::opt")]
+    pub agent_state_at: Option<DateTime<Utc>>,
+    /// Seconds since the agent state was set.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub agent_state_age_s: Option<i64>,
+    /// The agent's message with its state.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub agent_message: Option<String>,
     /// Why the state is stale or unknown, or why the last summary could not be read.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub diagnostic: Option<String>,
@@ -67,7 +80,12 @@ pub fn status_of(ws_dir: &Path, stale_after_s: u64) -> Result<StatusReport> {
     };
     let live = probe.state != State::None;
     let lease = probe.lease.filter(|_| live);
+    let agent = lease.as_ref().and_then(|l| AgentStatus::of(l, Utc::now()));
     Ok(StatusReport {
+        agent_state: agent.as_ref().map(|a| a.state),
+        agent_state_at: agent.as_ref().and_then(|a| a.at),
+        agent_state_age_s: agent.as_ref().and_then(|a| a.age_s),
+        agent_message: agent.and_then(|a| a.message),
         state: probe.state,
         mode: lease.as_ref().map(Lease::session_mode),
         heartbeat_age_s: lease.as_ref().and_then(|l| l.heartbeat_age_s(Utc::now())),

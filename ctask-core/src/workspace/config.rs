@@ -13,6 +13,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
 use crate::fsio;
+use crate::hooks::{DEFAULT_TIMEOUT_SECONDS, HookSet, Hooks};
 use crate::workspace::taskfile::AgentSpec;
 
 /// Environment variable naming the task root.
@@ -171,6 +172,12 @@ pub struct ConfigFile {
     /// The most end-manifest entries a summary carries.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub summary_manifest_max: Option<usize>,
+    /// Programs run on workspace creation, before a begin and after an end.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hooks: Option<HookSet>,
+    /// How long a hook may run (default 30 s).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hook_timeout_seconds: Option<u64>,
 }
 
 impl ConfigFile {
@@ -214,6 +221,9 @@ pub struct Settings {
     /// The most end-manifest entries a summary carries (config file only, default 20 000);
     /// above it the summary records only their count.
     pub summary_manifest_max: Setting<usize>,
+    /// The hooks and their timeout (config file only: no flag or environment variable
+    /// names a program to run).
+    pub hooks: Setting<Hooks>,
     /// Where the config file is looked for (`None` when neither `XDG_CONFIG_HOME` nor
     /// `HOME` is set).
     pub config_path: Option<PathBuf>,
@@ -325,6 +335,7 @@ impl Settings {
             Some(n) => Setting::new(n, Source::Config),
             None => Setting::new(DEFAULT_SUMMARY_MANIFEST_MAX, Source::Default),
         };
+        let hooks = layers.hooks()?;
         Ok(Settings {
             root,
             project_root,
@@ -335,6 +346,7 @@ impl Settings {
             heartbeat_seconds,
             stale_after_seconds,
             summary_manifest_max,
+            hooks,
             config_path,
             config_loaded,
         })
@@ -424,6 +436,31 @@ impl Layers<'_> {
             return Ok(Setting::new(v, Source::Config));
         }
         Ok(Setting::new(default, Source::Default))
+    }
+
+    /// The hooks and their timeout: the config file, else none and 30 s.
+    fn hooks(&self) -> Result<Setting<Hooks>> {
+        let f = &self.file;
+        if f.hooks.is_none() && f.hook_timeout_seconds.is_none() {
+            return Ok(Setting::new(Hooks::default(), Source::Default));
+        }
+        let set = f.hooks.clone().unwrap_or_default();
+        set.validate()
+            .map_err(|e| Error::format(&self.file_path, e.to_string()))?;
+        let timeout_seconds = f.hook_timeout_seconds.unwrap_or(DEFAULT_TIMEOUT_SECONDS);
+        if timeout_seconds == 0 {
+            return Err(Error::format(
+                &self.file_path,
+                "key `hook_timeout_seconds` must be at least 1",
+            ));
+        }
+        Ok(Setting::new(
+            Hooks {
+                set,
+                timeout_seconds,
+            },
+            Source::Config,
+        ))
     }
 
     /// The default agent: flag, `CTASK_AGENT`, `default_agent`, `claude`.

@@ -77,6 +77,15 @@ pub struct SessionBrief {
     /// Whether a tmux client is attached (persistent mode).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub attached: Option<bool>,
+    /// What the agent says it is doing (`working`, `waiting`, `idle`, `done`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub agent_state: Option<String>,
+    /// Seconds since the agent state was set.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub agent_state_age_s: Option<i64>,
+    /// The agent's message with its state.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub agent_message: Option<String>,
 }
 
 /// The last ended session of a workspace, in brief.

@@ -79,6 +79,46 @@ impl Workspace {
         create::create(settings, opts)
     }
 
+    /// [`Workspace::create`], then the `on_create` hook of `settings` (run in the new
+    /// workspace): its failure is not an error but a returned warning and a `hook` log
+    /// line. Every face creates workspaces through this.
+    pub fn create_with_hooks(
+        settings: &Settings,
+        opts: &NewOptions,
+    ) -> Result<(Workspace, Vec<String>)> {
+        let ws = create::create(settings, opts)?;
+        let hooks = &settings.hooks.value;
+        let warning = hooks.set.on_create.as_ref().and_then(|argv| {
+            crate::hooks::run_reported(
+                crate::hooks::HookName::OnCreate,
+                argv,
+                &ws.dir,
+                &ws.hook_env(&settings.root.value),
+                hooks,
+                None,
+                None,
+            )
+        });
+        Ok((ws, warning.into_iter().collect()))
+    }
+
+    /// The environment of a hook that runs outside any session: the workspace's
+    /// `CTASK_*` variables without the session's.
+    fn hook_env(&self, root: &Path) -> std::collections::BTreeMap<String, String> {
+        let path = |p: &Path| p.to_string_lossy().into_owned();
+        [
+            ("CTASK_TASK", self.task.slug.clone()),
+            ("CTASK_WORKSPACE", path(&self.dir)),
+            ("CTASK_ROOT", path(root)),
+            ("CTASK_CATEGORY", self.task.category.clone()),
+            ("CTASK_TYPE", self.task.kind.as_str().to_owned()),
+            ("CTASK_MODE", "local".to_owned()),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_owned(), v))
+        .collect()
+    }
+
     /// Path of this workspace's `task.yaml`.
     pub fn task_file(&self) -> PathBuf {
         self.dir.join(TASK_FILE)

@@ -358,6 +358,16 @@ impl TaskFile {
         let Value::Mapping(map) = &value else {
             return Err(Error::format(path, "is not a YAML map of keys"));
         };
+        let in_section = map
+            .get("workspace")
+            .and_then(Value::as_mapping)
+            .is_some_and(|w| w.contains_key("hooks"));
+        if map.contains_key("hooks") || in_section {
+            return Err(Error::format(
+                path,
+                "has a `hooks` key, which is refused: hooks run programs, and a workspace                  must never make ctask run one; put hooks in your own config.yaml",
+            ));
+        }
         if let Some(v) = map.get("schema_version") {
             match v.as_u64() {
                 Some(n) if n > SCHEMA_VERSION => {

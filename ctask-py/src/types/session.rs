@@ -241,6 +241,23 @@ impl PyStatus {
     fn last_summary(&self) -> Option<PySummary> {
         self.0.last_summary.clone().map(PySummary)
     }
+    /// What the agent says it is doing: `working`, `waiting`, `idle`, `done` (or None).
+    #[getter]
+    fn agent_state(&self) -> Option<&'static str> {
+        self.0.agent_state.map(|a| a.as_str())
+    }
+    #[getter]
+    fn agent_state_at(&self) -> Option<DateTime<Utc>> {
+        self.0.agent_state_at
+    }
+    #[getter]
+    fn agent_state_age_s(&self) -> Option<i64> {
+        self.0.agent_state_age_s
+    }
+    #[getter]
+    fn agent_message(&self) -> Option<&str> {
+        self.0.agent_message.as_deref()
+    }
     fn __repr__(&self, py: Python<'_>) -> PyResult<String> {
         let s = &self.0;
         repr_of(
@@ -254,6 +271,9 @@ impl PyStatus {
                 ("attached", any(py, s.attached)?),
                 ("diagnostic", any(py, &s.diagnostic)?),
                 ("last_summary", any(py, self.last_summary())?),
+                ("agent_state", any(py, self.agent_state())?),
+                ("agent_state_age_s", any(py, s.agent_state_age_s)?),
+                ("agent_message", any(py, &s.agent_message)?),
             ],
         )
     }

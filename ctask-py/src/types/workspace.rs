@@ -106,6 +106,12 @@ impl PyWorkspace {
     fn session_state(&self) -> Option<&str> {
         self.0.session.as_ref().map(|s| s.state.as_str())
     }
+    /// The agent state of the session when this object was made (`working`, `waiting`,
+    /// `idle`, `done`; None when unset or without a session).
+    #[getter]
+    fn agent_state(&self) -> Option<&str> {
+        self.0.session.as_ref()?.agent_state.as_deref()
+    }
     /// When the last session ended (RFC 3339), as `ctask info` shows it; None if never.
     #[getter]
     fn last_ended_at(&self) -> Option<&str> {

@@ -28,6 +28,14 @@ pub(super) fn settings_report(s: &Settings) -> SettingsReport {
         heartbeat_seconds: setting(&s.heartbeat_seconds),
         stale_after_seconds: setting(&s.stale_after_seconds),
         summary_manifest_max: setting(&s.summary_manifest_max),
+        hooks: SettingReport {
+            value: serde_json::to_value(&s.hooks.value.set).unwrap_or(Value::Null),
+            source: source_name(s.hooks.source),
+        },
+        hook_timeout_seconds: SettingReport {
+            value: Value::from(s.hooks.value.timeout_seconds),
+            source: source_name(s.hooks.source),
+        },
     }
 }
 

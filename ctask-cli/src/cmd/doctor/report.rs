@@ -36,6 +36,10 @@ pub struct SettingsReport {
     pub stale_after_seconds: SettingReport,
     /// The most end-manifest entries a summary carries.
     pub summary_manifest_max: SettingReport,
+    /// Hooks (`{on_create?, before_begin?, after_end?}`, each an argv list); config file only.
+    pub hooks: SettingReport,
+    /// How long a hook may run, in seconds.
+    pub hook_timeout_seconds: SettingReport,
 }
 
 /// The config file.
@@ -179,6 +183,9 @@ pub(super) fn human(r: &Report) -> String {
                 output::paint_out(Style::Dim, &format!("({})", v.source))
             ));
         }
+        out.push(String::new());
+        out.push(head("hooks"));
+        out.extend(hook_lines(&s.hooks, &s.hook_timeout_seconds));
     }
 
     if !r.roots.is_empty() {
@@ -289,6 +296,34 @@ pub(super) fn human(r: &Report) -> String {
 }
 
 /// A setting's value for people: strings bare, `null` as `-`, an agent as its argv.
+/// One line per configured hook (its argv, escaped for the terminal) and the timeout.
+fn hook_lines(hooks: &SettingReport, timeout: &SettingReport) -> Vec<String> {
+    let mut out = Vec::new();
+    for name in ["on_create", "before_begin", "after_end"] {
+        if let Some(Value::Array(argv)) = hooks.value.get(name) {
+            let words: Vec<String> = argv
+                .iter()
+                .map(|a| format!("{:?}", output::safe(a.as_str().unwrap_or("?"))))
+                .collect();
+            out.push(format!("  {name:<19} {}", words.join(" ")));
+        }
+    }
+    if out.is_empty() {
+        out.push(format!(
+            "  none {}",
+            output::paint_out(Style::Dim, "(config.yaml `hooks:`)")
+        ));
+    } else {
+        out.push(format!(
+            "  {:<19} {} s  {}",
+            "hook_timeout_seconds",
+            show_value(&timeout.value),
+            output::paint_out(Style::Dim, &format!("({})", timeout.source))
+        ));
+    }
+    out
+}
+
 pub(super) fn show_value(v: &Value) -> String {
     match v {
         Value::Null => "-".to_owned(),
