@@ -23,6 +23,7 @@ pub mod notes;
 pub mod path;
 pub mod persistent;
 pub mod status;
+pub mod watch;
 
 /// Resolves `query` for a command that does not match archived workspaces (unless
 /// `opts` says so), keeping a broken workspace as [`Found::Broken`]. When nothing but an
@@ -83,5 +84,6 @@ pub fn run(ctx: &Ctx, command: Command) -> ctask_core::Result<i32> {
         Command::Doctor(a) => doctor::run(ctx, a),
         Command::Agents(a) => agents::run(ctx, a),
         Command::Completion(a) => completion::run(ctx, a),
+        Command::Watch(a) => watch::run(ctx, a),
     }
 }
