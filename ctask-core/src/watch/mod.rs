@@ -238,7 +238,7 @@ impl Watcher {
                 Ok(m) => m,
                 Err(RecvTimeoutError::Timeout) => return,
                 Err(RecvTimeoutError::Disconnected) => {
-                    self.to_polling("the inotify thread stopped".into());
+                    self.fall_back("the inotify thread stopped".into());
                     return;
                 }
             };
@@ -266,7 +266,7 @@ impl Watcher {
         self.dirty = self.known.keys().cloned().collect();
     }
 
-    fn to_polling(&mut self, why: String) {
+    fn fall_back(&mut self, why: String) {
         self.inotify = None;
         self.fallback = Some(why);
         self.everything();
@@ -458,7 +458,7 @@ impl Watcher {
                 i.watched.insert(dir.to_path_buf());
             }
             Err(e) if matches!(e.kind, notify::ErrorKind::MaxFilesWatch) => {
-                self.to_polling(format!("inotify: {e}"));
+                self.fall_back(format!("inotify: {e}"));
             }
             // Gone already, or not readable: the next listing sees to it.
             Err(_) => {}
