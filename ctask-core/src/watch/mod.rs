@@ -46,7 +46,7 @@ pub struct WatchOptions {
     /// Roots whose workspaces (two levels deep) are watched, including ones created later.
     #[serde(default)]
     pub roots: Vec<PathBuf>,
-    /// Workspaces watched by name (their path); with roots empty, only these.
+    /// Workspaces watched by name (their path), in addition to those under `roots`.
     #[serde(default)]
     pub workspaces: Vec<PathBuf>,
     /// Replay log lines dated at or after this instead of starting at each log's end.
@@ -81,6 +81,17 @@ mod millis {
             ));
         }
         Ok(Duration::from_millis(ms))
+    }
+}
+
+impl WatchOptions {
+    /// Adds `path` as a workspace to watch when it holds `task.yaml`, else as a root.
+    pub fn add_path(&mut self, path: PathBuf) {
+        if tree::is_workspace(&path) {
+            self.workspaces.push(path);
+        } else {
+            self.roots.push(path);
+        }
     }
 }
 
@@ -363,20 +374,15 @@ impl Watcher {
     /// Lists the workspaces again: new ones are added (a `created` event unless this is
     /// the first listing), vanished ones removed (`deleted`, after their last lines).
     fn rescan_set(&mut self, initial: bool) {
-        let listing = if self.named.is_empty() {
-            tree::list(&self.roots)
-        } else {
-            let mut l = tree::Listing::default();
-            for w in &self.named {
-                if tree::is_workspace(w) {
-                    l.workspaces.insert(w.clone());
-                }
-                if let Some(p) = w.parent() {
-                    l.structure.insert(p.to_path_buf());
-                }
+        let mut listing = tree::list(&self.roots);
+        for w in &self.named {
+            if tree::is_workspace(w) {
+                listing.workspaces.insert(w.clone());
             }
-            l
-        };
+            if let Some(p) = w.parent() {
+                listing.structure.insert(p.to_path_buf());
+            }
+        }
         let added: Vec<PathBuf> = listing
             .structure
             .difference(&self.structure)
