@@ -17,6 +17,7 @@ from ctask._ctask import (
     CtaskWarning,
     Diff,
     DiffReport,
+    Event,
     FormatError,
     Lease,
     LockTimeoutError,
@@ -30,6 +31,7 @@ from ctask._ctask import (
     Status,
     Summary,
     TmuxError,
+    Watcher,
     Workspace,
     WorkspaceNotFoundError,
     __version__,
@@ -40,6 +42,7 @@ from ctask._ctask import (
     resolve,
     run,
     status,
+    watch,
 )
 
 __all__ = [
@@ -50,6 +53,7 @@ __all__ = [
     "CtaskWarning",
     "Diff",
     "DiffReport",
+    "Event",
     "FormatError",
     "Lease",
     "LockTimeoutError",
@@ -63,6 +67,7 @@ __all__ = [
     "Status",
     "Summary",
     "TmuxError",
+    "Watcher",
     "Workspace",
     "WorkspaceNotFoundError",
     "__version__",
@@ -73,4 +78,5 @@ __all__ = [
     "resolve",
     "run",
     "status",
+    "watch",
 ]
