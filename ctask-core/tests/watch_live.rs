@@ -174,3 +174,45 @@ fn bad_options_are_refused() {
     assert!(err.to_string().contains("missing"), "{err}");
     assert!(!d.path().join("missing").exists());
 }
+
+#[test]
+fn a_replaced_logs_dir_is_followed_and_a_symlinked_one_never_read() {
+    let root = tempfile::tempdir().unwrap();
+    let a = make_ws(&root.path().join("a"), "a");
+    line(&a, "start", "first");
+    let mut w = Watcher::new(WatchOptions {
+        roots: vec![root.path().to_path_buf()],
+        ..WatchOptions::default()
+    })
+    .unwrap();
+    // logs/ moved away and made again: the new log is read from its start.
+    std::fs::rename(a.join("logs"), a.join("old-logs")).unwrap();
+    line(&a, "start", "second");
+    let mut got = Vec::new();
+    gather(&mut w, &mut got, |g| !g.is_empty());
+    line(&a, "end", "second");
+    gather(&mut w, &mut got, |g| g.len() >= 2);
+    assert_eq!(names_of(&got, &a), ["start:second", "end:second"]);
+    // logs/ replaced by a symlink to a directory outside: nothing of it is read.
+    let outside = tempfile::tempdir().unwrap();
+    std::fs::write(
+        outside.path().join("sessions.log"),
+        "2026-01-01T00:00:00Z start id=planted\n",
+    )
+    .unwrap();
+    std::fs::remove_dir_all(a.join("logs")).unwrap();
+    std::os::unix::fs::symlink(outside.path(), a.join("logs")).unwrap();
+    std::fs::write(
+        outside.path().join("sessions.log"),
+        "2026-01-01T00:00:00Z start id=planted\n2026-01-01T00:00:01Z end id=planted\n",
+    )
+    .unwrap();
+    assert!(w.next_event(Duration::from_millis(700)).unwrap().is_none());
+    assert_eq!(
+        std::fs::read_to_string(outside.path().join("sessions.log"))
+            .unwrap()
+            .lines()
+            .count(),
+        2
+    );
+}

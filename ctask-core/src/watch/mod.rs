@@ -38,6 +38,8 @@ pub const DEFAULT_POLL_INTERVAL: Duration = Duration::from_millis(500);
 /// Wake-ups queued between two calls before the watcher gives up on them and looks at
 /// everything instead (memory stays bounded whatever an agent does to its tree).
 const QUEUE: usize = 4096;
+/// Events decoded ahead of the caller at most (roughly: one log's read may pass it).
+const MAX_QUEUED: usize = 16 * 1024;
 
 /// What to watch and how.
 #[derive(Debug, Clone, Deserialize)]
@@ -138,6 +140,7 @@ pub struct Watcher {
     structure: BTreeSet<PathBuf>,
     dirty: BTreeSet<PathBuf>,
     rescan: bool,
+    cursor: Option<PathBuf>,
     next_poll: Instant,
     queue: VecDeque<Event>,
 }
@@ -190,6 +193,7 @@ impl Watcher {
             structure: BTreeSet::new(),
             dirty: BTreeSet::new(),
             rescan: false,
+            cursor: None,
             next_poll: Instant::now() + opts.poll_interval,
             queue: VecDeque::new(),
         };
@@ -304,19 +308,37 @@ impl Watcher {
                 self.rescan = true;
             }
             if let Some(ws) = p.ancestors().take(3).find(|a| self.known.contains_key(*a)) {
-                self.dirty.insert(ws.to_path_buf());
+                let ws = ws.to_path_buf();
+                if p.parent() == Some(ws.as_path()) && p.file_name() == Some(LOG_DIR.as_ref()) {
+                    // `logs/` itself was created, removed or replaced: watch what is there now.
+                    self.unwatch(p);
+                }
+                self.dirty.insert(ws);
             }
         }
     }
 
     /// Handles what was marked: the set of workspaces first, then each touched one.
+    /// Stops early once [`MAX_QUEUED`] events wait, leaving the rest marked; the next round
+    /// starts after the last workspace handled, so a busy log cannot starve the others.
     fn process(&mut self) {
         if std::mem::take(&mut self.rescan) {
             self.rescan_set(false);
         }
-        for dir in std::mem::take(&mut self.dirty) {
+        let round = std::mem::take(&mut self.dirty);
+        let (before, after): (Vec<PathBuf>, Vec<PathBuf>) = match self.cursor.take() {
+            Some(c) => round.into_iter().partition(|d| *d <= c),
+            None => (Vec::new(), round.into_iter().collect()),
+        };
+        let mut order = after.into_iter().chain(before);
+        for dir in order.by_ref() {
             self.refresh(&dir);
+            if self.queue.len() >= MAX_QUEUED {
+                self.cursor = Some(dir);
+                break;
+            }
         }
+        self.dirty.extend(order);
     }
 
     /// Reads a workspace's `task.yaml` when it changed (archived / restored / gone) and the

@@ -13,7 +13,7 @@ use crate::timefmt;
 pub const MAX_LINE: usize = 64 * 1024;
 /// At most this many bytes are read from one log per call, so a burst is delivered in
 /// pieces and memory stays bounded.
-pub const READ_BUDGET: usize = 256 * 1024;
+pub const READ_BUDGET: usize = 64 * 1024;
 
 /// Where the reader stands in one log.
 #[derive(Debug, Default)]
