@@ -20,7 +20,7 @@ const TICK: Duration = Duration::from_millis(200);
 pub struct WatchArgs {
     /// Workspaces to watch (directory name, slug, part of a slug, or a path); none: every
     /// workspace under the roots, including ones created later.
-    pub queries: Vec<String>,
+    pub query: Vec<String>,
     /// One JSON object per event and line (NDJSON).
     #[arg(long)]
     pub json: bool,
@@ -49,13 +49,13 @@ pub fn run(ctx: &Ctx, a: WatchArgs) -> ctask_core::Result<i32> {
         poll: a.poll,
         ..WatchOptions::default()
     };
-    if a.queries.is_empty() {
+    if a.query.is_empty() {
         opts.roots = vec![
             settings.root.value.clone(),
             settings.project_root.value.clone(),
         ];
     }
-    for q in &a.queries {
+    for q in &a.query {
         let all = ResolveOptions {
             include_archived: true,
         };
