@@ -161,9 +161,10 @@ impl PyWatcher {
     #[pyo3(signature = (timeout=None))]
     fn next(&self, py: Python<'_>, timeout: Option<f64>) -> PyResult<Option<PyEvent>> {
         let deadline = match timeout {
-            Some(t) if t.is_finite() && t >= 0.0 => {
-                Some(Instant::now() + Duration::from_secs_f64(t))
-            }
+            // A timeout too long to represent (or infinite) is no timeout.
+            Some(t) if t >= 0.0 => Duration::try_from_secs_f64(t)
+                .ok()
+                .and_then(|d| Instant::now().checked_add(d)),
             Some(t) => {
                 return Err(PyValueError::new_err(format!(
                     "timeout must be a non-negative number of seconds, not {t}"

@@ -117,5 +117,11 @@ def test_since_replays_and_bad_arguments_are_refused(ws: ctask.Workspace, root: 
         ctask.watch(str(ws.path))  # type: ignore[arg-type]
     with pytest.raises(ValueError, match="poll_interval"):
         ctask.watch([ws.path], poll=True, poll_interval=0)
-    with pytest.raises(ValueError, match="timeout"):
-        ctask.watch([ws.path]).next(-1)
+    w = ctask.watch([ws.path])
+    for bad in (-1.0, float("nan")):
+        with pytest.raises(ValueError, match="timeout"):
+            w.next(bad)
+    with pytest.raises(TypeError, match="since"):
+        ctask.watch([ws.path], since=12)  # type: ignore[arg-type]
+    with pytest.raises(ctask.WorkspaceNotFoundError):
+        ctask.watch([root / "nope" / "task.yaml"])

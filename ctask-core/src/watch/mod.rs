@@ -229,7 +229,11 @@ impl Watcher {
     /// one workspace come in log order; a change (`created`) comes before the lines of
     /// the workspace it names, `deleted` after them.
     pub fn next_event(&mut self, timeout: Duration) -> Result<Option<Event>> {
-        let deadline = Instant::now() + timeout;
+        let now = Instant::now();
+        // A timeout too long to represent waits as long as it can, one day at a time.
+        let deadline = now
+            .checked_add(timeout)
+            .unwrap_or_else(|| now + Duration::from_secs(86_400));
         loop {
             if let Some(e) = self.queue.pop_front() {
                 return Ok(Some(e));
