@@ -12,6 +12,8 @@ import pytest
 
 import ctask
 
+from conftest import files_of
+
 
 def _session(path: Path, agent: str) -> None:
     with ctask.Session(path, agent=agent, heartbeat=False):
@@ -123,5 +125,10 @@ def test_since_replays_and_bad_arguments_are_refused(ws: ctask.Workspace, root: 
             w.next(bad)
     with pytest.raises(TypeError, match="since"):
         ctask.watch([ws.path], since=12)  # type: ignore[arg-type]
-    with pytest.raises(ctask.WorkspaceNotFoundError):
-        ctask.watch([root / "nope" / "task.yaml"])
+    broken = root / "broken"
+    broken.mkdir(parents=True)
+    (broken / "task.yaml").write_text("title: [unclosed\n")
+    before = files_of(root)
+    with pytest.raises(ctask.FormatError, match="task.yaml"):
+        ctask.watch([broken])
+    assert files_of(root) == before
