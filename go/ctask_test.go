@@ -1,6 +1,7 @@
 package ctask_test
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"os"
@@ -412,5 +413,74 @@ func TestAgentRootIsTheConfiguredRoot(t *testing.T) {
 				t.Errorf("CTASK_WORKSPACE = %q, want %q", env["CTASK_WORKSPACE"], ws.Path)
 			}
 		}
+	}
+}
+
+// nextEvent receives the next event within 10 s.
+func nextEvent(t *testing.T, ch <-chan ctask.Event) ctask.Event {
+	t.Helper()
+	select {
+	case e, ok := <-ch:
+		if !ok {
+			t.Fatal("the event channel closed early")
+		}
+		return e
+	case <-time.After(10 * time.Second):
+		t.Fatal("no event within 10 s")
+	}
+	return ctask.Event{}
+}
+
+func TestWatchUntilCancelled(t *testing.T) {
+	roots := setup(t)
+	if err := os.MkdirAll(roots.Root, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	for _, poll := range []bool{false, true} {
+		ctx, cancel := context.WithCancel(context.Background())
+		ch, err := ctask.Watch(ctx, ctask.WatchOptions{Paths: []string{roots.Root}, Poll: poll, PollIntervalMs: 100})
+		if err != nil {
+			t.Fatalf("Watch: %v", err)
+		}
+		ws := newWorkspace(t, roots, fmt.Sprintf("Go watch %v", poll))
+		s, err := ctask.Begin(ws.Path, ctask.Options{Agent: "go-watch"})
+		if err != nil {
+			t.Fatalf("Begin: %v", err)
+		}
+		if _, err := s.End(0); err != nil {
+			t.Fatalf("End: %v", err)
+		}
+		s.Close()
+		var got []string
+		for len(got) < 3 {
+			e := nextEvent(t, ch)
+			if e.Workspace != ws.Path || e.Slug != ws.Slug {
+				t.Errorf("event of %q (%q), want %q", e.Workspace, e.Slug, ws.Path)
+			}
+			got = append(got, e.Event)
+			if e.Event == "start" && e.Fields["agent"] != "go-watch" {
+				t.Errorf("start fields %v", e.Fields)
+			}
+			if e.Event == "created" && (e.At == "" || e.TS != "") {
+				t.Errorf("created event %+v", e)
+			}
+		}
+		if strings.Join(got, " ") != "created start end" {
+			t.Errorf("events %v, want created start end", got)
+		}
+		cancel()
+		select {
+		case _, ok := <-ch:
+			if ok {
+				t.Error("an event after cancel")
+			}
+		case <-time.After(5 * time.Second):
+			t.Fatal("the channel was not closed after cancel")
+		}
+	}
+	_, err := ctask.Watch(context.Background(), ctask.WatchOptions{Since: "yesterday"})
+	var ce *ctask.Error
+	if !errors.As(err, &ce) || ce.Code != ctask.CodeInvalidArgument || !strings.Contains(ce.Message, "since") {
+		t.Errorf("bad since: %v", err)
 	}
 }

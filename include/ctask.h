@@ -133,6 +133,14 @@ typedef enum ctask_status {
  */
 typedef struct ctask_session ctask_session;
 
+/**
+ * A live stream of events (opaque).
+ *
+ * Created by `ctask_watch_open`, released by `ctask_watch_free`. Not thread-safe: one
+ * thread at a time may use a watcher (calls on different watchers are independent).
+ */
+typedef struct ctask_watch ctask_watch;
+
 #ifdef __cplusplus
 extern "C" {
 #endif // __cplusplus
@@ -370,6 +378,55 @@ void ctask_session_free(struct ctask_session *session);
  * whole call, out-parameters aligned and writable.
  */
 enum ctask_status ctask_set_state(const char *dir, const char *options_json, char **out_json);
+
+/**
+ * Starts watching workspaces for live events (docs/design.md §4.11).
+ *
+ * - `options_json`: NULL for the defaults, or a JSON object with any of `paths` (array of
+ *   workspace directories or roots; default: the task root and the project root),
+ *   `root` and `project_root` (override the configured roots when `paths` is absent),
+ *   `since` (RFC 3339: first replay the log lines dated at or after it), `poll` (bool:
+ *   poll instead of using inotify) and `poll_interval_ms` (default 500). Unknown keys are
+ *   `CTASK_ERR_INVALID_ARGUMENT` naming the key. Borrowed.
+ * - `out`: receives the new watcher on success (untouched on failure); not NULL. Release
+ *   it with `ctask_watch_free`.
+ *
+ * A path that is neither a workspace nor an existing directory is watched as an empty root.
+ * When inotify cannot be used (e.g. its watch limit is reached) the watcher polls.
+ * Thread-safe (the new watcher is then used by one thread at a time).
+ *
+ * # Safety
+ * Every pointer argument is NULL or valid: strings NUL-terminated and readable for the
+ * whole call, out-parameters aligned and writable.
+ */
+enum ctask_status ctask_watch_open(const char *options_json, struct ctask_watch **out);
+
+/**
+ * Waits up to `timeout_ms` milliseconds (0: do not wait) for the next event.
+ *
+ * - `w`: a watcher from `ctask_watch_open`; not NULL.
+ * - `event_json`: not NULL. On `CTASK_OK` it receives one event as a JSON object (the
+ *   shapes of docs/json.md, "Live events"), freed with `ctask_string_free`, or NULL when
+ *   no event came within the timeout. Untouched on failure.
+ *
+ * A negative `timeout_ms` is `CTASK_ERR_INVALID_ARGUMENT`. Events of one workspace come in
+ * the order of its log. Not thread-safe for one watcher: do not call it on the same `w`
+ * from two threads at once, nor together with `ctask_watch_free`.
+ *
+ * # Safety
+ * `w` is NULL or a live watcher; `event_json` is NULL or aligned and writable.
+ */
+enum ctask_status ctask_watch_next(struct ctask_watch *w, int timeout_ms, char **event_json);
+
+/**
+ * Releases a watcher and stops its watches (its inotify thread ends). NULL is a no-op.
+ * The watcher must not be used afterwards, and this call must not race with another call
+ * on it.
+ *
+ * # Safety
+ * `w` is NULL or a live watcher from `ctask_watch_open`, not used again afterwards.
+ */
+void ctask_watch_free(struct ctask_watch *w);
 
 /**
  * Creates a workspace and returns its description (a `WorkspaceInfo` JSON object, see

@@ -90,6 +90,8 @@ pub enum Command {
     Agents(cmd::agents::AgentsArgs),
     /// Print a shell completion script.
     Completion(cmd::completion::CompletionArgs),
+    /// Stream live events (session start/end, state, created, archived, deleted).
+    Watch(cmd::watch::WatchArgs),
     /// Internal: the tmux pane's command (load the env file, exec the agent).
     #[command(name = "__exec", hide = true)]
     Exec(cmd::hidden::ExecArgs),

@@ -125,3 +125,21 @@ impl Drop for Saved {
         }
     }
 }
+
+static STOP: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+extern "C" fn request_stop(_sig: libc::c_int) {
+    STOP.store(true, Ordering::SeqCst);
+}
+
+/// Makes INT and TERM ask a long-running command (`watch`) to stop cleanly: see
+/// [`stop_requested`].
+pub fn stop_on_termination() {
+    install(libc::SIGINT, request_stop);
+    install(libc::SIGTERM, request_stop);
+}
+
+/// Whether INT or TERM arrived since [`stop_on_termination`].
+pub fn stop_requested() -> bool {
+    STOP.load(Ordering::SeqCst)
+}

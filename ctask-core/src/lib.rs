@@ -15,6 +15,7 @@ pub mod manage;
 pub mod program;
 pub mod session;
 pub mod timefmt;
+pub mod watch;
 pub mod workspace;
 
 pub use error::{Error, Result};

@@ -19,6 +19,7 @@ mod manifest;
 mod options;
 mod session;
 mod state;
+mod watch;
 mod workspace;
 
 use std::ffi::{CStr, c_char};
@@ -30,6 +31,7 @@ pub use session::{
     ctask_session_heartbeat, ctask_session_info_json,
 };
 pub use state::ctask_set_state;
+pub use watch::{ctask_watch, ctask_watch_free, ctask_watch_next, ctask_watch_open};
 pub use workspace::{
     ctask_workspace_create, ctask_workspace_diff, ctask_workspace_list, ctask_workspace_resolve,
     ctask_workspace_status,

@@ -13,6 +13,7 @@ mod errors;
 mod functions;
 mod session;
 mod types;
+mod watch;
 
 /// The extension module `ctask._ctask`.
 #[pymodule]
@@ -31,6 +32,9 @@ fn _ctask(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<types::PyDiffReport>()?;
     m.add_class::<types::PyManifest>()?;
     m.add_class::<types::PyEntry>()?;
+    m.add_class::<watch::PyWatcher>()?;
+    m.add_class::<watch::PyEvent>()?;
+    m.add_function(wrap_pyfunction!(watch::watch, m)?)?;
     m.add_function(wrap_pyfunction!(functions::run, m)?)?;
     m.add_function(wrap_pyfunction!(functions::status, m)?)?;
     m.add_function(wrap_pyfunction!(functions::set_state, m)?)?;

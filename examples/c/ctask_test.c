@@ -754,6 +754,91 @@ static void test_persistent(void) {
     unsetenv("TMUX_TMPDIR");
 }
 
+/* Pulls events from `w` (up to 10 s) until one named `name` comes; returns it (free it
+ * with ctask_string_free) or NULL. Events of other names are appended to `seen`. */
+static char *next_named(ctask_watch *w, const char *name, char *seen, size_t size) {
+    char want[64];
+    snprintf(want, sizeof want, "\"event\":\"%s\"", name);
+    for (int i = 0; i < 100; i++) {
+        char *ev = NULL;
+        if (ctask_watch_next(w, 100, &ev) != CTASK_OK) {
+            fprintf(stderr, "ctask_watch_next: %s\n", ctask_last_error());
+            return NULL;
+        }
+        if (ev == NULL) {
+            continue;
+        }
+        if (contains(ev, want)) {
+            return ev;
+        }
+        strncat(seen, ev, size - strlen(seen) - 1);
+        ctask_string_free(ev);
+    }
+    return NULL;
+}
+
+/* The pull loop: a workspace created after the watch began, then a session's start and
+ * end, in order; with inotify and by polling. */
+static void test_watch(void) {
+    char opts[512];
+    const char *modes[] = {"false", "true"};
+    for (int m = 0; m < 2; m++) {
+        snprintf(opts, sizeof opts,
+                 "{\"paths\": [\"%s/tasks\"], \"poll\": %s, \"poll_interval_ms\": 100}", root,
+                 modes[m]);
+        ctask_watch *w = NULL;
+        CHECK_STATUS(ctask_watch_open(opts, &w), CTASK_OK);
+        char *ev = (char *)UNTOUCHED;
+        CHECK_STATUS(ctask_watch_next(w, 0, &ev), CTASK_OK);
+        CHECK(ev == NULL); /* nothing happened yet: a timeout is OK with NULL */
+
+        char ws[512];
+        char title[32];
+        snprintf(title, sizeof title, "watched %d", m);
+        create_workspace(title, ws, sizeof ws);
+        char seen[4096] = "";
+        ev = next_named(w, "created", seen, sizeof seen);
+        CHECK(ev != NULL);
+        CHECK(contains(ev, ws));
+        ctask_string_free(ev);
+
+        ctask_session *s = NULL;
+        CHECK_STATUS(ctask_session_begin(ws, "{\"heartbeat\": false, \"agent\": \"c-watch\"}", &s),
+                     CTASK_OK);
+        CHECK_STATUS(ctask_session_end(s, 0, NULL), CTASK_OK);
+        ctask_session_free(s);
+        ev = next_named(w, "start", seen, sizeof seen);
+        CHECK(ev != NULL);
+        CHECK(contains(ev, "\"agent\":\"c-watch\""));
+        CHECK(contains(ev, "\"slug\":\"watched-"));
+        ctask_string_free(ev);
+        ev = next_named(w, "end", seen, sizeof seen);
+        CHECK(ev != NULL);
+        CHECK(contains(ev, "\"exit\":\"0\""));
+        ctask_string_free(ev);
+        CHECK(strcmp(seen, "") == 0); /* nothing else, nothing out of order */
+
+        /* Bad calls change nothing. */
+        ev = (char *)UNTOUCHED;
+        CHECK_STATUS(ctask_watch_next(w, -1, &ev), CTASK_ERR_INVALID_ARGUMENT);
+        CHECK(contains(ctask_last_error(), "timeout_ms"));
+        CHECK(ev == (char *)UNTOUCHED);
+        CHECK_STATUS(ctask_watch_next(NULL, 0, &ev), CTASK_ERR_NULL_ARGUMENT);
+        CHECK(contains(ctask_last_error(), "`w`"));
+        CHECK_STATUS(ctask_watch_next(w, 0, NULL), CTASK_ERR_NULL_ARGUMENT);
+        CHECK(ev == (char *)UNTOUCHED);
+        ctask_watch_free(w);
+    }
+    ctask_watch *w = (ctask_watch *)UNTOUCHED;
+    CHECK_STATUS(ctask_watch_open("{\"pathz\": []}", &w), CTASK_ERR_INVALID_ARGUMENT);
+    CHECK(contains(ctask_last_error(), "pathz"));
+    CHECK_STATUS(ctask_watch_open("{\"since\": \"yesterday\"}", &w), CTASK_ERR_INVALID_ARGUMENT);
+    CHECK(contains(ctask_last_error(), "since"));
+    CHECK(w == (ctask_watch *)UNTOUCHED);
+    CHECK_STATUS(ctask_watch_open(NULL, NULL), CTASK_ERR_NULL_ARGUMENT);
+    ctask_watch_free(NULL);
+}
+
 int main(void) {
     char template[] = "/tmp/ctask-c-test-XXXXXX";
     if (mkdtemp(template) == NULL) {
@@ -789,6 +874,7 @@ int main(void) {
     test_manifests(ws);
     test_unsafe_and_broken();
     test_persistent();
+    test_watch();
 
     nftw(root, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
     printf("ctask-c-api: %d passed, %d failed\n", passed, failed);

@@ -17,6 +17,7 @@ from ctask._ctask import (
     CtaskWarning,
     Diff,
     DiffReport,
+    Event,
     FormatError,
     HookError,
     Lease,
@@ -31,6 +32,7 @@ from ctask._ctask import (
     Status,
     Summary,
     TmuxError,
+    Watcher,
     Workspace,
     WorkspaceNotFoundError,
     __version__,
@@ -42,6 +44,7 @@ from ctask._ctask import (
     run,
     set_state,
     status,
+    watch,
 )
 
 __all__ = [
@@ -52,6 +55,7 @@ __all__ = [
     "CtaskWarning",
     "Diff",
     "DiffReport",
+    "Event",
     "FormatError",
     "HookError",
     "Lease",
@@ -66,6 +70,7 @@ __all__ = [
     "Status",
     "Summary",
     "TmuxError",
+    "Watcher",
     "Workspace",
     "WorkspaceNotFoundError",
     "__version__",
@@ -77,4 +82,5 @@ __all__ = [
     "run",
     "set_state",
     "status",
+    "watch",
 ]

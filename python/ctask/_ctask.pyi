@@ -21,6 +21,7 @@ __all__ = [
     "CtaskWarning",
     "Diff",
     "DiffReport",
+    "Event",
     "FormatError",
     "HookError",
     "Lease",
@@ -35,6 +36,7 @@ __all__ = [
     "Status",
     "Summary",
     "TmuxError",
+    "Watcher",
     "Workspace",
     "WorkspaceNotFoundError",
     "__version__",
@@ -47,6 +49,7 @@ __all__ = [
     "run",
     "set_state",
     "status",
+    "watch",
 ]
 
 # --- exceptions -----------------------------------------------------------------------
@@ -478,4 +481,45 @@ def list_workspaces(
     kind: Optional[Literal["task", "project"]] = None,
     limit: Optional[int] = None,
 ) -> list[Workspace]: ...
+@final
+class Event:
+    @property
+    def event(self) -> str: ...
+    @property
+    def ts(self) -> Optional[str]: ...
+    @property
+    def at(self) -> Optional[str]: ...
+    @property
+    def fields(self) -> dict[str, str]: ...
+    @property
+    def workspace(self) -> str: ...
+    @property
+    def slug(self) -> str: ...
+    def to_json(self) -> str: ...
+
+class Watcher:
+    def __new__(
+        cls,
+        roots_or_paths: Optional[Sequence[_StrPath]] = None,
+        since: Union[str, datetime, None] = None,
+        poll: bool = False,
+        poll_interval: float = 0.5,
+    ) -> Watcher: ...
+    def next(self, timeout: Optional[float] = None) -> Optional[Event]: ...
+    @property
+    def polling(self) -> bool: ...
+    def close(self) -> None: ...
+    def __iter__(self) -> Watcher: ...
+    def __next__(self) -> Event: ...
+    def __aiter__(self) -> Watcher: ...
+    def __anext__(self) -> Awaitable[Event]: ...
+    def __enter__(self) -> Watcher: ...
+    def __exit__(self, *_args: object) -> None: ...
+
+def watch(
+    roots_or_paths: Optional[Sequence[_StrPath]] = None,
+    since: Union[str, datetime, None] = None,
+    poll: bool = False,
+    poll_interval: float = 0.5,
+) -> Watcher: ...
 def cli_main(argv: Sequence[str]) -> int: ...

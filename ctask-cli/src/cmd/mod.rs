@@ -24,6 +24,7 @@ pub mod path;
 pub mod persistent;
 pub mod state;
 pub mod status;
+pub mod watch;
 
 /// Resolves `query` for a command that does not match archived workspaces (unless
 /// `opts` says so), keeping a broken workspace as [`Found::Broken`]. When nothing but an
@@ -85,5 +86,6 @@ pub fn run(ctx: &Ctx, command: Command) -> ctask_core::Result<i32> {
         Command::Doctor(a) => doctor::run(ctx, a),
         Command::Agents(a) => agents::run(ctx, a),
         Command::Completion(a) => completion::run(ctx, a),
+        Command::Watch(a) => watch::run(ctx, a),
     }
 }

@@ -126,6 +126,12 @@ pub fn parse_line(line: &str) -> Option<LogEntry> {
     })
 }
 
+/// Parses one line given as bytes (invalid UTF-8 replaced); `None` for a line that does
+/// not follow the grammar. Any event name is accepted, known or not.
+pub fn parse_bytes(line: &[u8]) -> Option<LogEntry> {
+    parse_line(&String::from_utf8_lossy(line))
+}
+
 /// Reads a quoted value (after its opening quote); returns it and what follows.
 fn unquote(s: &str) -> Option<(String, &str)> {
     let mut out = String::new();
@@ -194,6 +200,13 @@ fn open_log(ws: &Path, write: bool) -> Result<Option<File>> {
         Some(dir) => open_in(&dir, write),
         None => Ok(None),
     }
+}
+
+/// Opens the log of workspace `ws` for reading without following a symlink at `logs/` or
+/// `sessions.log`; `Ok(None)` when it is missing, a path-security error when either is a
+/// link or the log is not a regular file.
+pub fn open_read(ws: &Path) -> Result<Option<File>> {
+    open_log(ws, false)
 }
 
 /// Appends one event line to the log of workspace `ws` with a single `write(2)`, first

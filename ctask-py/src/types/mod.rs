@@ -16,7 +16,7 @@ pub use workspace::*;
 type Field<'py> = (&'static str, Bound<'py, PyAny>);
 
 /// `Name(field=repr(value), …)`.
-fn repr_of(name: &str, fields: &[Field<'_>]) -> PyResult<String> {
+pub(crate) fn repr_of(name: &str, fields: &[Field<'_>]) -> PyResult<String> {
     let mut parts = Vec::with_capacity(fields.len());
     for (k, v) in fields {
         parts.push(format!("{k}={}", v.repr()?));
@@ -24,6 +24,6 @@ fn repr_of(name: &str, fields: &[Field<'_>]) -> PyResult<String> {
     Ok(format!("{name}({})", parts.join(", ")))
 }
 
-fn any<'py, T: IntoPyObject<'py>>(py: Python<'py>, v: T) -> PyResult<Bound<'py, PyAny>> {
+pub(crate) fn any<'py, T: IntoPyObject<'py>>(py: Python<'py>, v: T) -> PyResult<Bound<'py, PyAny>> {
     v.into_bound_py_any(py)
 }
