@@ -23,6 +23,7 @@ pub mod notes;
 pub mod path;
 pub mod persistent;
 pub mod status;
+pub mod undo;
 
 /// Resolves `query` for a command that does not match archived workspaces (unless
 /// `opts` says so), keeping a broken workspace as [`Found::Broken`]. When nothing but an
@@ -76,6 +77,9 @@ pub fn run(ctx: &Ctx, command: Command) -> ctask_core::Result<i32> {
         Command::Status(a) => status::run(ctx, a),
         Command::Diff(a) => diff::run(ctx, a),
         Command::Log(a) => log::run(ctx, a),
+        Command::History(a) => undo::history(ctx, a),
+        Command::Undo(a) => undo::undo(ctx, a),
+        Command::Show(a) => undo::show(ctx, a),
         Command::Notes(a) => notes::run(ctx, a),
         Command::Archive(a) => archive::archive(ctx, a),
         Command::Restore(a) => archive::restore(ctx, a),

@@ -152,11 +152,21 @@ fn begin_owned(
     crashpoint::hit("begin.recovered");
     // Step 4: one capture, diffed against the last end manifest.
     let mut last = read_last_summary(&v.paths, &mut warnings)?;
+    let last_id = last.as_ref().map(|s| s.session_id.clone());
     let base = baseline(last.as_mut(), &v.ws.dir, &opts);
-    let capture = match reused {
-        Some(c) => c,
-        None => manifest::capture(&v.ws.dir, &opts.capture, cache_of(&base))?,
-    };
+    // With snapshots on, the capture also stores the contents it reads (docs/undo.md).
+    let (capture, snap) = crate::snapshot::begin_capture(
+        &v.ws.dir,
+        &v.paths.dir,
+        &opts.snapshots,
+        opts.history_kind,
+        &opts.capture,
+        cache_of(&base),
+        base.as_ref().map(|(m, _)| m),
+        last_id.as_deref(),
+        reused,
+        &mut warnings,
+    )?;
     note_skipped(&capture, &mut warnings);
     let outside = outside_diff(&base, &capture.manifest);
     drop(base);
@@ -176,7 +186,7 @@ fn begin_owned(
         .then(|| provisional::take(&v.ws.dir))
         .flatten();
     let tmux_session = v.tmux.as_ref().map(|(_, n)| n.clone());
-    Ok(assemble(
+    let session = assemble(
         v.ws,
         v.launch,
         &opts,
@@ -198,7 +208,9 @@ fn begin_owned(
             provisional,
             dirs,
         },
-    ))
+    );
+    session.lock().snap = snap;
+    Ok(session)
 }
 
 /// Under `write.lock`: writes the lease and the start manifest, starts the heartbeat, and

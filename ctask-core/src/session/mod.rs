@@ -95,6 +95,10 @@ pub struct SessionOptions {
     /// The task root the caller configured (a `--root` flag, a C `root` option), for the
     /// agent's `CTASK_ROOT`; `None` → resolved from the environment and config file.
     pub root: Option<PathBuf>,
+    /// Snapshot settings (docs/undo.md).
+    pub snapshots: crate::snapshot::Settings,
+    /// What the session's history record will say made it (`undo` for an undo).
+    pub history_kind: crate::snapshot::RecordKind,
 }
 
 impl Default for SessionOptions {
@@ -113,6 +117,8 @@ impl Default for SessionOptions {
             capture: CaptureOptions::default(),
             newly_created: false,
             root: None,
+            snapshots: crate::snapshot::Settings::default(),
+            history_kind: crate::snapshot::RecordKind::Session,
         }
     }
 }
@@ -272,6 +278,8 @@ struct Inner {
     end_failure: Option<String>,
     tmux_session: Option<String>,
     adopted_at: Option<DateTime<Utc>>,
+    /// Snapshot state from begin to end.
+    snap: crate::snapshot::Pending,
 }
 
 impl std::fmt::Debug for Session {

@@ -222,6 +222,7 @@ pub(super) fn assemble(
             end_failure: None,
             tmux_session: a.tmux_session,
             adopted_at: a.adopted_at,
+            snap: crate::snapshot::Pending::default(),
         }),
     }
 }

@@ -83,7 +83,8 @@ pub fn recover_dead(
         }
     };
     let cache = start.as_ref().filter(|m| !m.is_foreign());
-    let capture = manifest::capture(ws, opts, cache)?;
+    let (capture, mut snap) =
+        crate::snapshot::recovery_capture(ws, &paths.dir, opts, cache, warnings)?;
     let changes = match &start {
         Some(s) => diff::diff(s, &capture.manifest),
         None => Diff::default(),
@@ -91,7 +92,31 @@ pub fn recover_dead(
     let s = dead_summary(l, &changes, &capture.manifest);
     crashpoint::hit("recovery.captured");
     let dirs = SessionDirs::open(ws, paths)?;
+    if let Some(start) = &start {
+        snap.kind = crate::snapshot::kind_of_agent(l.agent.as_deref());
+        let started = l.started_at.unwrap_or(start.captured_at);
+        let ended = s.ended_at.unwrap_or_else(timefmt::now_secs);
+        crate::snapshot::record_end(
+            &dirs.ctask,
+            &snap,
+            &l.session_id,
+            l.agent.as_deref().unwrap_or_default(),
+            started,
+            ended,
+            start,
+            &capture.manifest,
+            warnings,
+        );
+    }
     record::finalize(&dirs, &s, &changes, record::LeaseCheck::Judged(&judged))?;
+    crate::snapshot::finish_end(
+        &dirs.ctask,
+        &snap,
+        &l.session_id,
+        &capture.manifest.entries,
+        false,
+        warnings,
+    );
     crashpoint::hit("recovery.closed");
     warnings.push(format!(
         "session {} (pid {} on {}) ended without closing; its changes were recorded",

@@ -1,0 +1,52 @@
+//! Snapshots and undo (docs/design.md §4.10, docs/undo.md): the contents of every file at
+//! each session boundary are kept in a store, each session's changes in a history record,
+//! and any recorded session can be given back.
+
+pub mod history;
+mod hooks;
+mod retention;
+pub mod store;
+pub mod tree;
+mod undo;
+mod view;
+
+pub use history::{Change, Record, RecordKind, State};
+pub use undo::{ItemStatus, UndoAction, UndoItem, UndoOptions, UndoReport, undo};
+pub use view::{At, HistoryEntry, HistoryReport, history, show, store_bytes};
+
+pub(crate) use hooks::Pending;
+pub(crate) use hooks::{
+    begin_capture, end_capture, finish_end, kind_of_agent, record_end, recovery_capture,
+};
+
+/// Default of `snapshot_max_file_bytes`: 64 MiB.
+pub const DEFAULT_MAX_FILE_BYTES: u64 = 64 * 1024 * 1024;
+/// Default of `snapshot_keep_sessions`.
+pub const DEFAULT_KEEP_SESSIONS: usize = 50;
+/// Default of `snapshot_max_bytes`: 2 GiB.
+pub const DEFAULT_MAX_BYTES: u64 = 2 * 1024 * 1024 * 1024;
+
+/// The snapshot settings (config keys `snapshots`, `snapshot_max_file_bytes`,
+/// `snapshot_keep_sessions`, `snapshot_max_bytes`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Settings {
+    /// Keep contents and history at all.
+    pub enabled: bool,
+    /// Files larger than this are hashed, not stored.
+    pub max_file_bytes: u64,
+    /// History records (and their contents) kept.
+    pub keep_sessions: usize,
+    /// The most the store may hold, beyond the current tree's contents.
+    pub max_bytes: u64,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings {
+            enabled: true,
+            max_file_bytes: DEFAULT_MAX_FILE_BYTES,
+            keep_sessions: DEFAULT_KEEP_SESSIONS,
+            max_bytes: DEFAULT_MAX_BYTES,
+        }
+    }
+}
