@@ -205,6 +205,7 @@ pub fn launch(
         stale_after_seconds: settings.stale_after_seconds.value,
         newly_created,
         root: Some(settings.root.value.clone()),
+        snapshots: ctask_core::snapshot::Settings::for_workspace(settings, ws),
         ..SessionOptions::default()
     };
     signals::forward_termination();

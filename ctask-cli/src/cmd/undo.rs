@@ -128,12 +128,6 @@ pub fn history(ctx: &Ctx, a: HistoryArgs) -> ctask_core::Result<i32> {
     Ok(0)
 }
 
-/// The snapshot settings of `ws` (config, then `task.yaml`).
-pub fn snapshot_settings(settings: &Settings, ws: &Workspace) -> snapshot::Settings {
-    let _ = (settings, ws);
-    snapshot::Settings::default()
-}
-
 /// Runs `ctask undo`.
 pub fn undo(ctx: &Ctx, a: UndoArgs) -> ctask_core::Result<i32> {
     let (settings, ws) = workspace(ctx, &a.query)?;
@@ -142,7 +136,7 @@ pub fn undo(ctx: &Ctx, a: UndoArgs) -> ctask_core::Result<i32> {
         stale_after_seconds: settings.stale_after_seconds.value,
         root: Some(settings.root.value.clone()),
         capture: CaptureOptions::default(),
-        snapshots: snapshot_settings(&settings, &ws),
+        snapshots: snapshot::Settings::for_workspace(&settings, &ws),
         ..SessionOptions::default()
     };
     let opts = UndoOptions {

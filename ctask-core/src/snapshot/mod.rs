@@ -50,3 +50,20 @@ impl Default for Settings {
         }
     }
 }
+
+impl Settings {
+    /// The settings in force for workspace `ws`: the resolved config, with `snapshots:
+    /// false` in its `task.yaml` turning them off.
+    pub fn for_workspace(
+        s: &crate::workspace::Settings,
+        ws: &crate::workspace::Workspace,
+    ) -> Settings {
+        let off_here = ws.task.extra.get("snapshots").and_then(|v| v.as_bool()) == Some(false);
+        Settings {
+            enabled: s.snapshots.value && !off_here,
+            max_file_bytes: s.snapshot_max_file_bytes.value,
+            keep_sessions: usize::try_from(s.snapshot_keep_sessions.value).unwrap_or(usize::MAX),
+            max_bytes: s.snapshot_max_bytes.value,
+        }
+    }
+}

@@ -27,6 +27,10 @@ pub(super) fn settings_report(s: &Settings) -> SettingsReport {
         session_mode: setting(&s.session_mode),
         heartbeat_seconds: setting(&s.heartbeat_seconds),
         stale_after_seconds: setting(&s.stale_after_seconds),
+        snapshots: setting(&s.snapshots),
+        snapshot_max_file_bytes: setting(&s.snapshot_max_file_bytes),
+        snapshot_keep_sessions: setting(&s.snapshot_keep_sessions),
+        snapshot_max_bytes: setting(&s.snapshot_max_bytes),
     }
 }
 
