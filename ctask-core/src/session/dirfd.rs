@@ -253,7 +253,10 @@ impl Dir {
 
     /// The names inside (not `.` and `..`; names that are not UTF-8 are left out).
     pub fn names(&self) -> Result<Vec<String>> {
-        let fd = self.fd.try_clone().map_err(|e| Error::io(&self.path, e))?;
+        // A descriptor of its own: a duplicate would share the read position.
+        let flags = OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC;
+        let fd = rustix::fs::openat(&self.fd, ".", flags, Mode::empty())
+            .map_err(|e| Error::io(&self.path, e.into()))?;
         let mut rd = rustix::fs::Dir::new(fd).map_err(|e| Error::io(&self.path, e.into()))?;
         let mut out = Vec::new();
         while let Some(ent) = rd.read() {
