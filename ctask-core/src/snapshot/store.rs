@@ -268,11 +268,9 @@ impl ObjectWriter<'_> {
         Ok(())
     }
 
-    /// Gives up (the temp file is removed).
-    pub fn abandon(mut self) {
-        self.enc = None;
-        let _ = self.store.dir.unlink(&self.name);
-        self.name.clear();
+    /// Gives up (the temp file is removed; the content counts as not stored).
+    pub fn abandon(self) {
+        drop(self);
     }
 }
 

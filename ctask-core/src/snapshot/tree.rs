@@ -73,10 +73,10 @@ impl Tree {
             Err(e) => return Err(e.into()),
         };
         #[allow(clippy::useless_conversion, clippy::unnecessary_cast)]
-        let raw = u32::from(st.st_mode);
+        let raw = st.st_mode as u32;
         let mode = Some(raw & 0o7777);
         let size = u64::try_from(st.st_size).unwrap_or(0);
-        match FileType::from_raw_mode(raw.into()) {
+        match FileType::from_raw_mode(raw as _) {
             FileType::Symlink => {
                 let t = rustix::fs::readlinkat(&dir, name, Vec::new())?;
                 Ok(Some(State {

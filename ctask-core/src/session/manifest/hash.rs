@@ -200,12 +200,9 @@ fn digest_stored(
                     n.min(usize::try_from(size - done).unwrap_or(usize::MAX))
                 };
                 h.update(&buf[..take]);
-                if let Some(wr) = w.as_mut()
-                    && wr.write(&buf[..take]).is_err()
-                {
-                    if let Some(wr) = w.take() {
-                        wr.abandon();
-                    }
+                let failed = w.as_mut().is_some_and(|wr| wr.write(&buf[..take]).is_err());
+                if failed && let Some(wr) = w.take() {
+                    wr.abandon();
                 }
                 done += take as u64;
             }
