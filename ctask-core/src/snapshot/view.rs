@@ -2,7 +2,7 @@
 
 use std::path::Path;
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, SubsecRound, Utc};
 use serde::Serialize;
 
 use super::history::{self, Change, RecordKind, State};
@@ -115,8 +115,8 @@ pub fn history(ws: &Path) -> Result<HistoryReport> {
             session_id: r.session_id.clone(),
             kind: r.kind,
             agent: r.agent.clone(),
-            started_at: r.started_at,
-            ended_at: r.ended_at,
+            started_at: r.started_at.map(|t| t.trunc_subsecs(0)),
+            ended_at: r.ended_at.map(|t| t.trunc_subsecs(0)),
             changes: Counts::of(&r.changes),
             outside: Counts::of(&r.outside),
             restorable: not_restorable.is_empty(),
