@@ -18,6 +18,7 @@ mod error;
 mod manifest;
 mod options;
 mod session;
+mod undo;
 mod workspace;
 
 use std::ffi::{CStr, c_char};
@@ -28,6 +29,7 @@ pub use session::{
     ctask_session, ctask_session_begin, ctask_session_end, ctask_session_free,
     ctask_session_heartbeat, ctask_session_info_json,
 };
+pub use undo::{ctask_history, ctask_undo};
 pub use workspace::{
     ctask_workspace_create, ctask_workspace_diff, ctask_workspace_list, ctask_workspace_resolve,
     ctask_workspace_status,
