@@ -9,7 +9,7 @@ use ctask_core::workspace::{Overrides, Settings, Workspace};
 use serde::Deserialize;
 
 use crate::boundary::json_call;
-use crate::error::{ctask_status, FfiResult};
+use crate::error::{FfiResult, ctask_status};
 
 /// Options of `ctask_undo`.
 #[derive(Debug, Default, Deserialize)]

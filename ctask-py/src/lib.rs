@@ -13,6 +13,7 @@ mod errors;
 mod functions;
 mod session;
 mod types;
+mod undo;
 
 /// The extension module `ctask._ctask`.
 #[pymodule]
@@ -39,5 +40,10 @@ fn _ctask(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(functions::resolve, m)?)?;
     m.add_function(wrap_pyfunction!(functions::list_workspaces, m)?)?;
     m.add_function(wrap_pyfunction!(functions::cli_main, m)?)?;
+    m.add_class::<undo::PyUndoResult>()?;
+    m.add_class::<undo::PyUndoItem>()?;
+    m.add_class::<undo::PyHistoryEntry>()?;
+    m.add_function(wrap_pyfunction!(undo::undo, m)?)?;
+    m.add_function(wrap_pyfunction!(undo::history, m)?)?;
     Ok(())
 }

@@ -180,8 +180,17 @@ fn begin_owned(
     new_lease.tmux_session = v.tmux.as_ref().map(|(_, n)| n.clone());
     // Step 6 (the heartbeat) is started inside, before the start line: nothing after
     // that line can fail without its end.
-    let dirs = SessionDirs::open(&v.ws.dir, &v.paths)?;
-    let (beat, hb) = write_start(&v.paths, &dirs, new_lease, &capture.manifest, &opts)?;
+    let started = SessionDirs::open(&v.ws.dir, &v.paths).and_then(|dirs| {
+        write_start(&v.paths, &dirs, new_lease, &capture.manifest, &opts).map(|s| (dirs, s))
+    });
+    let (dirs, (beat, hb)) = match started {
+        Ok(v) => v,
+        Err(e) => {
+            // A failed begin leaves `.ctask/` as it found it: what it stored goes too.
+            snap.discard(&v.paths.dir);
+            return Err(e);
+        }
+    };
     let provisional = (opts.newly_created && opts.mode == Mode::Direct)
         .then(|| provisional::take(&v.ws.dir))
         .flatten();

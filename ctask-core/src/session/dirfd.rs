@@ -251,6 +251,13 @@ impl Dir {
         })
     }
 
+    /// Removes the empty sub-directory `name` (fails when it is not empty).
+    pub fn remove_empty_dir(&self, name: &str) -> Result<()> {
+        check_name(name)?;
+        rustix::fs::unlinkat(&self.fd, name, AtFlags::REMOVEDIR)
+            .map_err(|e| Error::io(self.join(name), e.into()))
+    }
+
     /// The names inside (not `.` and `..`; names that are not UTF-8 are left out).
     pub fn names(&self) -> Result<Vec<String>> {
         // A descriptor of its own: a duplicate would share the read position.

@@ -116,6 +116,15 @@ fn fill(ws: &Path, store: &Store, entries: &[Entry]) -> bool {
     all
 }
 
+impl Pending {
+    /// Takes back what begin stored, when the begin failed after its capture.
+    pub(crate) fn discard(&self, ctask_path: &Path) {
+        if let (Some(store), Ok(ctask)) = (&self.store, Dir::open(ctask_path)) {
+            store.discard(&ctask);
+        }
+    }
+}
+
 /// End's capture: with the store of the session, when it has one.
 pub(crate) fn end_capture(
     ws: &Path,

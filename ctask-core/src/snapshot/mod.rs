@@ -67,3 +67,29 @@ impl Settings {
         }
     }
 }
+
+/// Whether `name` is one of the snapshot directories in `.ctask/` (`objects`, `history`).
+pub(crate) fn is_snapshot_dir(name: &str) -> bool {
+    name == store::OBJECTS_DIR || name == history::HISTORY_DIR
+}
+
+/// Whether the snapshot directory `dir` holds only what ctask writes there: regular files
+/// named as objects, the marker, temp objects, or history records (provisional cleanup).
+pub(crate) fn holds_only_own_files(dir: &std::path::Path) -> bool {
+    let Ok(rd) = std::fs::read_dir(dir) else {
+        return false;
+    };
+    rd.into_iter().all(|e| {
+        e.is_ok_and(|e| {
+            let name = e.file_name();
+            let ok_name = name.to_str().is_some_and(|n| {
+                store::is_object_name(n)
+                    || n == store::MARKER
+                    || n.starts_with("tmp-")
+                    || n.starts_with(crate::fsio::TEMP_PREFIX)
+                    || n.ends_with(".json")
+            });
+            ok_name && e.file_type().is_ok_and(|t| t.is_file())
+        })
+    })
+}

@@ -29,6 +29,10 @@ pub struct Store {
     max_file_bytes: u64,
     written: AtomicU64,
     failed: AtomicU64,
+    /// The objects this handle wrote (so a failed begin can take them back).
+    new_objects: std::sync::Mutex<Vec<String>>,
+    /// The store directory was made by this handle.
+    created: bool,
 }
 
 /// Lower-case hex of a digest.
@@ -53,7 +57,8 @@ impl Store {
     /// Opens the store in `.ctask/` (created when `create`); `None` when it does not
     /// exist and `create` is false. A symlink in its place is a path-security error.
     pub fn open(ctask: &Dir, create: bool, max_file_bytes: u64) -> Result<Option<Store>> {
-        if !create && ctask.stat(OBJECTS_DIR)?.is_none() {
+        let existed = ctask.stat(OBJECTS_DIR)?.is_some();
+        if !create && !existed {
             return Ok(None);
         }
         let dir = ctask.open_sub(OBJECTS_DIR, create)?;
@@ -62,6 +67,8 @@ impl Store {
             max_file_bytes,
             written: AtomicU64::new(0),
             failed: AtomicU64::new(0),
+            new_objects: std::sync::Mutex::new(Vec::new()),
+            created: !existed,
         }))
     }
 
@@ -225,6 +232,23 @@ impl Store {
         }
     }
 
+    /// Takes back what this handle wrote (a begin that failed leaves `.ctask/` as it found
+    /// it): its new objects, and the store directory when it made it. `ctask` is the
+    /// `.ctask/` directory holding the store.
+    pub fn discard(&self, ctask: &Dir) {
+        let names = self
+            .new_objects
+            .lock()
+            .map(|mut v| std::mem::take(&mut *v))
+            .unwrap_or_default();
+        for n in names {
+            let _ = self.dir.unlink(&n);
+        }
+        if self.created {
+            let _ = ctask.remove_empty_dir(OBJECTS_DIR);
+        }
+    }
+
     /// The path of the store (for messages).
     pub fn path(&self) -> &std::path::Path {
         self.dir.path()
@@ -262,6 +286,9 @@ impl ObjectWriter<'_> {
         } else {
             self.store.dir.rename(&self.name, &target)?;
             self.store.written.fetch_add(1, Ordering::Relaxed);
+            if let Ok(mut v) = self.store.new_objects.lock() {
+                v.push(target);
+            }
             crate::session::crashpoint::hit("store.object_renamed");
         }
         self.name.clear();
