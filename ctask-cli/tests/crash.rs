@@ -578,17 +578,20 @@ fn report(kind: &str, t: &Tally) {
 #[test]
 fn kill_9_inside_undo() {
     const BEFORE: &str = "for i in 1 2 3 4 5; do printf 'old %s\\n' $i > f$i.txt; done";
-    const AFTER: &str = "for i in 1 2 3 4 5; do printf 'new %s %0500d\\n' $i 0 > f$i.txt; done; rm f5.txt";
+    const AFTER: &str =
+        "for i in 1 2 3 4 5; do printf 'new %s %0500d\\n' $i 0 > f$i.txt; done; rm f5.txt";
     for point in UNDO_POINTS {
         for n in 0..runs() {
             let env = Env::new();
             let ws = env.new_ws("Undo crash");
             env.run(&sh_args(&ws, &[], BEFORE, &[])).ok();
-            let old: Vec<Option<Vec<u8>>> =
-                (1..=5).map(|i| fs::read(ws.join(format!("f{i}.txt"))).ok()).collect();
+            let old: Vec<Option<Vec<u8>>> = (1..=5)
+                .map(|i| fs::read(ws.join(format!("f{i}.txt"))).ok())
+                .collect();
             env.run(&sh_args(&ws, &[], AFTER, &[])).ok();
-            let new: Vec<Option<Vec<u8>>> =
-                (1..=5).map(|i| fs::read(ws.join(format!("f{i}.txt"))).ok()).collect();
+            let new: Vec<Option<Vec<u8>>> = (1..=5)
+                .map(|i| fs::read(ws.join(format!("f{i}.txt"))).ok())
+                .collect();
             let mut cmd = env.cmd(&["undo", path_str(&ws)]);
             cmd.env("CTASK_CRASH_AT", point);
             let mut bg = Bg::spawn(cmd);
