@@ -144,7 +144,6 @@ fn end_inner(inner: &mut Inner, ending: Ending) -> Result<Outcome> {
             &inner.id,
             &inner.agent,
             inner.started_at,
-            ended_at,
             &inner.start,
             &capture.manifest,
             &mut warnings,

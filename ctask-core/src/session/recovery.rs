@@ -94,15 +94,13 @@ pub fn recover_dead(
     let dirs = SessionDirs::open(ws, paths)?;
     if let Some(start) = &start {
         snap.kind = crate::snapshot::kind_of_agent(l.agent.as_deref());
-        let started = l.started_at.unwrap_or(start.captured_at);
-        let ended = s.ended_at.unwrap_or_else(timefmt::now_secs);
+        let began = l.started_at.unwrap_or(start.captured_at);
         crate::snapshot::record_end(
             &dirs.ctask,
             &snap,
             &l.session_id,
             l.agent.as_deref().unwrap_or_default(),
-            started,
-            ended,
+            began,
             start,
             &capture.manifest,
             warnings,

@@ -174,13 +174,17 @@ pub fn changes(from: &Manifest, to: &Manifest) -> Vec<Change> {
 }
 
 /// Whether `p` is a workspace-relative path a record may name: not empty, not absolute,
-/// no `.`/`..`/empty component, nothing under `.ctask/`.
+/// no `.`/`..`/empty component, and none of what manifests never list (`.ctask/`, `.git/`,
+/// `task.yaml`, `logs/sessions.log`).
 pub fn valid_path(p: &str) -> bool {
+    let under = |d: &str| p == d || p.strip_prefix(d).is_some_and(|r| r.starts_with('/'));
     !p.is_empty()
         && !p.contains('\0')
         && p.split('/').all(|c| !c.is_empty() && c != "." && c != "..")
-        && p != ".ctask"
-        && !p.starts_with(".ctask/")
+        && !under(".ctask")
+        && !under(".git")
+        && p != "task.yaml"
+        && p != "logs/sessions.log"
 }
 
 /// Whether `id` can name a record file.
@@ -259,7 +263,7 @@ fn read_one(dir: &Dir, id: &str) -> Loaded {
         .find(|c| !valid_path(&c.path))
     {
         return Err(format!(
-            "{}: path {:?} leaves the workspace or names .ctask",
+            "{}: path {:?} leaves the workspace or names a file ctask keeps",
             path.display(),
             bad.path
         ));

@@ -144,14 +144,12 @@ pub(crate) fn record_end(
     id: &str,
     agent: &str,
     started_at: DateTime<Utc>,
-    ended_at: DateTime<Utc>,
     start: &Manifest,
     end: &Manifest,
     warnings: &mut Vec<String>,
 ) {
     let Some(store) = &p.store else { return };
-    // To the nanosecond (the summary's is to the second): records sort by it.
-    let _ = ended_at;
+    // `ended_at` to the nanosecond (the summary's is to the second): records sort by it.
     let r = Record {
         session_id: id.to_owned(),
         kind: p.kind,
