@@ -276,3 +276,84 @@ pub fn remove(ctask: &Dir, id: &str) -> Result<()> {
     let dir = ctask.open_sub(HISTORY_DIR, false)?;
     dir.unlink(&format!("{id}.json")).map(|_| ())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::session::manifest::Timestamp;
+
+    fn entry(path: &str, sha: u8, mode: u32) -> Entry {
+        Entry {
+            path: path.into(),
+            size: 1,
+            mtime: Timestamp::from_unix(0, 0),
+            sha256: Some([sha; 32]),
+            kind: Kind::File,
+            target: None,
+            ino: Some(1),
+            ctime: Some(Timestamp::from_unix(0, 0)),
+            mode: Some(mode),
+        }
+    }
+
+    fn manifest(entries: Vec<Entry>) -> Manifest {
+        Manifest {
+            captured_at: chrono::DateTime::UNIX_EPOCH,
+            entries,
+        }
+    }
+
+    #[test]
+    fn changes_list_added_deleted_content_and_mode_changes_only() {
+        let a = manifest(vec![
+            entry("gone", 1, 0o644),
+            entry("mode", 2, 0o644),
+            entry("same", 3, 0o644),
+            entry("text", 4, 0o644),
+        ]);
+        let mut touched = entry("same", 3, 0o644);
+        touched.mtime = Timestamp::from_unix(99, 0);
+        let b = manifest(vec![
+            entry("mode", 2, 0o755),
+            entry("new", 5, 0o644),
+            touched,
+            entry("text", 6, 0o644),
+        ]);
+        let c = changes(&a, &b);
+        let paths: Vec<&str> = c.iter().map(|c| c.path.as_str()).collect();
+        assert_eq!(paths, ["gone", "mode", "new", "text"]);
+        assert!(c[0].after.is_none() && c[2].before.is_none());
+        assert_eq!(c[1].after.as_ref().and_then(|s| s.mode), Some(0o755));
+        assert_eq!(c[3].before.as_ref().and_then(State::digest), Some([4; 32]));
+    }
+
+    #[test]
+    fn paths_that_leave_the_workspace_or_name_ctask_files_are_invalid() {
+        for bad in [
+            "",
+            "/etc/passwd",
+            "../x",
+            "a/../b",
+            "a//b",
+            "./a",
+            ".ctask",
+            ".ctask/objects/x",
+            ".git/config",
+            "task.yaml",
+            "logs/sessions.log",
+            "a\0b",
+        ] {
+            assert!(!valid_path(bad), "{bad:?}");
+        }
+        for good in [
+            "a",
+            "a/b c",
+            ".ctaskish",
+            "logs/other.log",
+            "x/task.yaml",
+            "line\nbreak",
+        ] {
+            assert!(valid_path(good), "{good:?}");
+        }
+    }
+}

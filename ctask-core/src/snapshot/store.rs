@@ -309,3 +309,42 @@ impl Drop for ObjectWriter<'_> {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn contents_round_trip_and_corruption_is_caught() {
+        let d = tempfile::tempdir().unwrap();
+        let ctask = Dir::open(d.path()).unwrap();
+        let store = Store::open(&ctask, true, 1024).unwrap().unwrap();
+        let data = b"hello, store".repeat(100);
+        let h: [u8; 32] = Sha256::digest(&data).into();
+        assert!(!store.has(&h));
+        store.put(&h, &data);
+        assert!(store.has(&h) && store.written() == 1);
+        assert_eq!(store.get(&h, data.len() as u64).unwrap().unwrap(), data);
+        // Bounded: a content longer than its recorded size is refused.
+        assert!(store.get(&h, 10).is_err());
+        // Another valid frame under this name does not match the hash.
+        let other = b"other".to_vec();
+        let o: [u8; 32] = Sha256::digest(&other).into();
+        store.put(&o, &other);
+        std::fs::copy(store.path().join(hex(&o)), store.path().join(hex(&h))).unwrap();
+        let e = store.get(&h, 10_000).unwrap_err().to_string();
+        assert!(e.contains("corrupted") && e.contains(&hex(&h)), "{e}");
+        let missing = [9u8; 32];
+        assert!(store.get(&missing, 1).unwrap().is_none());
+    }
+
+    #[test]
+    fn a_symlink_in_place_of_the_store_is_refused() {
+        let d = tempfile::tempdir().unwrap();
+        let elsewhere = tempfile::tempdir().unwrap();
+        std::os::unix::fs::symlink(elsewhere.path(), d.path().join(OBJECTS_DIR)).unwrap();
+        let ctask = Dir::open(d.path()).unwrap();
+        let e = Store::open(&ctask, true, 1024).unwrap_err().to_string();
+        assert!(e.contains("symbolic link"), "{e}");
+    }
+}
