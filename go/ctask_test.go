@@ -482,5 +482,70 @@ func TestWatchUntilCancelled(t *testing.T) {
 	var ce *ctask.Error
 	if !errors.As(err, &ce) || ce.Code != ctask.CodeInvalidArgument || !strings.Contains(ce.Message, "since") {
 		t.Errorf("bad since: %v", err)
+func TestUndo(t *testing.T) {
+	roots := setup(t)
+	ws := newWorkspace(t, roots, "Go undo")
+	made := filepath.Join(ws.Path, "made.txt")
+
+	s, err := ctask.Begin(ws.Path, ctask.Options{Agent: "go-test"})
+	if err != nil {
+		t.Fatalf("Begin: %v", err)
+	}
+	if err := os.WriteFile(made, []byte("made\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.End(0); err != nil {
+		t.Fatalf("End: %v", err)
+	}
+	s.Close()
+
+	h, err := ctask.SessionHistory(ws.Path)
+	if err != nil {
+		t.Fatalf("SessionHistory: %v", err)
+	}
+	if len(h.Sessions) != 1 || h.Sessions[0].Kind != "session" || !h.Sessions[0].Restorable ||
+		h.Sessions[0].Changes.Added != 1 {
+		t.Fatalf("history = %+v", h)
+	}
+
+	r, err := ctask.Undo(ws.Path, ctask.UndoOptions{DryRun: true})
+	if err != nil || r.Applied || len(r.Items) != 1 || r.Items[0].Action != "remove" {
+		t.Fatalf("dry run = %+v, %v", r, err)
+	}
+	if _, err := os.Stat(made); err != nil {
+		t.Fatalf("a dry run removed the file: %v", err)
+	}
+	r, err = ctask.Undo(ws.Path, ctask.UndoOptions{})
+	if err != nil || !r.Applied || r.SessionID == "" {
+		t.Fatalf("Undo = %+v, %v", r, err)
+	}
+	if _, err := os.Stat(made); !os.IsNotExist(err) {
+		t.Fatalf("made.txt still there after undo: %v", err)
+	}
+	// Undo again: a redo, with the same bytes and mode.
+	if r, err = ctask.Undo(ws.Path, ctask.UndoOptions{}); err != nil || !r.Applied {
+		t.Fatalf("redo = %+v, %v", r, err)
+	}
+	if b, err := os.ReadFile(made); err != nil || string(b) != "made\n" {
+		t.Fatalf("redo gave %q, %v", b, err)
+	}
+	if st, _ := os.Stat(made); st == nil || st.Mode().Perm() != 0o600 {
+		t.Fatalf("mode after redo: %v", st)
+	}
+
+	// Refused while a session is live.
+	owner, err := ctask.Begin(ws.Path, ctask.Options{Agent: "owner"})
+	if err != nil {
+		t.Fatalf("Begin: %v", err)
+	}
+	_, err = ctask.Undo(ws.Path, ctask.UndoOptions{})
+	var busy *ctask.ActiveSessionError
+	if !errors.As(err, &busy) {
+		t.Errorf("Undo during a session: %v (%T)", err, err)
+	}
+	owner.Close()
+
+	if _, err := ctask.Undo(ws.Path, ctask.UndoOptions{SessionID: "no-such"}); !errors.Is(err, ctask.ErrInvalidArgument) {
+		t.Errorf("Undo of an unknown session: %v", err)
 	}
 }

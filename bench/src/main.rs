@@ -10,6 +10,7 @@ mod measure;
 mod report;
 mod suites;
 mod trees;
+mod undo;
 
 use std::collections::BTreeMap;
 use std::fs::{self, File};
@@ -30,6 +31,7 @@ fn main() {
     let result = match args.first().map(String::as_str) {
         Some("capture") => capture_child(&args[1..]),
         Some("run") => run(&args[1..]),
+        Some("undo") => undo::run(&args[1..]),
         Some("exec") => match measure::launcher(&args[1..]) {
             Ok(code) => std::process::exit(code),
             Err(e) => Err(e),

@@ -76,6 +76,12 @@ pub enum Command {
     Diff(cmd::diff::DiffArgs),
     /// Show a workspace's session log.
     Log(cmd::log::LogArgs),
+    /// List recorded sessions, newest first, and whether each can be undone.
+    History(cmd::undo::HistoryArgs),
+    /// Give back a recorded session's changes (all or nothing; again = redo).
+    Undo(cmd::undo::UndoArgs),
+    /// Print a stored content of a file, as a session found or left it.
+    Show(cmd::undo::ShowArgs),
     /// Print a workspace's notes.md (or open it in $VISUAL/$EDITOR with --edit).
     Notes(cmd::notes::NotesArgs),
     /// Archive a workspace: hidden from list and name matching until restored.

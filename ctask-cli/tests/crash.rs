@@ -31,12 +31,16 @@ const SESSION_POINTS: &[&str] = &[
     "begin.recovered",
     "manifest.walked",
     "begin.captured",
+    "snapshot.begin_stored",
     "begin.write_locked",
     "begin.lease_written",
     "begin.start_manifest_written",
     "begin.start_line",
     "end.before_capture",
     "end.captured",
+    "store.object_renamed",
+    "snapshot.objects_synced",
+    "snapshot.history_written",
     "finalize.write_locked",
     "finalize.index_written",
     "finalize.summary_written",
@@ -61,6 +65,14 @@ const RECOVERY_POINTS: &[(&str, &str)] = &[
         "recovery.incomplete_removed",
     ),
     ("finalize.summary_written", "recovery.finalized_end_line"),
+];
+
+/// Points inside `ctask undo` (tested by `kill_9_inside_undo`).
+const UNDO_POINTS: &[&str] = &[
+    "undo.begun",
+    "undo.before_file",
+    "undo.temp_written",
+    "undo.after_file",
 ];
 
 /// The longest a next begin may take: a begin that waited out any of ctask's timeouts
@@ -373,6 +385,7 @@ fn every_crash_point_is_tested() {
         .iter()
         .copied()
         .chain(RECOVERY_POINTS.iter().flat_map(|(a, b)| [*a, *b]))
+        .chain(UNDO_POINTS.iter().copied())
         .collect();
     let untested: Vec<String> = found
         .iter()
@@ -558,4 +571,60 @@ fn report(kind: &str, t: &Tally) {
         &format!("crash.{kind}.slowest_next_begin_ms"),
         t.max_next_begin.as_millis(),
     );
+}
+
+/// `kill -9` inside `ctask undo` at each of its points: every file is either as the undone
+/// session left it or as it was before, byte for byte (never torn), and the next begin
+/// recovers the undo session (its `end` line says `owner_died`, its record is of kind
+/// `undo`).
+#[test]
+fn kill_9_inside_undo() {
+    const BEFORE: &str = "for i in 1 2 3 4 5; do printf 'old %s\\n' $i > f$i.txt; done";
+    const AFTER: &str =
+        "for i in 1 2 3 4 5; do printf 'new %s %0500d\\n' $i 0 > f$i.txt; done; rm f5.txt";
+    for point in UNDO_POINTS {
+        for n in 0..runs() {
+            let env = Env::new();
+            let ws = env.new_ws("Undo crash");
+            env.run(&sh_args(&ws, &[], BEFORE, &[])).ok();
+            let old: Vec<Option<Vec<u8>>> = (1..=5)
+                .map(|i| fs::read(ws.join(format!("f{i}.txt"))).ok())
+                .collect();
+            env.run(&sh_args(&ws, &[], AFTER, &[])).ok();
+            let new: Vec<Option<Vec<u8>>> = (1..=5)
+                .map(|i| fs::read(ws.join(format!("f{i}.txt"))).ok())
+                .collect();
+            let mut cmd = env.cmd(&["undo", path_str(&ws)]);
+            cmd.env("CTASK_CRASH_AT", point);
+            let mut bg = Bg::spawn(cmd);
+            let out = bg.wait();
+            assert_eq!(out.signal(), Some(libc::SIGKILL), "{point} ({n}): {out:#?}");
+            for i in 0..5 {
+                let now = fs::read(ws.join(format!("f{}.txt", i + 1))).ok();
+                assert!(
+                    now == old[i] || now == new[i],
+                    "{point}: f{}.txt is torn: {now:?}",
+                    i + 1
+                );
+            }
+            let undo_id = lease_id(&ws).expect("the undo's lease is left behind");
+            env.run(&sh_args(&ws, &[], "true", &[])).ok();
+            let lines = log_lines(&ws);
+            let end = lines
+                .iter()
+                .find(|l| l.event == "end" && l.get("id") == Some(undo_id.as_str()))
+                .unwrap_or_else(|| panic!("{point}: the undo session was not closed"));
+            assert_eq!(end.get("reason"), Some("owner_died"), "{point}");
+            assert_eq!(end.get("agent"), Some("undo"), "{point}");
+            let rec = read_json(&ctask_dir(&ws).join(format!("history/{undo_id}.json")))
+                .unwrap_or_else(|| panic!("{point}: no history record of the undo"));
+            assert_eq!(rec["kind"], "undo", "{point}");
+            check_log_pairs(&ws, true);
+        }
+    }
+}
+
+fn lease_id(ws: &Path) -> Option<String> {
+    let v = read_json(&ctask_dir(ws).join("session.json"))?;
+    v["session_id"].as_str().map(str::to_owned)
 }

@@ -395,6 +395,24 @@ fn an_unreadable_file_is_listed_without_a_hash() {
 /// clear error naming the path and leaves everything as it was.
 #[test]
 fn read_only_workspaces_fail_cleanly() {
+    // A file's bytes; a directory's (`objects/`, `history/`) names and their bytes.
+    fn entry_bytes(p: &Path) -> Vec<u8> {
+        if !p.is_dir() {
+            return fs::read(p).unwrap();
+        }
+        let mut v: Vec<_> = fs::read_dir(p)
+            .unwrap()
+            .flatten()
+            .map(|e| e.path())
+            .collect();
+        v.sort();
+        let mut out = Vec::new();
+        for e in v {
+            out.extend_from_slice(e.as_os_str().as_encoded_bytes());
+            out.extend(fs::read(&e).unwrap());
+        }
+        out
+    }
     for (case, dirs) in [
         ("workspace", &["", ".ctask", "logs"][..]),
         (".ctask", &[".ctask"][..]),
@@ -406,7 +424,7 @@ fn read_only_workspaces_fail_cleanly() {
         let before_ctask: Vec<_> = fs::read_dir(ctask_dir(&ws))
             .unwrap()
             .flatten()
-            .map(|e| (e.file_name(), fs::read(e.path()).unwrap()))
+            .map(|e| (e.file_name(), entry_bytes(&e.path())))
             .collect();
         let before_log = log_text(&ws);
         let before = tree_snapshot(&ws);
@@ -437,7 +455,7 @@ fn read_only_workspaces_fail_cleanly() {
         let after_ctask: Vec<_> = fs::read_dir(ctask_dir(&ws))
             .unwrap()
             .flatten()
-            .map(|e| (e.file_name(), fs::read(e.path()).unwrap()))
+            .map(|e| (e.file_name(), entry_bytes(&e.path())))
             .collect();
         assert_eq!(after_ctask, before_ctask, "{case}: .ctask changed");
         assert_eq!(log_text(&ws), before_log, "{case}: log changed");

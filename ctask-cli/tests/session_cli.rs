@@ -158,16 +158,23 @@ fn events_for(ws: &Path, event: &str, id: &str) -> Vec<Vec<String>> {
         .collect()
 }
 
-/// The names in `.ctask/` with their contents (session.lock is empty; others are JSON).
+/// The names in `.ctask/` with their contents (session.lock is empty; others are JSON),
+/// and those of its directories (`objects/`, `history/`) as `dir/name`.
 fn ctask_snapshot(ws: &Path) -> Vec<(String, Vec<u8>)> {
-    let mut v: Vec<(String, Vec<u8>)> = fs::read_dir(ctask_dir(ws))
-        .expect("read .ctask")
-        .map(|e| {
+    fn read(dir: &Path, prefix: &str, v: &mut Vec<(String, Vec<u8>)>) {
+        for e in fs::read_dir(dir).expect("read .ctask") {
             let e = e.expect("entry");
-            let name = e.file_name().to_string_lossy().into_owned();
-            (name, fs::read(e.path()).expect("read"))
-        })
-        .collect();
+            let name = format!("{prefix}{}", e.file_name().to_string_lossy());
+            if e.file_type().expect("type").is_dir() {
+                read(&e.path(), &format!("{name}/"), v);
+                v.push((format!("{name}/"), Vec::new()));
+            } else {
+                v.push((name, fs::read(e.path()).expect("read")));
+            }
+        }
+    }
+    let mut v = Vec::new();
+    read(&ctask_dir(ws), "", &mut v);
     v.sort();
     v
 }

@@ -14,6 +14,7 @@ pub mod host;
 pub mod manage;
 pub mod program;
 pub mod session;
+pub mod snapshot;
 pub mod timefmt;
 pub mod watch;
 pub mod workspace;

@@ -26,17 +26,23 @@ fn events(ws: &Path) -> Vec<(String, String)> {
         .collect()
 }
 
+/// Every file in `.ctask/` with its bytes, those of its directories (`objects/`,
+/// `history/`) as `dir/name`.
 fn snapshot_ctask(ws: &Path) -> Vec<(String, Vec<u8>)> {
-    let mut v: Vec<_> = fs::read_dir(ws.join(".ctask"))
-        .unwrap()
-        .map(|e| {
+    fn read(dir: &Path, prefix: &str, v: &mut Vec<(String, Vec<u8>)>) {
+        for e in fs::read_dir(dir).unwrap() {
             let e = e.unwrap();
-            (
-                e.file_name().to_string_lossy().into_owned(),
-                fs::read(e.path()).unwrap(),
-            )
-        })
-        .collect();
+            let name = format!("{prefix}{}", e.file_name().to_string_lossy());
+            if e.file_type().unwrap().is_dir() {
+                read(&e.path(), &format!("{name}/"), v);
+                v.push((format!("{name}/"), Vec::new()));
+            } else {
+                v.push((name, fs::read(e.path()).unwrap()));
+            }
+        }
+    }
+    let mut v = Vec::new();
+    read(&ws.join(".ctask"), "", &mut v);
     v.sort();
     v
 }

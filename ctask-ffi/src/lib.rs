@@ -20,6 +20,7 @@ mod options;
 mod session;
 mod state;
 mod watch;
+mod undo;
 mod workspace;
 
 use std::ffi::{CStr, c_char};
@@ -32,6 +33,7 @@ pub use session::{
 };
 pub use state::ctask_set_state;
 pub use watch::{ctask_watch, ctask_watch_free, ctask_watch_next, ctask_watch_open};
+pub use undo::{ctask_history, ctask_undo};
 pub use workspace::{
     ctask_workspace_create, ctask_workspace_diff, ctask_workspace_list, ctask_workspace_resolve,
     ctask_workspace_status,

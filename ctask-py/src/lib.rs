@@ -14,6 +14,7 @@ mod functions;
 mod session;
 mod types;
 mod watch;
+mod undo;
 
 /// The extension module `ctask._ctask`.
 #[pymodule]
@@ -44,5 +45,10 @@ fn _ctask(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(functions::resolve, m)?)?;
     m.add_function(wrap_pyfunction!(functions::list_workspaces, m)?)?;
     m.add_function(wrap_pyfunction!(functions::cli_main, m)?)?;
+    m.add_class::<undo::PyUndoResult>()?;
+    m.add_class::<undo::PyUndoItem>()?;
+    m.add_class::<undo::PyHistoryEntry>()?;
+    m.add_function(wrap_pyfunction!(undo::undo, m)?)?;
+    m.add_function(wrap_pyfunction!(undo::history, m)?)?;
     Ok(())
 }

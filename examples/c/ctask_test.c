@@ -837,6 +837,66 @@ static void test_watch(void) {
     CHECK(w == (ctask_watch *)UNTOUCHED);
     CHECK_STATUS(ctask_watch_open(NULL, NULL), CTASK_ERR_NULL_ARGUMENT);
     ctask_watch_free(NULL);
+/* Snapshots: a session's changes listed by ctask_history and given back by ctask_undo;
+ * a second undo is a redo; refused while a session is live; bad arguments. */
+static void test_undo(void) {
+    char ws[512];
+    char path[600];
+    char *json = (char *)UNTOUCHED;
+    ctask_session *s = NULL;
+    struct stat st;
+    create_workspace("undo-c", ws, sizeof ws);
+
+    CHECK_STATUS(ctask_session_begin(ws, "{\"heartbeat\": false}", &s), CTASK_OK);
+    write_file(ws, "made.txt", "made by the session\n");
+    write_file(ws, "notes.md", "rewritten\n");
+    CHECK_STATUS(ctask_session_end(s, 0, NULL), CTASK_OK);
+    ctask_session_free(s);
+
+    CHECK_STATUS(ctask_history(ws, NULL, &json), CTASK_OK);
+    CHECK(contains(json, "\"kind\": \"session\""));
+    CHECK(contains(json, "\"restorable\": true"));
+    ctask_string_free(json);
+
+    json = NULL;
+    CHECK_STATUS(ctask_undo(ws, "{\"dry_run\": true}", &json), CTASK_OK);
+    CHECK(contains(json, "\"applied\": false"));
+    ctask_string_free(json);
+    snprintf(path, sizeof path, "%s/made.txt", ws);
+    CHECK(stat(path, &st) == 0);
+
+    json = NULL;
+    CHECK_STATUS(ctask_undo(ws, NULL, &json), CTASK_OK);
+    CHECK(contains(json, "\"applied\": true"));
+    CHECK(contains(json, "\"action\": \"remove\""));
+    ctask_string_free(json);
+    CHECK(stat(path, &st) != 0);
+
+    /* Undo again: the undo is undone. */
+    json = NULL;
+    CHECK_STATUS(ctask_undo(ws, NULL, &json), CTASK_OK);
+    CHECK(contains(json, "\"applied\": true"));
+    ctask_string_free(json);
+    CHECK(stat(path, &st) == 0);
+
+    /* Refused while a session is live; nothing written. */
+    CHECK_STATUS(ctask_session_begin(ws, "{\"heartbeat\": false}", &s), CTASK_OK);
+    json = (char *)UNTOUCHED;
+    CHECK_STATUS(ctask_undo(ws, NULL, &json), CTASK_ERR_ACTIVE_SESSION);
+    CHECK(json == (char *)UNTOUCHED);
+    CHECK(stat(path, &st) == 0);
+    CHECK_STATUS(ctask_session_end(s, 0, NULL), CTASK_OK);
+    ctask_session_free(s);
+
+    CHECK_STATUS(ctask_undo(NULL, NULL, &json), CTASK_ERR_NULL_ARGUMENT);
+    CHECK_STATUS(ctask_undo(ws, NULL, NULL), CTASK_ERR_NULL_ARGUMENT);
+    CHECK_STATUS(ctask_history(NULL, NULL, &json), CTASK_ERR_NULL_ARGUMENT);
+    CHECK_STATUS(ctask_undo(ws, "{\"sesion_id\": \"x\"}", &json), CTASK_ERR_INVALID_ARGUMENT);
+    CHECK(contains(ctask_last_error(), "sesion_id"));
+    CHECK_STATUS(ctask_undo(ws, "{\"session_id\": \"no-such-session\"}", &json),
+                 CTASK_ERR_INVALID_ARGUMENT);
+    CHECK(contains(ctask_last_error(), "no-such-session"));
+    CHECK(json == (char *)UNTOUCHED);
 }
 
 int main(void) {
@@ -875,6 +935,7 @@ int main(void) {
     test_unsafe_and_broken();
     test_persistent();
     test_watch();
+    test_undo();
 
     nftw(root, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
     printf("ctask-c-api: %d passed, %d failed\n", passed, failed);

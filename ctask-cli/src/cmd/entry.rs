@@ -207,6 +207,7 @@ pub fn launch(
         newly_created,
         root: Some(settings.root.value.clone()),
         hooks: settings.hooks.value.clone(),
+        snapshots: ctask_core::snapshot::Settings::for_workspace(settings, ws),
         ..SessionOptions::default()
     };
     signals::forward_termination();

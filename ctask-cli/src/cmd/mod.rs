@@ -25,6 +25,7 @@ pub mod persistent;
 pub mod state;
 pub mod status;
 pub mod watch;
+pub mod undo;
 
 /// Resolves `query` for a command that does not match archived workspaces (unless
 /// `opts` says so), keeping a broken workspace as [`Found::Broken`]. When nothing but an
@@ -79,6 +80,9 @@ pub fn run(ctx: &Ctx, command: Command) -> ctask_core::Result<i32> {
         Command::State(a) => state::run(ctx, a),
         Command::Diff(a) => diff::run(ctx, a),
         Command::Log(a) => log::run(ctx, a),
+        Command::History(a) => undo::history(ctx, a),
+        Command::Undo(a) => undo::undo(ctx, a),
+        Command::Show(a) => undo::show(ctx, a),
         Command::Notes(a) => notes::run(ctx, a),
         Command::Archive(a) => archive::archive(ctx, a),
         Command::Restore(a) => archive::restore(ctx, a),

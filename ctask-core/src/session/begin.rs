@@ -157,10 +157,20 @@ fn begin_owned(
     crashpoint::hit("begin.recovered");
     // Step 4: one capture, diffed against the last end manifest.
     let last = baseline::load(&v.paths, &v.ws.dir, &opts.capture, &mut warnings)?;
-    let capture = match reused {
-        Some(c) => c,
-        None => manifest::capture(&v.ws.dir, &opts.capture, cache_of(&last))?,
-    };
+    let last_id = last.summary.as_ref().map(|s| s.session_id.clone());
+    // With snapshots on, the capture also stores the contents it reads (docs/undo.md).
+    let (capture, snap) = crate::snapshot::begin_capture(
+        &v.ws.dir,
+        &v.paths.dir,
+        &opts.snapshots,
+        opts.history_kind,
+        &opts.capture,
+        cache_of(&last),
+        last.baseline.as_ref().map(|b| &b.manifest),
+        last_id.as_deref(),
+        reused,
+        &mut warnings,
+    )?;
     note_skipped(&capture, &mut warnings);
     let outside = outside_diff(&last, &capture.manifest);
     let last = last.summary;
@@ -174,13 +184,22 @@ fn begin_owned(
     new_lease.tmux_session = v.tmux.as_ref().map(|(_, n)| n.clone());
     // Step 6 (the heartbeat) is started inside, before the start line: nothing after
     // that line can fail without its end.
-    let dirs = SessionDirs::open(&v.ws.dir, &v.paths)?;
-    let (beat, hb) = write_start(&v.paths, &dirs, new_lease, &capture.manifest, &opts)?;
+    let started = SessionDirs::open(&v.ws.dir, &v.paths).and_then(|dirs| {
+        write_start(&v.paths, &dirs, new_lease, &capture.manifest, &opts).map(|s| (dirs, s))
+    });
+    let (dirs, (beat, hb)) = match started {
+        Ok(v) => v,
+        Err(e) => {
+            // A failed begin leaves `.ctask/` as it found it: what it stored goes too.
+            snap.discard(&v.paths.dir);
+            return Err(e);
+        }
+    };
     let provisional = (opts.newly_created && opts.mode == Mode::Direct)
         .then(|| provisional::take(&v.ws.dir))
         .flatten();
     let tmux_session = v.tmux.as_ref().map(|(_, n)| n.clone());
-    Ok(assemble(
+    let session = assemble(
         v.ws,
         v.launch,
         &opts,
@@ -202,7 +221,9 @@ fn begin_owned(
             provisional,
             dirs,
         },
-    ))
+    );
+    session.lock().snap = snap;
+    Ok(session)
 }
 
 /// Under `write.lock`: writes the lease and the start manifest, starts the heartbeat, and

@@ -225,6 +225,73 @@ impl Dir {
     }
 }
 
+impl Dir {
+    /// Opens (with `create`: makes first, mode 0700) the sub-directory `name` without
+    /// following a symlink; a symlink or non-directory there is a path-security error.
+    pub fn open_sub(&self, name: &str, create: bool) -> Result<Dir> {
+        check_name(name)?;
+        let path = self.join(name);
+        if create {
+            match rustix::fs::mkdirat(&self.fd, name, Mode::from_raw_mode(0o700)) {
+                Ok(()) => self.sync()?,
+                Err(e) if e == rustix::io::Errno::EXIST => {}
+                Err(e) => return Err(Error::io(&path, e.into())),
+            }
+        }
+        let flags = OFlags::RDONLY | OFlags::DIRECTORY | OFlags::NOFOLLOW | OFlags::CLOEXEC;
+        let fd = rustix::fs::openat(&self.fd, name, flags, Mode::empty())
+            .map_err(|e| nofollow_error(&path, e.into()))?;
+        let st = rustix::fs::fstat(&fd).map_err(|e| Error::io(&path, e.into()))?;
+        let st = Stat::of(&st);
+        Ok(Dir {
+            fd,
+            path,
+            dev: st.dev,
+            ino: st.ino,
+        })
+    }
+
+    /// Removes the empty sub-directory `name` (fails when it is not empty).
+    pub fn remove_empty_dir(&self, name: &str) -> Result<()> {
+        check_name(name)?;
+        rustix::fs::unlinkat(&self.fd, name, AtFlags::REMOVEDIR)
+            .map_err(|e| Error::io(self.join(name), e.into()))
+    }
+
+    /// The names inside (not `.` and `..`; names that are not UTF-8 are left out).
+    pub fn names(&self) -> Result<Vec<String>> {
+        // A descriptor of its own: a duplicate would share the read position.
+        let flags = OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC;
+        let fd = rustix::fs::openat(&self.fd, ".", flags, Mode::empty())
+            .map_err(|e| Error::io(&self.path, e.into()))?;
+        let mut rd = rustix::fs::Dir::new(fd).map_err(|e| Error::io(&self.path, e.into()))?;
+        let mut out = Vec::new();
+        while let Some(ent) = rd.read() {
+            let ent = ent.map_err(|e| Error::io(&self.path, e.into()))?;
+            let Ok(name) = ent.file_name().to_str() else {
+                continue;
+            };
+            if name != "." && name != ".." {
+                out.push(name.to_owned());
+            }
+        }
+        Ok(out)
+    }
+
+    /// Flushes the whole filesystem the directory is on (`syncfs`): one call makes every
+    /// file written in it durable.
+    pub fn sync_fs(&self) -> Result<()> {
+        rustix::fs::syncfs(&self.fd).map_err(|e| Error::io(&self.path, e.into()))
+    }
+
+    /// Size in bytes and modification time of `name` (not following a symlink).
+    pub fn size_of(&self, name: &str) -> Option<(u64, Option<std::time::SystemTime>)> {
+        let st = rustix::fs::statat(&self.fd, name, AtFlags::SYMLINK_NOFOLLOW).ok()?;
+        let size = u64::try_from(st.st_size).unwrap_or(0);
+        Some((size, Stat::of(&st).mtime))
+    }
+}
+
 /// What [`Dir::stat`] reports.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Stat {

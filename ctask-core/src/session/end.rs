@@ -6,7 +6,7 @@ use chrono::{DateTime, Utc};
 
 use super::diff::{self, Diff};
 use super::lease::Lease;
-use super::manifest::{self, Manifest};
+use super::manifest::Manifest;
 use super::paths;
 use super::record::{LeaseCheck, LogEvent, finalize};
 use super::summary::{self, DetectedVia, EndReason, Summary};
@@ -131,7 +131,7 @@ fn end_inner(inner: &mut Inner, ending: Ending) -> Result<Outcome> {
     crashpoint::hit("end.before_capture");
     // 2. Capture the end manifest (cache: the start manifest) and diff.
     let cache = (!inner.start.is_foreign()).then_some(&inner.start);
-    let capture = manifest::capture(&inner.ws_dir, &inner.capture, cache)?;
+    let capture = crate::snapshot::end_capture(&inner.ws_dir, &inner.snap, &inner.capture, cache)?;
     let changes = diff::diff(&inner.start, &capture.manifest);
     crashpoint::hit("end.captured");
     let ended_at = timefmt::now_secs();
@@ -160,17 +160,40 @@ fn end_inner(inner: &mut Inner, ending: Ending) -> Result<Outcome> {
             warnings,
         });
     }
+    // Snapshots: objects durable, then the history record, before the summary.
+    if inner.role == Role::Owner {
+        crate::snapshot::record_end(
+            &inner.dirs.ctask,
+            &inner.snap,
+            &inner.id,
+            &inner.agent,
+            inner.started_at,
+            &inner.start,
+            &capture.manifest,
+            &mut warnings,
+        );
+    }
     let summary = build_summary(inner, &ending, ended_at, &changes, capture.manifest);
     let brief = summary.brief();
     // 4. Under write.lock: summary, end line, start manifest, lease.
     match inner.role {
-        Role::Owner => finalize(
-            &inner.dirs,
-            &summary,
-            &changes,
-            LeaseCheck::Ours,
-            inner.summary_manifest_max,
-        )?,
+        Role::Owner => {
+            finalize(
+                &inner.dirs,
+                &summary,
+                &changes,
+                LeaseCheck::Ours,
+                inner.summary_manifest_max,
+            )?;
+            crate::snapshot::finish_end(
+                &inner.dirs.ctask,
+                &inner.snap,
+                &inner.id,
+                &summary.end_manifest,
+                true,
+                &mut warnings,
+            );
+        }
         Role::Coexist => {
             let _guard =
                 WriteLock::acquire_in(&inner.dirs.ctask, paths::WRITE_LOCK, writelock::OUTLAST)?;

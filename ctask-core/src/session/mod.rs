@@ -104,6 +104,10 @@ pub struct SessionOptions {
     /// The user's hooks (`before_begin`, `after_end`; from the config file, passed in by
     /// the face); none by default.
     pub hooks: crate::hooks::Hooks,
+    /// Snapshot settings (docs/undo.md).
+    pub snapshots: crate::snapshot::Settings,
+    /// What the session's history record will say made it (`undo` for an undo).
+    pub history_kind: crate::snapshot::RecordKind,
 }
 
 impl Default for SessionOptions {
@@ -124,6 +128,8 @@ impl Default for SessionOptions {
             root: None,
             summary_manifest_max: crate::workspace::config::DEFAULT_SUMMARY_MANIFEST_MAX,
             hooks: crate::hooks::Hooks::default(),
+            snapshots: crate::snapshot::Settings::default(),
+            history_kind: crate::snapshot::RecordKind::Session,
         }
     }
 }
@@ -286,6 +292,8 @@ struct Inner {
     adopted_at: Option<DateTime<Utc>>,
     /// The user's hooks (`after_end` runs once the session is recorded).
     hooks: crate::hooks::Hooks,
+    /// Snapshot state from begin to end.
+    snap: crate::snapshot::Pending,
 }
 
 impl std::fmt::Debug for Session {

@@ -250,6 +250,7 @@ pub(super) fn assemble(
             tmux_session: a.tmux_session,
             adopted_at: a.adopted_at,
             hooks: opts.hooks.clone(),
+            snap: crate::snapshot::Pending::default(),
         }),
     }
 }

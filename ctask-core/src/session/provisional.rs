@@ -95,6 +95,17 @@ pub(super) fn unchanged(ws: &Path, before: &Inventory) -> bool {
     for e in rd {
         let Ok(e) = e else { return false };
         let name = e.file_name();
+        if e.file_type().is_ok_and(|t| t.is_dir())
+            && name.to_str().is_some_and(crate::snapshot::is_snapshot_dir)
+        {
+            let Some(dir) = name.to_str() else {
+                return false;
+            };
+            if !crate::snapshot::holds_only_own_files(&ws.join(CTASK_DIR).join(dir)) {
+                return false;
+            }
+            continue;
+        }
         let own = name
             .to_str()
             .is_some_and(|n| OWN_FILES.contains(&n) || n.starts_with(crate::fsio::TEMP_PREFIX));

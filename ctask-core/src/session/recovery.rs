@@ -84,16 +84,32 @@ pub fn recover_dead(
         }
     };
     let cache = start.as_ref().filter(|m| !m.is_foreign());
-    let mut capture = manifest::capture(ws, opts, cache)?;
+    let (mut capture, mut snap) =
+        crate::snapshot::recovery_capture(ws, &paths.dir, opts, cache, warnings)?;
     let changes = match &start {
         Some(s) => diff::diff(s, &capture.manifest),
         None => Diff::default(),
     };
+    let dirs = SessionDirs::open(ws, paths)?;
+    // Snapshots: objects durable, then the history record, before the index and summary.
+    if let Some(start) = &start {
+        snap.kind = crate::snapshot::kind_of_agent(l.agent.as_deref());
+        let began = l.started_at.unwrap_or(start.captured_at);
+        crate::snapshot::record_end(
+            &dirs.ctask,
+            &snap,
+            &l.session_id,
+            l.agent.as_deref().unwrap_or_default(),
+            began,
+            start,
+            &capture.manifest,
+            warnings,
+        );
+    }
     drop(start);
     // The summary borrows the capture's entries for the writes, and gives them back.
     let mut s = dead_summary(l, &changes, &mut capture.manifest);
     crashpoint::hit("recovery.captured");
-    let dirs = SessionDirs::open(ws, paths)?;
     let finalized = record::finalize(
         &dirs,
         &s,
@@ -103,6 +119,14 @@ pub fn recover_dead(
     );
     capture.manifest.entries = std::mem::take(&mut s.end_manifest);
     finalized?;
+    crate::snapshot::finish_end(
+        &dirs.ctask,
+        &snap,
+        &l.session_id,
+        &capture.manifest.entries,
+        false,
+        warnings,
+    );
     crashpoint::hit("recovery.closed");
     warnings.push(format!(
         "session {} (pid {} on {}) ended without closing; its changes were recorded",

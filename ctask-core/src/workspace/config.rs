@@ -178,6 +178,18 @@ pub struct ConfigFile {
     /// How long a hook may run (default 30 s).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub hook_timeout_seconds: Option<u64>,
+    /// Keep file contents and history for undo (docs/undo.md).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub snapshots: Option<bool>,
+    /// Files larger than this many bytes are hashed, not stored.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub snapshot_max_file_bytes: Option<u64>,
+    /// History records (and their contents) kept.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub snapshot_keep_sessions: Option<u64>,
+    /// The most bytes the store keeps beyond the current tree's contents.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub snapshot_max_bytes: Option<u64>,
 }
 
 impl ConfigFile {
@@ -224,6 +236,14 @@ pub struct Settings {
     /// The hooks and their timeout (config file only: no flag or environment variable
     /// names a program to run).
     pub hooks: Setting<Hooks>,
+    /// Snapshots on (default true; `task.yaml` may turn them off for one workspace).
+    pub snapshots: Setting<bool>,
+    /// Files above this size are hashed, not stored (default 64 MiB).
+    pub snapshot_max_file_bytes: Setting<u64>,
+    /// History records kept (default 50).
+    pub snapshot_keep_sessions: Setting<u64>,
+    /// Store size bound beyond the current tree (default 2 GiB).
+    pub snapshot_max_bytes: Setting<u64>,
     /// Where the config file is looked for (`None` when neither `XDG_CONFIG_HOME` nor
     /// `HOME` is set).
     pub config_path: Option<PathBuf>,
@@ -336,6 +356,24 @@ impl Settings {
             None => Setting::new(DEFAULT_SUMMARY_MANIFEST_MAX, Source::Default),
         };
         let hooks = layers.hooks()?;
+        let from_file = |v: Option<u64>, default: u64| match v {
+            Some(v) => Setting::new(v, Source::Config),
+            None => Setting::new(default, Source::Default),
+        };
+        let snapshots = match file.snapshots {
+            Some(v) => Setting::new(v, Source::Config),
+            None => Setting::new(true, Source::Default),
+        };
+        let snapshot_max_file_bytes = from_file(
+            file.snapshot_max_file_bytes,
+            crate::snapshot::DEFAULT_MAX_FILE_BYTES,
+        );
+        let snapshot_keep_sessions = from_file(
+            file.snapshot_keep_sessions,
+            crate::snapshot::DEFAULT_KEEP_SESSIONS as u64,
+        );
+        let snapshot_max_bytes =
+            from_file(file.snapshot_max_bytes, crate::snapshot::DEFAULT_MAX_BYTES);
         Ok(Settings {
             root,
             project_root,
@@ -347,6 +385,10 @@ impl Settings {
             stale_after_seconds,
             summary_manifest_max,
             hooks,
+            snapshots,
+            snapshot_max_file_bytes,
+            snapshot_keep_sessions,
+            snapshot_max_bytes,
             config_path,
             config_loaded,
         })

@@ -36,6 +36,10 @@ pub(super) fn settings_report(s: &Settings) -> SettingsReport {
             value: Value::from(s.hooks.value.timeout_seconds),
             source: source_name(s.hooks.source),
         },
+        snapshots: setting(&s.snapshots),
+        snapshot_max_file_bytes: setting(&s.snapshot_max_file_bytes),
+        snapshot_keep_sessions: setting(&s.snapshot_keep_sessions),
+        snapshot_max_bytes: setting(&s.snapshot_max_bytes),
     }
 }
 

@@ -88,6 +88,7 @@ pub fn examine(ctx: &Ctx, env: &dyn Fn(&str) -> Option<String>) -> Report {
     let mut agents = Vec::new();
     let mut leases = Vec::new();
     let mut broken = Vec::new();
+    let mut store_bytes = 0u64;
     if let Some(s) = &settings {
         for (name, path) in [
             ("root", &s.root.value),
@@ -114,6 +115,9 @@ pub fn examine(ctx: &Ctx, env: &dyn Fn(&str) -> Option<String>) -> Report {
             });
         }
         for f in discover(s) {
+            if let Found::Ok(w) = &f {
+                store_bytes += ctask_core::snapshot::store_bytes(&w.dir).unwrap_or(0);
+            }
             match f {
                 Found::Broken { dir, error, .. } => {
                     warnings.push(format!("broken workspace: {error}"));
@@ -181,6 +185,7 @@ pub fn examine(ctx: &Ctx, env: &dyn Fn(&str) -> Option<String>) -> Report {
         agents,
         leases,
         broken,
+        snapshot_store_bytes: store_bytes,
         problems,
         warnings,
     }

@@ -40,6 +40,14 @@ pub struct SettingsReport {
     pub hooks: SettingReport,
     /// How long a hook may run, in seconds.
     pub hook_timeout_seconds: SettingReport,
+    /// Snapshots on (docs/undo.md).
+    pub snapshots: SettingReport,
+    /// Files above this size are hashed, not stored.
+    pub snapshot_max_file_bytes: SettingReport,
+    /// History records kept.
+    pub snapshot_keep_sessions: SettingReport,
+    /// Store size bound beyond the current tree.
+    pub snapshot_max_bytes: SettingReport,
 }
 
 /// The config file.
@@ -136,6 +144,8 @@ pub struct Report {
     pub leases: Vec<LeaseReport>,
     /// Workspaces whose task.yaml cannot be read.
     pub broken: Vec<PathBuf>,
+    /// Bytes held by the snapshot stores of every workspace under the roots.
+    pub snapshot_store_bytes: u64,
     /// What makes ctask fail; each one makes the exit code 1.
     pub problems: Vec<String>,
     /// What deserves attention but does not stop ctask.
@@ -174,12 +184,16 @@ pub(super) fn human(r: &Report) -> String {
             ("heartbeat_seconds", &s.heartbeat_seconds),
             ("stale_after_seconds", &s.stale_after_seconds),
             ("summary_manifest_max", &s.summary_manifest_max),
+            ("snapshots", &s.snapshots),
+            ("snapshot_max_file_bytes", &s.snapshot_max_file_bytes),
+            ("snapshot_keep_sessions", &s.snapshot_keep_sessions),
+            ("snapshot_max_bytes", &s.snapshot_max_bytes),
         ];
         let values: Vec<String> = rows.iter().map(|(_, v)| show_value(&v.value)).collect();
         let vw = values.iter().map(|v| v.chars().count()).max().unwrap_or(0);
         for ((k, v), shown) in rows.iter().zip(&values) {
             out.push(format!(
-                "  {k:<19} {shown:<vw$}  {}",
+                "  {k:<23} {shown:<vw$}  {}",
                 output::paint_out(Style::Dim, &format!("({})", v.source))
             ));
         }
@@ -187,6 +201,10 @@ pub(super) fn human(r: &Report) -> String {
         out.push(head("hooks"));
         out.extend(hook_lines(&s.hooks, &s.hook_timeout_seconds));
     }
+    out.push(format!(
+        "  {:<23} {} bytes in the workspaces' .ctask/objects",
+        "snapshot store", r.snapshot_store_bytes
+    ));
 
     if !r.roots.is_empty() {
         out.push(String::new());

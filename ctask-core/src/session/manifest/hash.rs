@@ -10,6 +10,7 @@ use sha2::{Digest, Sha256};
 
 use super::Timestamp;
 use super::dirfd::Dir;
+use crate::snapshot::store::Store;
 
 /// Size of each hashing worker's read buffer; files up to this size take one read.
 pub(crate) const BUFFER_SIZE: usize = 256 * 1024;
@@ -91,7 +92,14 @@ pub(crate) enum Hashed {
 
 /// Opens `name` in `dir` with `O_NOFOLLOW|O_NONBLOCK|O_NOCTTY|O_CLOEXEC` and hashes it if
 /// `fstat` says it is a regular file, reading through `buf` (resized to [`BUFFER_SIZE`]).
-pub(crate) fn hash_at(dir: &Dir, name: &CStr, buf: &mut Vec<u8>) -> io::Result<Hashed> {
+/// With a `store`, the content read is also stored (docs/undo.md), unless it is larger
+/// than the store takes.
+pub(crate) fn hash_at(
+    dir: &Dir,
+    name: &CStr,
+    buf: &mut Vec<u8>,
+    store: Option<&Store>,
+) -> io::Result<Hashed> {
     let mut file = match dir.open_file(name) {
         Ok(f) => f,
         Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(Hashed::Gone),
@@ -104,7 +112,10 @@ pub(crate) fn hash_at(dir: &Dir, name: &CStr, buf: &mut Vec<u8>) -> io::Result<H
     if stat.kind != StatKind::File {
         return Ok(Hashed::NotFile(stat));
     }
-    let digest = digest(&mut file, stat.size, buf)?;
+    let digest = match store.filter(|s| stat.size <= s.max_file_bytes()) {
+        Some(store) => digest_stored(&mut file, stat.size, buf, store)?,
+        None => digest(&mut file, stat.size, buf)?,
+    };
     Ok(Hashed::File(stat, digest))
 }
 
@@ -137,6 +148,75 @@ fn digest(file: &mut File, size: u64, buf: &mut Vec<u8>) -> io::Result<[u8; 32]>
     Ok(h.finalize().into())
 }
 
+/// [`digest`], storing the content read: a small file is read whole into `buf`, hashed,
+/// then compressed from `buf` when the store lacks it; a larger one is compressed while it
+/// is hashed, into a temp object named by its hash at the end.
+fn digest_stored(
+    file: &mut File,
+    size: u64,
+    buf: &mut Vec<u8>,
+    store: &Store,
+) -> io::Result<[u8; 32]> {
+    if buf.len() < BUFFER_SIZE {
+        buf.resize(BUFFER_SIZE, 0);
+    }
+    if size < BUFFER_SIZE as u64 {
+        // One read (or a few) fills the buffer; one more byte shows a file that grew.
+        let mut done = 0;
+        while done < buf.len() {
+            match file.read(&mut buf[done..]) {
+                Ok(0) => break,
+                Ok(n) => done += n,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(e),
+            }
+            if size > 0 && done as u64 >= size {
+                break;
+            }
+        }
+        if done < buf.len() && (size == 0 || done as u64 <= size) {
+            let take = if size == 0 {
+                done
+            } else {
+                done.min(size as usize)
+            };
+            let d: [u8; 32] = Sha256::digest(&buf[..take]).into();
+            store.put(&d, &buf[..take]);
+            return Ok(d);
+        }
+        // It grew past the buffer: hash and store from the start.
+        io::Seek::seek(file, io::SeekFrom::Start(0))?;
+    }
+    let mut w = store.writer();
+    let mut h = Sha256::new();
+    let mut done: u64 = 0;
+    while size == 0 || done < size {
+        match file.read(buf) {
+            Ok(0) => break,
+            Ok(n) => {
+                let take = if size == 0 {
+                    n
+                } else {
+                    n.min(usize::try_from(size - done).unwrap_or(usize::MAX))
+                };
+                h.update(&buf[..take]);
+                let failed = w.as_mut().is_some_and(|wr| wr.write(&buf[..take]).is_err());
+                if failed && let Some(wr) = w.take() {
+                    wr.abandon();
+                }
+                done += take as u64;
+            }
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    let d: [u8; 32] = h.finalize().into();
+    if let Some(wr) = w {
+        let _ = wr.finish(&d);
+    }
+    Ok(d)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -144,7 +224,7 @@ mod tests {
     fn hash_file(p: &std::path::Path, buf: &mut Vec<u8>) -> io::Result<Hashed> {
         let dir = Dir::open_root(p.parent().unwrap()).unwrap();
         let name = std::ffi::CString::new(p.file_name().unwrap().as_encoded_bytes()).unwrap();
-        hash_at(&dir, &name, buf)
+        hash_at(&dir, &name, buf, None)
     }
 
     #[test]

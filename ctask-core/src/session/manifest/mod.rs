@@ -78,10 +78,20 @@ pub struct Capture {
 /// workspace, lets unchanged files be taken over without reading them (ignored when it is
 /// foreign). Fails only when `root` itself cannot be listed.
 pub fn capture(root: &Path, opts: &CaptureOptions, cache: Option<&Manifest>) -> Result<Capture> {
+    capture_stored(root, opts, cache, None)
+}
+
+/// [`capture`], storing every content it reads in `store` (docs/undo.md).
+pub(crate) fn capture_stored(
+    root: &Path,
+    opts: &CaptureOptions,
+    cache: Option<&Manifest>,
+    store: Option<&crate::snapshot::store::Store>,
+) -> Result<Capture> {
     let captured_at = Utc::now();
     let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
     // A workspace reached through a symlink is walked at its target.
-    let part = walk::walk(root, opts, cache, threads).at(root)?;
+    let part = walk::walk(root, opts, cache, threads, store).at(root)?;
     super::crashpoint::hit("manifest.walked");
     Ok(Capture {
         manifest: Manifest {

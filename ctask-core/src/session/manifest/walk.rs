@@ -79,6 +79,7 @@ enum Job {
 
 struct Shared<'a> {
     cache: Option<Cache<'a>>,
+    store: Option<&'a crate::snapshot::store::Store>,
     respect_ignore: bool,
     queue: Queue<Job>,
 }
@@ -90,9 +91,11 @@ pub(crate) fn walk(
     opts: &CaptureOptions,
     cache: Option<&Manifest>,
     threads: usize,
+    store: Option<&crate::snapshot::store::Store>,
 ) -> io::Result<Part> {
     let shared = Shared {
         cache: cache.and_then(Cache::new),
+        store,
         respect_ignore: opts.respect_ignore,
         queue: Queue::new(Vec::new()),
     };
@@ -489,7 +492,7 @@ impl<'s> Worker<'s> {
     /// The entry of a name, read and hashed if it is (still) a regular file.
     fn hash(&mut self, node: &Node, i: usize, name: &str) -> Option<Entry> {
         let c_name = node.listing.c_name(i);
-        match hash_at(&node.dir, c_name, &mut self.buf) {
+        match hash_at(&node.dir, c_name, &mut self.buf, self.shared.store) {
             Ok(Hashed::File(st, sha)) => {
                 self.part.hashed += 1;
                 Some(file_entry(&node.rel, name, &st, Some(sha)))

@@ -1,0 +1,359 @@
+//! History records `.ctask/history/<session_id>.json`: what one session (and the time
+//! before it) changed, path by path, as the state before and after (docs/undo.md).
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use crate::error::{Error, Result};
+use crate::session::dirfd::Dir;
+use crate::session::manifest::{Entry, Kind, Manifest};
+
+/// Name of the history directory inside `.ctask/`.
+pub const HISTORY_DIR: &str = "history";
+/// The most of one history record that is read.
+pub const MAX_RECORD_BYTES: u64 = 64 * 1024 * 1024;
+
+/// What made a record.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum RecordKind {
+    /// An ordinary session.
+    #[default]
+    Session,
+    /// An undo (undoing it is a redo).
+    Undo,
+}
+
+impl RecordKind {
+    /// `session` or `undo`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RecordKind::Session => "session",
+            RecordKind::Undo => "undo",
+        }
+    }
+}
+
+/// One path's state on one side of a change.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct State {
+    /// `file`, `symlink` or `other`.
+    pub kind: Kind,
+    /// SHA-256 (hex) of a regular file's content, when known.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sha256: Option<String>,
+    /// A symlink's target.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub target: Option<String>,
+    /// Permission bits.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mode: Option<u32>,
+    /// Size in bytes.
+    #[serde(default)]
+    pub size: u64,
+}
+
+impl State {
+    /// The state a manifest entry describes.
+    pub fn of(e: &Entry) -> State {
+        State {
+            kind: e.kind,
+            sha256: e.sha256_hex(),
+            target: e.target.clone(),
+            mode: e.mode,
+            size: e.size,
+        }
+    }
+
+    /// Whether `other` is the same content (kind, hash, target) and, where both know
+    /// them, the same permission bits.
+    pub fn same(&self, other: &State) -> bool {
+        self.kind == other.kind
+            && self.sha256 == other.sha256
+            && self.target == other.target
+            && (self.mode.is_none() || other.mode.is_none() || self.mode == other.mode)
+    }
+
+    /// The digest, when this is a regular file with a valid hash.
+    pub fn digest(&self) -> Option<[u8; 32]> {
+        let h = self.sha256.as_deref()?;
+        if h.len() != 64 {
+            return None;
+        }
+        let mut d = [0u8; 32];
+        for (i, b) in d.iter_mut().enumerate() {
+            *b = u8::from_str_radix(h.get(2 * i..2 * i + 2)?, 16).ok()?;
+        }
+        Some(d)
+    }
+}
+
+/// One changed path.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Change {
+    /// Workspace-relative path.
+    pub path: String,
+    /// Its state before (`None`: absent).
+    pub before: Option<State>,
+    /// Its state after (`None`: absent).
+    pub after: Option<State>,
+}
+
+/// A history record.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Record {
+    /// The session's id.
+    pub session_id: String,
+    /// `session` or `undo`.
+    #[serde(default)]
+    pub kind: RecordKind,
+    /// When it began.
+    #[serde(default)]
+    pub started_at: Option<DateTime<Utc>>,
+    /// When it ended.
+    #[serde(default)]
+    pub ended_at: Option<DateTime<Utc>>,
+    /// Its agent label.
+    #[serde(default)]
+    pub agent: String,
+    /// Changes made while nobody was there, found by its begin.
+    #[serde(default)]
+    pub outside: Vec<Change>,
+    /// Changes made during it.
+    #[serde(default)]
+    pub changes: Vec<Change>,
+}
+
+/// Every path whose kind, content, target or mode differs between `from` and `to`, sorted.
+pub fn changes(from: &Manifest, to: &Manifest) -> Vec<Change> {
+    let (a, b) = (&from.entries, &to.entries);
+    let (mut i, mut j) = (0, 0);
+    let mut out = Vec::new();
+    while i < a.len() || j < b.len() {
+        let ord = match (a.get(i), b.get(j)) {
+            (Some(x), Some(y)) => x.path.cmp(&y.path),
+            (Some(_), None) => std::cmp::Ordering::Less,
+            _ => std::cmp::Ordering::Greater,
+        };
+        match ord {
+            std::cmp::Ordering::Less => {
+                out.push(Change {
+                    path: a[i].path.clone(),
+                    before: Some(State::of(&a[i])),
+                    after: None,
+                });
+                i += 1;
+            }
+            std::cmp::Ordering::Greater => {
+                out.push(Change {
+                    path: b[j].path.clone(),
+                    before: None,
+                    after: Some(State::of(&b[j])),
+                });
+                j += 1;
+            }
+            std::cmp::Ordering::Equal => {
+                let (x, y) = (State::of(&a[i]), State::of(&b[j]));
+                let same = x.kind == y.kind
+                    && x.sha256 == y.sha256
+                    && x.target == y.target
+                    && x.mode == y.mode;
+                if !same {
+                    out.push(Change {
+                        path: a[i].path.clone(),
+                        before: Some(x),
+                        after: Some(y),
+                    });
+                }
+                i += 1;
+                j += 1;
+            }
+        }
+    }
+    out
+}
+
+/// Whether `p` is a workspace-relative path a record may name: not empty, not absolute,
+/// no `.`/`..`/empty component, and none of what manifests never list (`.ctask/`, `.git/`,
+/// `task.yaml`, `logs/sessions.log`).
+pub fn valid_path(p: &str) -> bool {
+    let under = |d: &str| p == d || p.strip_prefix(d).is_some_and(|r| r.starts_with('/'));
+    !p.is_empty()
+        && !p.contains('\0')
+        && p.split('/').all(|c| !c.is_empty() && c != "." && c != "..")
+        && !under(".ctask")
+        && !under(".git")
+        && p != "task.yaml"
+        && p != "logs/sessions.log"
+}
+
+/// Whether `id` can name a record file.
+fn valid_id(id: &str) -> bool {
+    !id.is_empty()
+        && id.len() <= 200
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'))
+        && !id.starts_with('.')
+}
+
+/// Writes `r` atomically as `history/<session_id>.json` in `.ctask/`.
+pub fn write(ctask: &Dir, r: &Record) -> Result<()> {
+    if !valid_id(&r.session_id) {
+        return Err(Error::invalid(format!(
+            "session id {:?} cannot name a history record",
+            r.session_id
+        )));
+    }
+    let dir = ctask.open_sub(HISTORY_DIR, true)?;
+    let mut bytes = serde_json::to_vec(r)
+        .map_err(|e| Error::format(dir.join(&r.session_id), format!("cannot serialise: {e}")))?;
+    bytes.push(b'\n');
+    dir.write_atomic(&format!("{}.json", r.session_id), &bytes)
+}
+
+/// A record read back, or why it could not be.
+pub type Loaded = std::result::Result<Record, String>;
+
+/// Every record in `.ctask/history/` (none when it does not exist); a record that cannot
+/// be read, does not parse, is larger than [`MAX_RECORD_BYTES`], names another session
+/// than its file or a path outside the workspace is returned as an error text naming it.
+/// Sorted newest first (by `ended_at`, then id).
+pub fn read_all(ctask: &Dir) -> Result<Vec<(String, Loaded)>> {
+    if ctask.stat(HISTORY_DIR)?.is_none() {
+        return Ok(Vec::new());
+    }
+    let dir = ctask.open_sub(HISTORY_DIR, false)?;
+    let mut out = Vec::new();
+    for name in dir.names()? {
+        let Some(id) = name.strip_suffix(".json").filter(|id| valid_id(id)) else {
+            continue;
+        };
+        out.push((id.to_owned(), read_one(&dir, id)));
+    }
+    out.sort_by(|(ia, a), (ib, b)| {
+        let ka = a.as_ref().ok().and_then(|r| r.ended_at);
+        let kb = b.as_ref().ok().and_then(|r| r.ended_at);
+        kb.cmp(&ka).then_with(|| ib.cmp(ia))
+    });
+    Ok(out)
+}
+
+fn read_one(dir: &Dir, id: &str) -> Loaded {
+    let name = format!("{id}.json");
+    let path = dir.join(&name);
+    let bytes = match dir.read_capped(&name, MAX_RECORD_BYTES) {
+        Ok(Some(b)) => b,
+        Ok(None) => return Err(format!("{}: vanished", path.display())),
+        Err(e) => return Err(e.to_string()),
+    };
+    let r: Record = serde_json::from_slice(&bytes)
+        .map_err(|e| format!("{}: not a valid history record: {e}", path.display()))?;
+    if r.session_id != id {
+        return Err(format!(
+            "{}: names session {:?}, not {id:?}",
+            path.display(),
+            r.session_id
+        ));
+    }
+    if let Some(bad) = r
+        .changes
+        .iter()
+        .chain(&r.outside)
+        .find(|c| !valid_path(&c.path))
+    {
+        return Err(format!(
+            "{}: path {:?} leaves the workspace or names a file ctask keeps",
+            path.display(),
+            bad.path
+        ));
+    }
+    Ok(r)
+}
+
+/// Removes the record of session `id`.
+pub fn remove(ctask: &Dir, id: &str) -> Result<()> {
+    let dir = ctask.open_sub(HISTORY_DIR, false)?;
+    dir.unlink(&format!("{id}.json")).map(|_| ())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::session::manifest::Timestamp;
+
+    fn entry(path: &str, sha: u8, mode: u32) -> Entry {
+        Entry {
+            path: path.into(),
+            size: 1,
+            mtime: Timestamp::from_unix(0, 0),
+            sha256: Some([sha; 32]),
+            kind: Kind::File,
+            target: None,
+            ino: Some(1),
+            ctime: Some(Timestamp::from_unix(0, 0)),
+            mode: Some(mode),
+        }
+    }
+
+    fn manifest(entries: Vec<Entry>) -> Manifest {
+        Manifest {
+            captured_at: chrono::DateTime::UNIX_EPOCH,
+            entries,
+        }
+    }
+
+    #[test]
+    fn changes_list_added_deleted_content_and_mode_changes_only() {
+        let a = manifest(vec![
+            entry("gone", 1, 0o644),
+            entry("mode", 2, 0o644),
+            entry("same", 3, 0o644),
+            entry("text", 4, 0o644),
+        ]);
+        let mut touched = entry("same", 3, 0o644);
+        touched.mtime = Timestamp::from_unix(99, 0);
+        let b = manifest(vec![
+            entry("mode", 2, 0o755),
+            entry("new", 5, 0o644),
+            touched,
+            entry("text", 6, 0o644),
+        ]);
+        let c = changes(&a, &b);
+        let paths: Vec<&str> = c.iter().map(|c| c.path.as_str()).collect();
+        assert_eq!(paths, ["gone", "mode", "new", "text"]);
+        assert!(c[0].after.is_none() && c[2].before.is_none());
+        assert_eq!(c[1].after.as_ref().and_then(|s| s.mode), Some(0o755));
+        assert_eq!(c[3].before.as_ref().and_then(State::digest), Some([4; 32]));
+    }
+
+    #[test]
+    fn paths_that_leave_the_workspace_or_name_ctask_files_are_invalid() {
+        for bad in [
+            "",
+            "/etc/passwd",
+            "../x",
+            "a/../b",
+            "a//b",
+            "./a",
+            ".ctask",
+            ".ctask/objects/x",
+            ".git/config",
+            "task.yaml",
+            "logs/sessions.log",
+            "a\0b",
+        ] {
+            assert!(!valid_path(bad), "{bad:?}");
+        }
+        for good in [
+            "a",
+            "a/b c",
+            ".ctaskish",
+            "logs/other.log",
+            "x/task.yaml",
+            "line\nbreak",
+        ] {
+            assert!(valid_path(good), "{good:?}");
+        }
+    }
+}

@@ -1,0 +1,229 @@
+//! What begin, end and recovery do for snapshots, each one call from the session code:
+//! capture with the store, store what the store lacks, write the history record, name the
+//! stored baseline in the marker, collect.
+
+use std::path::Path;
+
+use chrono::{DateTime, Utc};
+
+use super::Settings;
+use super::history::{self, Change, Record, RecordKind};
+use super::retention;
+use super::store::Store;
+use super::tree::Tree;
+use crate::error::Result;
+use crate::session::dirfd::Dir;
+use crate::session::manifest::{self, Capture, CaptureOptions, Entry, Kind, Manifest};
+
+/// A session's snapshot state from begin to end.
+#[derive(Debug, Default)]
+pub(crate) struct Pending {
+    /// The open store (`None`: snapshots off for this session).
+    pub(crate) store: Option<Store>,
+    /// The settings in force.
+    pub(crate) settings: Settings,
+    /// What changed while nobody was there (found by begin).
+    pub(crate) outside: Vec<Change>,
+    /// What the record will say made it.
+    pub(crate) kind: RecordKind,
+    /// The start manifest's contents are all stored.
+    pub(crate) complete: bool,
+}
+
+/// Begin's capture (or the one recovery just made, `reused`), with every content read
+/// stored; then, unless the marker says the baseline is stored whole, whatever the store
+/// lacks is read and stored; the objects are made durable. A store that cannot be opened
+/// (a symlink in its place) turns snapshots off for the session, with a warning.
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn begin_capture(
+    ws: &Path,
+    ctask_path: &Path,
+    settings: &Settings,
+    kind: RecordKind,
+    opts: &CaptureOptions,
+    cache: Option<&Manifest>,
+    base: Option<&Manifest>,
+    last_id: Option<&str>,
+    reused: Option<Capture>,
+    warnings: &mut Vec<String>,
+) -> Result<(Capture, Pending)> {
+    let store = if settings.enabled {
+        open_store(ctask_path, settings, true, warnings)
+    } else {
+        None
+    };
+    let capture = match reused {
+        Some(c) => c,
+        None => manifest::capture_stored(ws, opts, cache, store.as_ref())?,
+    };
+    let mut pending = Pending {
+        settings: settings.clone(),
+        kind,
+        ..Pending::default()
+    };
+    let Some(store) = store else {
+        return Ok((capture, pending));
+    };
+    let marked = last_id.is_some() && store.marker().as_deref() == last_id;
+    let mut complete = store.failed() == 0;
+    if !marked {
+        complete &= fill(ws, &store, &capture.manifest.entries);
+    }
+    store.sync()?;
+    crate::session::crashpoint::hit("snapshot.begin_stored");
+    pending.outside = base
+        .map(|b| history::changes(b, &capture.manifest))
+        .unwrap_or_default();
+    pending.complete = complete;
+    pending.store = Some(store);
+    Ok((capture, pending))
+}
+
+fn open_store(
+    ctask_path: &Path,
+    settings: &Settings,
+    create: bool,
+    warnings: &mut Vec<String>,
+) -> Option<Store> {
+    let opened =
+        Dir::open(ctask_path).and_then(|d| Store::open(&d, create, settings.max_file_bytes));
+    match opened {
+        Ok(s) => s,
+        Err(e) => {
+            warnings.push(format!("snapshots are off for this session: {e}"));
+            None
+        }
+    }
+}
+
+/// Reads and stores the contents of `entries` that the store lacks; whether all of them
+/// are now stored.
+fn fill(ws: &Path, store: &Store, entries: &[Entry]) -> bool {
+    let Ok(tree) = Tree::open(ws) else {
+        return false;
+    };
+    let mut all = true;
+    for e in entries {
+        let Some(d) = e.sha256.filter(|_| e.kind == Kind::File) else {
+            continue;
+        };
+        if e.size > store.max_file_bytes() || store.has(&d) {
+            continue;
+        }
+        let got = tree.state(&e.path, Some(store)).ok().flatten();
+        all &= got.and_then(|s| s.digest()) == Some(d);
+    }
+    all
+}
+
+impl Pending {
+    /// Takes back what begin stored, when the begin failed after its capture.
+    pub(crate) fn discard(&self, ctask_path: &Path) {
+        if let (Some(store), Ok(ctask)) = (&self.store, Dir::open(ctask_path)) {
+            store.discard(&ctask);
+        }
+    }
+}
+
+/// End's capture: with the store of the session, when it has one.
+pub(crate) fn end_capture(
+    ws: &Path,
+    p: &Pending,
+    opts: &CaptureOptions,
+    cache: Option<&Manifest>,
+) -> Result<Capture> {
+    manifest::capture_stored(ws, opts, cache, p.store.as_ref())
+}
+
+/// Makes the objects durable, then writes the history record of the session (before its
+/// summary). A failure is a warning: the session is recorded, only not undoable.
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn record_end(
+    ctask: &Dir,
+    p: &Pending,
+    id: &str,
+    agent: &str,
+    started_at: DateTime<Utc>,
+    start: &Manifest,
+    end: &Manifest,
+    warnings: &mut Vec<String>,
+) {
+    let Some(store) = &p.store else { return };
+    // `ended_at` to the nanosecond (the summary's is to the second): records sort by it.
+    let r = Record {
+        session_id: id.to_owned(),
+        kind: p.kind,
+        started_at: Some(started_at),
+        ended_at: Some(Utc::now()),
+        agent: agent.to_owned(),
+        outside: p.outside.clone(),
+        changes: history::changes(start, end),
+    };
+    let written = store.sync().and_then(|()| {
+        crate::session::crashpoint::hit("snapshot.objects_synced");
+        history::write(ctask, &r)
+    });
+    if let Err(e) = written {
+        warnings.push(format!("the session's history record was not written: {e}"));
+    }
+    crate::session::crashpoint::hit("snapshot.history_written");
+}
+
+/// After the summary: names the session in the marker when its end manifest is stored
+/// whole, then (with `collect`; recovery does not know the settings) collects under
+/// `write.lock`.
+pub(crate) fn finish_end(
+    ctask: &Dir,
+    p: &Pending,
+    id: &str,
+    end: &[Entry],
+    collect: bool,
+    warnings: &mut Vec<String>,
+) {
+    let Some(store) = &p.store else { return };
+    let complete = p.complete && store.failed() == 0;
+    let marked = store.set_marker(if complete { Some(id) } else { None });
+    let collected = marked.and_then(|()| {
+        if collect {
+            retention::collect(ctask, store, &p.settings, end)
+        } else {
+            Ok(())
+        }
+    });
+    if let Err(e) = collected {
+        warnings.push(format!("snapshot store: {e}"));
+    }
+}
+
+/// Recovery's capture of a dead session: with the store when the workspace has one; the
+/// history record written before the summary; `after` runs once the summary is written.
+pub(crate) fn recovery_capture(
+    ws: &Path,
+    ctask_path: &Path,
+    opts: &CaptureOptions,
+    cache: Option<&Manifest>,
+    warnings: &mut Vec<String>,
+) -> Result<(Capture, Pending)> {
+    let settings = Settings::default();
+    let store = open_store(ctask_path, &settings, false, warnings);
+    let capture = manifest::capture_stored(ws, opts, cache, store.as_ref())?;
+    let complete = store.as_ref().is_some_and(|s| s.failed() == 0) && cache.is_some();
+    Ok((
+        capture,
+        Pending {
+            store,
+            settings,
+            complete,
+            ..Pending::default()
+        },
+    ))
+}
+
+/// The record kind of a dead session by its agent label.
+pub(crate) fn kind_of_agent(agent: Option<&str>) -> RecordKind {
+    if agent == Some(super::undo::AGENT) {
+        RecordKind::Undo
+    } else {
+        RecordKind::Session
+    }
+}

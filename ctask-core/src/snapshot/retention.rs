@@ -1,0 +1,77 @@
+//! Retention: the history records of the last `snapshot_keep_sessions` sessions are kept,
+//! and the objects they and the current baseline name, oldest records dropped first while
+//! the store is above `snapshot_max_bytes`; never an object the baseline names.
+
+use std::collections::{HashMap, HashSet};
+
+use super::Settings;
+use super::history::{self, Record};
+use super::store::{Store, hex};
+use crate::error::Result;
+use crate::session::dirfd::Dir;
+use crate::session::manifest::Entry;
+use crate::session::paths::WRITE_LOCK;
+use crate::session::writelock::{self, WriteLock};
+
+/// Collects under `write.lock`; `baseline` is the end manifest just written. Runs only when
+/// something may be due: objects were written, or there are more records than kept.
+pub(crate) fn collect(ctask: &Dir, store: &Store, s: &Settings, baseline: &[Entry]) -> Result<()> {
+    let records_on_disk = match ctask.stat(history::HISTORY_DIR)? {
+        Some(_) => ctask.open_sub(history::HISTORY_DIR, false)?.names()?.len(),
+        None => 0,
+    };
+    if store.written() == 0 && records_on_disk <= s.keep_sessions {
+        return Ok(());
+    }
+    let _guard = WriteLock::acquire_in(ctask, WRITE_LOCK, writelock::OUTLAST)?;
+    store.sweep_temp();
+    let records = history::read_all(ctask)?;
+    let objects: HashMap<String, u64> = store.objects()?.into_iter().collect();
+    let mut live: HashSet<String> = baseline
+        .iter()
+        .filter_map(|e| e.sha256.as_ref().map(hex))
+        .collect();
+    let base_bytes: u64 = live.iter().filter_map(|h| objects.get(h)).sum();
+    let mut used = base_bytes;
+    let mut kept = 0usize;
+    let mut drop_ids = Vec::new();
+    for (id, r) in &records {
+        let Ok(r) = r else {
+            // An unreadable record names nothing: it goes once it is among the oldest.
+            if kept >= s.keep_sessions {
+                drop_ids.push(id.clone());
+            }
+            continue;
+        };
+        if kept >= s.keep_sessions {
+            drop_ids.push(id.clone());
+            continue;
+        }
+        let new: Vec<String> = hashes(r).filter(|h| !live.contains(h)).collect();
+        let extra: u64 = new.iter().filter_map(|h| objects.get(h)).sum();
+        if used + extra > s.max_bytes && kept > 0 {
+            drop_ids.push(id.clone());
+            kept = s.keep_sessions; // everything older goes too
+            continue;
+        }
+        used += extra;
+        live.extend(new);
+        kept += 1;
+    }
+    for id in &drop_ids {
+        history::remove(ctask, id)?;
+    }
+    for name in objects.keys().filter(|h| !live.contains(*h)) {
+        store.remove(name)?;
+    }
+    Ok(())
+}
+
+fn hashes(r: &Record) -> impl Iterator<Item = String> + '_ {
+    r.changes
+        .iter()
+        .chain(&r.outside)
+        .flat_map(|c| [c.before.as_ref(), c.after.as_ref()])
+        .flatten()
+        .filter_map(|s| s.sha256.clone())
+}

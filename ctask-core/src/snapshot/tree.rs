@@ -1,0 +1,200 @@
+//! The workspace's files as undo reads and writes them: every path is reached one
+//! component at a time from the root's descriptor (`openat` with `O_NOFOLLOW`), so a
+//! symlink in any component is never followed; every write is a temp file in the same
+//! directory renamed over the target.
+
+use std::fs::File;
+use std::io::{self, Read, Write};
+use std::os::fd::OwnedFd;
+use std::path::Path;
+
+use rustix::fs::{AtFlags, FileType, Mode, OFlags};
+use sha2::{Digest, Sha256};
+
+use super::history::State;
+use super::store::Store;
+use crate::session::manifest::Kind;
+
+const DIR_FLAGS: OFlags = OFlags::RDONLY
+    .union(OFlags::DIRECTORY)
+    .union(OFlags::NOFOLLOW)
+    .union(OFlags::CLOEXEC);
+
+/// The workspace root, opened once.
+pub struct Tree(OwnedFd);
+
+/// Why a path cannot be reached: a component on its way is a symlink or not a directory.
+pub fn blocked(e: &io::Error) -> bool {
+    matches!(e.raw_os_error(), Some(libc::ELOOP | libc::ENOTDIR))
+}
+
+impl Tree {
+    /// Opens the workspace root.
+    pub fn open(root: &Path) -> io::Result<Tree> {
+        let flags = OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC;
+        Ok(Tree(rustix::fs::open(root, flags, Mode::empty())?))
+    }
+
+    /// The directory holding `path` and its last component; `Ok(None)` when a directory
+    /// on the way is missing and `create` is false (with `create`: made, mode 0755).
+    fn parent<'p>(&self, path: &'p str, create: bool) -> io::Result<Option<(OwnedFd, &'p str)>> {
+        let (dirs, name) = match path.rsplit_once('/') {
+            Some((d, n)) => (Some(d), n),
+            None => (None, path),
+        };
+        let mut fd = rustix::fs::openat(&self.0, ".", DIR_FLAGS, Mode::empty())?;
+        for c in dirs.into_iter().flat_map(|d| d.split('/')) {
+            let next = match rustix::fs::openat(&fd, c, DIR_FLAGS, Mode::empty()) {
+                Ok(f) => f,
+                Err(rustix::io::Errno::NOENT) if create => {
+                    match rustix::fs::mkdirat(&fd, c, Mode::from_raw_mode(0o755)) {
+                        Ok(()) | Err(rustix::io::Errno::EXIST) => {}
+                        Err(e) => return Err(e.into()),
+                    }
+                    rustix::fs::openat(&fd, c, DIR_FLAGS, Mode::empty())?
+                }
+                Err(rustix::io::Errno::NOENT) => return Ok(None),
+                Err(e) => return Err(e.into()),
+            };
+            fd = next;
+        }
+        Ok(Some((fd, name)))
+    }
+
+    /// What is at `path` now (`None`: nothing), hashing a regular file; with `store`, its
+    /// content is also stored (so it can be given back).
+    pub fn state(&self, path: &str, store: Option<&Store>) -> io::Result<Option<State>> {
+        let Some((dir, name)) = self.parent(path, false)? else {
+            return Ok(None);
+        };
+        let st = match rustix::fs::statat(&dir, name, AtFlags::SYMLINK_NOFOLLOW) {
+            Ok(st) => st,
+            Err(rustix::io::Errno::NOENT) => return Ok(None),
+            Err(e) => return Err(e.into()),
+        };
+        #[allow(clippy::useless_conversion, clippy::unnecessary_cast)]
+        let raw = st.st_mode as u32;
+        let mode = Some(raw & 0o7777);
+        let size = u64::try_from(st.st_size).unwrap_or(0);
+        match FileType::from_raw_mode(raw as _) {
+            FileType::Symlink => {
+                let t = rustix::fs::readlinkat(&dir, name, Vec::new())?;
+                Ok(Some(State {
+                    kind: Kind::Symlink,
+                    sha256: None,
+                    target: Some(String::from_utf8_lossy(t.as_bytes()).into_owned()),
+                    mode,
+                    size,
+                }))
+            }
+            FileType::RegularFile => {
+                let flags = OFlags::RDONLY | OFlags::NOFOLLOW | OFlags::NONBLOCK | OFlags::CLOEXEC;
+                let mut f = File::from(rustix::fs::openat(&dir, name, flags, Mode::empty())?);
+                let d = hash_file(&mut f, store)?;
+                Ok(Some(State {
+                    kind: Kind::File,
+                    sha256: Some(super::store::hex(&d)),
+                    target: None,
+                    mode,
+                    size,
+                }))
+            }
+            FileType::Directory => Ok(Some(State {
+                kind: Kind::Other,
+                sha256: None,
+                target: Some("(a directory)".into()),
+                mode,
+                size: 0,
+            })),
+            _ => Ok(Some(State {
+                kind: Kind::Other,
+                sha256: None,
+                target: None,
+                mode,
+                size,
+            })),
+        }
+    }
+
+    /// Replaces `path` with a regular file holding `bytes`, with permission bits `mode`.
+    pub fn write_file(&self, path: &str, bytes: &[u8], mode: u32) -> io::Result<()> {
+        let Some((dir, name)) = self.parent(path, true)? else {
+            return Err(io::ErrorKind::NotFound.into());
+        };
+        let tmp = temp_name();
+        let flags =
+            OFlags::WRONLY | OFlags::CREATE | OFlags::EXCL | OFlags::NOFOLLOW | OFlags::CLOEXEC;
+        let fd = rustix::fs::openat(&dir, &tmp, flags, Mode::from_raw_mode(0o600))?;
+        let result = (|| {
+            let mut f = File::from(fd);
+            f.write_all(bytes)?;
+            rustix::fs::fchmod(&f, Mode::from_raw_mode(mode & 0o7777))?;
+            f.sync_all()?;
+            crate::session::crashpoint::hit("undo.temp_written");
+            rustix::fs::renameat(&dir, &tmp, &dir, name)?;
+            rustix::fs::fsync(&dir)?;
+            Ok(())
+        })();
+        if result.is_err() {
+            let _ = rustix::fs::unlinkat(&dir, &tmp, AtFlags::empty());
+        }
+        result
+    }
+
+    /// Replaces `path` with a symlink to `target`.
+    pub fn write_symlink(&self, path: &str, target: &str) -> io::Result<()> {
+        let Some((dir, name)) = self.parent(path, true)? else {
+            return Err(io::ErrorKind::NotFound.into());
+        };
+        let tmp = temp_name();
+        rustix::fs::symlinkat(target, &dir, &tmp)?;
+        let r = rustix::fs::renameat(&dir, &tmp, &dir, name).and_then(|()| rustix::fs::fsync(&dir));
+        if r.is_err() {
+            let _ = rustix::fs::unlinkat(&dir, &tmp, AtFlags::empty());
+        }
+        Ok(r?)
+    }
+
+    /// Removes the file or symlink at `path` (absent: nothing to do).
+    pub fn remove(&self, path: &str) -> io::Result<()> {
+        let Some((dir, name)) = self.parent(path, false)? else {
+            return Ok(());
+        };
+        match rustix::fs::unlinkat(&dir, name, AtFlags::empty()) {
+            Ok(()) | Err(rustix::io::Errno::NOENT) => Ok(rustix::fs::fsync(&dir)?),
+            Err(e) => Err(e.into()),
+        }
+    }
+}
+
+fn temp_name() -> String {
+    format!(
+        ".ctask-undo-{}-{}",
+        std::process::id(),
+        crate::session::dirfd::random_hex(6)
+    )
+}
+
+/// SHA-256 of an open file, read in chunks; with `store`, the content is stored as well.
+fn hash_file(f: &mut File, store: Option<&Store>) -> io::Result<[u8; 32]> {
+    let mut buf = vec![0u8; 256 * 1024];
+    let mut h = Sha256::new();
+    let mut w = store.and_then(Store::writer);
+    loop {
+        let n = match f.read(&mut buf) {
+            Ok(0) => break,
+            Ok(n) => n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e),
+        };
+        h.update(&buf[..n]);
+        if let Some(wr) = w.as_mut() {
+            wr.write(&buf[..n])?;
+        }
+    }
+    let d: [u8; 32] = h.finalize().into();
+    if let Some(wr) = w {
+        wr.finish(&d)?;
+    }
+    Ok(d)
+}

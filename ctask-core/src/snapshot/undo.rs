@@ -1,0 +1,338 @@
+//! `undo`: gives back one recorded session's changes (or the outside changes before it),
+//! all or nothing, as a session of its own (docs/undo.md).
+
+use std::path::Path;
+
+use serde::Serialize;
+
+use super::history::{self, Change, Record, RecordKind, State};
+use super::store::Store;
+use super::tree::{self, Tree};
+use super::view::{open_ctask, restorable};
+use crate::error::{Error, Result};
+use crate::session::manifest::Kind;
+use crate::session::{Ending, Session, SessionOptions, crashpoint};
+
+/// The agent label of undo sessions.
+pub const AGENT: &str = "undo";
+
+/// What to undo.
+#[derive(Debug, Clone, Default)]
+pub struct UndoOptions {
+    /// The session to undo (default: the last ended one).
+    pub session_id: Option<String>,
+    /// Undo the changes made before it, while nobody was there.
+    pub outside: bool,
+    /// Only these paths (files, or directories meaning everything below).
+    pub paths: Vec<String>,
+    /// Write nothing; say what would happen.
+    pub dry_run: bool,
+    /// Overwrite files changed since (their current content is stored first), skip what
+    /// cannot be restored.
+    pub force: bool,
+}
+
+/// What undo does to one path.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum UndoAction {
+    /// Put the old content back over the current one.
+    Restore,
+    /// Remove a path the session created.
+    Remove,
+    /// Recreate a path the session removed.
+    Recreate,
+}
+
+/// How one path fares.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ItemStatus {
+    /// Given back (or, in a dry run or a refused undo, would be).
+    Ok,
+    /// Already as it was before the session: nothing to do.
+    Unchanged,
+    /// Changed since the session.
+    Conflict,
+    /// Its old content is not kept (or is corrupted).
+    NotRestorable,
+}
+
+/// One path of an undo.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct UndoItem {
+    /// Workspace-relative path.
+    pub path: String,
+    /// What is done to it.
+    pub action: UndoAction,
+    /// How it fares.
+    pub status: ItemStatus,
+    /// Why it is a conflict or not restorable.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    /// `--force` stored its current content before overwriting it.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub overwritten_kept: bool,
+}
+
+/// The result of [`undo`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct UndoReport {
+    /// The session whose changes were given back.
+    pub target: String,
+    /// Whether those were its outside changes.
+    pub outside: bool,
+    /// Nothing was written (asked for).
+    pub dry_run: bool,
+    /// The changes were given back; `false` when refused (conflicts or contents not kept,
+    /// without force) or in a dry run.
+    pub applied: bool,
+    /// The undo's own session id (undo it to redo).
+    pub session_id: Option<String>,
+    /// Every path concerned, sorted.
+    pub items: Vec<UndoItem>,
+    /// Things the caller should know.
+    pub warnings: Vec<String>,
+}
+
+impl UndoReport {
+    /// The paths that stop an undo without force.
+    pub fn blocking(&self) -> impl Iterator<Item = &UndoItem> {
+        self.items
+            .iter()
+            .filter(|i| matches!(i.status, ItemStatus::Conflict | ItemStatus::NotRestorable))
+    }
+}
+
+/// Gives back the changes of a recorded session of workspace `ws` (docs/undo.md). `sopts`
+/// are the options of the undo's own session (its agent label is set to `undo`). Refused
+/// while another owner is alive ([`Error::ActiveSession`]).
+pub fn undo(ws: &Path, opts: &UndoOptions, sopts: SessionOptions) -> Result<UndoReport> {
+    let ctask = open_ctask(ws)?;
+    let record = pick(&ctask, opts.session_id.as_deref())?;
+    let list = select(&record, opts)?;
+    let tree = Tree::open(ws).map_err(|e| Error::io(ws, e))?;
+    let max_file = sopts.snapshots.max_file_bytes;
+    let store = Store::open(&ctask, false, max_file)?;
+    let items = plan(&list, &tree, store.as_ref(), None);
+    let mut report = UndoReport {
+        target: record.session_id.clone(),
+        outside: opts.outside,
+        dry_run: opts.dry_run,
+        applied: false,
+        session_id: None,
+        items,
+        warnings: Vec::new(),
+    };
+    if opts.dry_run || (!opts.force && report.blocking().next().is_some()) {
+        return Ok(report);
+    }
+    // The undo's own session: lease, start line, capture of what it will overwrite.
+    let session = Session::begin(
+        ws,
+        SessionOptions {
+            agent: AGENT.into(),
+            launch: None,
+            heartbeat: false,
+            history_kind: RecordKind::Undo,
+            ..sopts
+        },
+    )?;
+    report.session_id = Some(session.id());
+    crashpoint::hit("undo.begun");
+    // Planned again under the lease; with force, what is overwritten is stored first.
+    let store = Store::open(&ctask, opts.force, max_file)?;
+    let items = plan(&list, &tree, store.as_ref(), opts.force.then_some(()));
+    if let Some(s) = &store {
+        s.sync()?;
+    }
+    let blocked = !opts.force
+        && items
+            .iter()
+            .any(|i| i.status != ItemStatus::Ok && i.status != ItemStatus::Unchanged);
+    let mut failures = Vec::new();
+    if !blocked {
+        for (item, change) in items.iter().zip(&list) {
+            if item.status != ItemStatus::Ok && !(opts.force && item.status == ItemStatus::Conflict)
+            {
+                continue;
+            }
+            crashpoint::hit("undo.before_file");
+            if let Err(e) = apply(&tree, store.as_ref(), change) {
+                failures.push(format!("{}: {e}", change.path));
+            }
+            crashpoint::hit("undo.after_file");
+        }
+    }
+    report.items = items;
+    let outcome = session.end(Ending::child_exit(if blocked || !failures.is_empty() {
+        1
+    } else {
+        0
+    }))?;
+    report.warnings.extend(outcome.warnings);
+    if !failures.is_empty() {
+        return Err(Error::invalid(format!(
+            "undo could not write every file; undo session {} records what it did:\n  {}",
+            report.session_id.as_deref().unwrap_or("?"),
+            failures.join("\n  ")
+        )));
+    }
+    report.applied = !blocked;
+    Ok(report)
+}
+
+/// The record to undo: the one named, else the newest.
+fn pick(ctask: &crate::session::dirfd::Dir, id: Option<&str>) -> Result<Record> {
+    let records = history::read_all(ctask)?;
+    let found = match id {
+        Some(id) => records.into_iter().find(|(rid, _)| rid == id),
+        None => records.into_iter().next(),
+    };
+    match found {
+        Some((_, Ok(r))) => Ok(r),
+        Some((_, Err(why))) => Err(Error::format(ctask.join(history::HISTORY_DIR), why)),
+        None => Err(Error::invalid(match id {
+            Some(id) => format!("no history record of session {id:?}; see `ctask history`"),
+            None => "no session of this workspace has a history record; nothing to undo".into(),
+        })),
+    }
+}
+
+/// The changes to give back: all of the list, or those under the paths asked for.
+fn select(r: &Record, opts: &UndoOptions) -> Result<Vec<Change>> {
+    let list = if opts.outside { &r.outside } else { &r.changes };
+    if opts.paths.is_empty() {
+        return Ok(list.clone());
+    }
+    let mut out = Vec::new();
+    for p in &opts.paths {
+        let p = p.trim_end_matches('/');
+        let under = |c: &&Change| {
+            c.path == p || (c.path.starts_with(p) && c.path.as_bytes().get(p.len()) == Some(&b'/'))
+        };
+        let found: Vec<Change> = list.iter().filter(under).cloned().collect();
+        if found.is_empty() {
+            return Err(Error::invalid(format!(
+                "session {} did not change {p:?}{}",
+                r.session_id,
+                if opts.outside {
+                    " (outside changes)"
+                } else {
+                    ""
+                }
+            )));
+        }
+        out.extend(found);
+    }
+    out.sort_by(|a, b| a.path.cmp(&b.path));
+    out.dedup_by(|a, b| a.path == b.path);
+    Ok(out)
+}
+
+fn same(a: Option<&State>, b: Option<&State>) -> bool {
+    match (a, b) {
+        (None, None) => true,
+        (Some(x), Some(y)) => x.same(y),
+        _ => false,
+    }
+}
+
+/// Judges every change against the tree; with `keep` (force), the current content of a
+/// conflicting file is stored before it is overwritten.
+fn plan(list: &[Change], tree: &Tree, store: Option<&Store>, keep: Option<()>) -> Vec<UndoItem> {
+    list.iter()
+        .map(|c| {
+            let action = match (&c.before, &c.after) {
+                (None, _) => UndoAction::Remove,
+                (_, None) => UndoAction::Recreate,
+                _ => UndoAction::Restore,
+            };
+            let item = |status, reason: Option<String>| UndoItem {
+                path: c.path.clone(),
+                action,
+                status,
+                reason,
+                overwritten_kept: false,
+            };
+            let now = match tree.state(&c.path, None) {
+                Ok(s) => s,
+                Err(e) if tree::blocked(&e) => {
+                    return item(
+                        ItemStatus::Conflict,
+                        Some("a directory on its path is now a symlink or a file".into()),
+                    );
+                }
+                Err(e) => return item(ItemStatus::Conflict, Some(format!("cannot be read: {e}"))),
+            };
+            if same(now.as_ref(), c.before.as_ref()) {
+                return item(ItemStatus::Unchanged, None);
+            }
+            if let Some(why) = not_restorable(c, store) {
+                return item(ItemStatus::NotRestorable, Some(why));
+            }
+            if !same(now.as_ref(), c.after.as_ref()) {
+                let mut it = item(
+                    ItemStatus::Conflict,
+                    Some("changed since the session".into()),
+                );
+                if keep.is_some() && now.as_ref().is_some_and(|s| s.kind == Kind::File) {
+                    // The content about to be overwritten is stored first.
+                    let stored = tree.state(&c.path, store).ok().flatten();
+                    it.overwritten_kept = stored.is_some();
+                }
+                if now.as_ref().is_some_and(|s| s.kind == Kind::Other) {
+                    it.status = ItemStatus::NotRestorable;
+                    it.reason = Some("a directory or special file is there now".into());
+                }
+                return it;
+            }
+            if now.as_ref().is_some_and(|s| s.kind == Kind::Other) {
+                return item(
+                    ItemStatus::NotRestorable,
+                    Some("a directory or special file is there now".into()),
+                );
+            }
+            item(ItemStatus::Ok, None)
+        })
+        .collect()
+}
+
+/// Why the old side of `c` cannot be put back, if it cannot.
+fn not_restorable(c: &Change, store: Option<&Store>) -> Option<String> {
+    if !restorable(c, store) {
+        return Some(match &c.before {
+            Some(s) if s.kind == Kind::File => {
+                "its old content is not kept (larger than snapshot_max_file_bytes, or collected)"
+                    .into()
+            }
+            _ => "it was not a file or symlink".into(),
+        });
+    }
+    let s = c.before.as_ref()?;
+    let d = s.digest()?;
+    match store?.get(&d, s.size) {
+        Ok(Some(_)) => None,
+        Ok(None) => Some("its old content is not kept".into()),
+        Err(e) => Some(e.to_string()),
+    }
+}
+
+/// Puts the old side of `c` back.
+fn apply(tree: &Tree, store: Option<&Store>, c: &Change) -> std::io::Result<()> {
+    match &c.before {
+        None => tree.remove(&c.path),
+        Some(s) if s.kind == Kind::Symlink => {
+            tree.write_symlink(&c.path, s.target.as_deref().unwrap_or_default())
+        }
+        Some(s) => {
+            let d = s
+                .digest()
+                .ok_or_else(|| std::io::Error::other("no content hash"))?;
+            let bytes = store
+                .and_then(|st| st.get(&d, s.size).ok().flatten())
+                .ok_or_else(|| std::io::Error::other("stored content vanished"))?;
+            tree.write_file(&c.path, &bytes, s.mode.unwrap_or(0o644))
+        }
+    }
+}
