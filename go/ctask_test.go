@@ -482,6 +482,9 @@ func TestWatchUntilCancelled(t *testing.T) {
 	var ce *ctask.Error
 	if !errors.As(err, &ce) || ce.Code != ctask.CodeInvalidArgument || !strings.Contains(ce.Message, "since") {
 		t.Errorf("bad since: %v", err)
+	}
+}
+
 func TestUndo(t *testing.T) {
 	roots := setup(t)
 	ws := newWorkspace(t, roots, "Go undo")

@@ -837,6 +837,8 @@ static void test_watch(void) {
     CHECK(w == (ctask_watch *)UNTOUCHED);
     CHECK_STATUS(ctask_watch_open(NULL, NULL), CTASK_ERR_NULL_ARGUMENT);
     ctask_watch_free(NULL);
+}
+
 /* Snapshots: a session's changes listed by ctask_history and given back by ctask_undo;
  * a second undo is a redo; refused while a session is live; bad arguments. */
 static void test_undo(void) {
