@@ -250,3 +250,72 @@ fn doctor_lists_the_hooks() {
         out.stderr
     );
 }
+
+#[test]
+fn persistent_sessions_run_the_hooks_in_their_supervisor() {
+    if !common::tmux_available() {
+        eprintln!("skipped: tmux is not available");
+        return;
+    }
+    let env = Env::new();
+    let ws = env.new_ws("persistent-hooks");
+    config(&env, &format!("hooks:\n  before_begin: {}\n", sh("exit 6")));
+    let before = dir_bytes(&ws);
+    let out = env.run(&[
+        "resume",
+        path_str(&ws),
+        "--detach",
+        "-a",
+        "sh",
+        "--",
+        "-c",
+        "sleep 30",
+    ]);
+    out.code_is(1);
+    assert!(
+        out.stderr
+            .contains("hook before_begin (sh) failed: exit code 6"),
+        "{}",
+        out.stderr
+    );
+    assert!(
+        !env.tmux(&["ls"]).status.success(),
+        "a tmux session was left"
+    );
+    assert_eq!(dir_bytes(&ws), before);
+
+    let seen = env.scratch("after");
+    config(
+        &env,
+        &format!(
+            "hooks:\n  after_end: {}\n",
+            sh(&format!(
+                r#"printf '%s %s' "$CTASK_HOOK" "$CTASK_SESSION_ID" > {}"#,
+                path_str(&seen)
+            ))
+        ),
+    );
+    let out = env.run(&[
+        "resume",
+        path_str(&ws),
+        "--detach",
+        "-a",
+        "sh",
+        "--",
+        "-c",
+        "sleep 0.5",
+    ]);
+    out.ok();
+    assert!(
+        common::wait_for(|| seen.exists(), common::PATIENCE),
+        "after_end never ran"
+    );
+    let id = common::summary(&ws)["session_id"]
+        .as_str()
+        .expect("id")
+        .to_owned();
+    assert!(common::wait_for(
+        || fs::read_to_string(&seen).is_ok_and(|t| t == format!("after_end {id}")),
+        Duration::from_secs(5)
+    ));
+}
