@@ -240,15 +240,27 @@ fn doctor_lists_the_hooks() {
         human.contains("after_end") && human.contains("\"session ended\""),
         "{human}"
     );
-    // An empty argv is refused, naming the file.
-    config(&env, "hooks:\n  before_begin: []\n");
-    let out = env.run(&["list"]);
-    out.code_is(1);
-    assert!(
-        out.stderr.contains("config.yaml") && out.stderr.contains("before_begin"),
-        "{}",
-        out.stderr
-    );
+    // An empty argv, a zero timeout and an unknown hook are refused, naming the file;
+    // nothing is created.
+    let ws_before = dir_bytes(&env.root());
+    for (yaml, names) in [
+        ("hooks:\n  before_begin: []\n", "before_begin"),
+        (
+            "hook_timeout_seconds: 0\nhooks:\n  after_end: [true]\n",
+            "hook_timeout_seconds",
+        ),
+        ("hooks:\n  on_start: [true]\n", "on_start"),
+    ] {
+        config(&env, yaml);
+        let out = env.run(&["new", "never", "--no-launch"]);
+        out.code_is(1);
+        assert!(
+            out.stderr.contains("config.yaml") && out.stderr.contains(names),
+            "{yaml}: {}",
+            out.stderr
+        );
+        assert_eq!(dir_bytes(&env.root()), ws_before, "{yaml}");
+    }
 }
 
 #[test]
