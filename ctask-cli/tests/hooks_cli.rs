@@ -331,3 +331,27 @@ fn persistent_sessions_run_the_hooks_in_their_supervisor() {
         Duration::from_secs(5)
     ));
 }
+
+#[test]
+fn a_hook_that_cannot_start_refuses_the_begin_and_hook_output_stays_off_stdout() {
+    let env = Env::new();
+    config(&env, "hooks:\n  on_create: [echo, noise-from-the-hook]\n");
+    let out = env.run(&["new", "quiet-stdout", "--no-launch"]);
+    out.ok();
+    let ws = PathBuf::from(out.stdout.trim_end());
+    assert_eq!(out.stdout.lines().count(), 1, "{:?}", out.stdout);
+    assert!(ws.is_dir());
+    assert!(out.stderr.contains("noise-from-the-hook"), "{}", out.stderr);
+
+    config(&env, "hooks:\n  before_begin: [/nonexistent/check]\n");
+    let before = dir_bytes(&ws);
+    let out = env.run(&["resume", path_str(&ws), "-a", "sh", "--", "-c", "true"]);
+    out.code_is(1);
+    assert!(
+        out.stderr
+            .contains("hook before_begin (/nonexistent/check) failed: could not be started"),
+        "{}",
+        out.stderr
+    );
+    assert_eq!(dir_bytes(&ws), before);
+}
