@@ -121,7 +121,8 @@ impl BeginOptions {
 
     /// The core's session options, checked by the core's rules.
     fn into_session_options(self) -> FfiResult<SessionOptions> {
-        // The config file is always read: it names the user's hooks.
+        // The user's config.yaml and environment fill in what the options leave out.
+        // It is always read: it names the user's hooks.
         let settings = Settings::from_env(&Overrides::default())?;
         let heartbeat_seconds = self
             .heartbeat_seconds
@@ -144,6 +145,7 @@ impl BeginOptions {
                 respect_ignore: self.respect_ignore.unwrap_or(true),
             },
             root: self.root.as_deref().map(PathBuf::from),
+            summary_manifest_max: settings.summary_manifest_max.value,
             hooks: settings.hooks.value,
             ..defaults
         };

@@ -5,12 +5,14 @@
 //! ([`recovery`], §4.6).
 
 mod adopt;
+pub mod baseline;
 mod begin;
 pub mod crashpoint;
 pub mod diff;
 pub mod dirfd;
 mod end;
 pub mod heartbeat;
+pub mod index;
 mod info;
 pub mod launch;
 pub mod lease;
@@ -97,6 +99,8 @@ pub struct SessionOptions {
     /// The task root the caller configured (a `--root` flag, a C `root` option), for the
     /// agent's `CTASK_ROOT`; `None` → resolved from the environment and config file.
     pub root: Option<PathBuf>,
+    /// The most end-manifest entries a summary carries (above: `end_manifest_omitted`).
+    pub summary_manifest_max: usize,
     /// The user's hooks (`before_begin`, `after_end`; from the config file, passed in by
     /// the face); none by default.
     pub hooks: crate::hooks::Hooks,
@@ -118,6 +122,7 @@ impl Default for SessionOptions {
             capture: CaptureOptions::default(),
             newly_created: false,
             root: None,
+            summary_manifest_max: crate::workspace::config::DEFAULT_SUMMARY_MANIFEST_MAX,
             hooks: crate::hooks::Hooks::default(),
         }
     }
@@ -260,6 +265,7 @@ struct Inner {
     heartbeat: Option<Heartbeat>,
     start: Manifest,
     capture: CaptureOptions,
+    summary_manifest_max: usize,
     launch: LaunchDir,
     env: BTreeMap<String, String>,
     outside_changes: Option<Diff>,

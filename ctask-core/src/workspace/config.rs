@@ -37,6 +37,8 @@ pub const ENV_STALE_AFTER_SECONDS: &str = "CTASK_STALE_AFTER_SECONDS";
 pub const DEFAULT_HEARTBEAT_SECONDS: u64 = 30;
 /// Built-in lease expiry in seconds.
 pub const DEFAULT_STALE_AFTER_SECONDS: u64 = 60;
+/// Built-in bound on the end-manifest entries a summary carries.
+pub const DEFAULT_SUMMARY_MANIFEST_MAX: usize = 20_000;
 
 /// Where a resolved setting came from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -167,6 +169,9 @@ pub struct ConfigFile {
     /// Lease expiry in seconds.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub stale_after_seconds: Option<u64>,
+    /// The most end-manifest entries a summary carries.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub summary_manifest_max: Option<usize>,
     /// Programs run on workspace creation, before a begin and after an end.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub hooks: Option<HookSet>,
@@ -213,6 +218,9 @@ pub struct Settings {
     pub heartbeat_seconds: Setting<u64>,
     /// Age after which a foreign host's lease counts as expired (default 60).
     pub stale_after_seconds: Setting<u64>,
+    /// The most end-manifest entries a summary carries (config file only, default 20 000);
+    /// above it the summary records only their count.
+    pub summary_manifest_max: Setting<usize>,
     /// The hooks and their timeout (config file only: no flag or environment variable
     /// names a program to run).
     pub hooks: Setting<Hooks>,
@@ -323,6 +331,10 @@ impl Settings {
             DEFAULT_STALE_AFTER_SECONDS,
         )?;
         check_intervals(&heartbeat_seconds, &stale_after_seconds)?;
+        let summary_manifest_max = match file.summary_manifest_max {
+            Some(n) => Setting::new(n, Source::Config),
+            None => Setting::new(DEFAULT_SUMMARY_MANIFEST_MAX, Source::Default),
+        };
         let hooks = layers.hooks()?;
         Ok(Settings {
             root,
@@ -333,6 +345,7 @@ impl Settings {
             session_mode,
             heartbeat_seconds,
             stale_after_seconds,
+            summary_manifest_max,
             hooks,
             config_path,
             config_loaded,

@@ -120,6 +120,7 @@ mod tests {
             ino: 7,
             ctime: Timestamp::from_unix(100, 2),
             kind: StatKind::File,
+            mode: 0o644,
         }
     }
 
@@ -134,6 +135,7 @@ mod tests {
             target: None,
             ino: Some(st.ino),
             ctime: Some(st.ctime),
+            mode: Some(st.mode),
         }
     }
 

@@ -19,7 +19,8 @@ pub enum Kind {
 
 /// One path of a manifest.
 ///
-/// JSON keys: `path`, `size`, `mtime`, `sha256` (hex), `kind`, `target`, `ino`, `ctime`;
+/// JSON keys: `path`, `size`, `mtime`, `sha256` (hex), `kind`, `target`, `ino`, `ctime`,
+/// `mode`;
 /// absent values are omitted. Entries written by the reference tool carry only `path`,
 /// `size` and `mtime`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -46,6 +47,10 @@ pub struct Entry {
     /// Inode change time (hash-cache key).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ctime: Option<Timestamp>,
+    /// Permission bits (`st_mode & 0o7777`), what undo restores; absent in manifests of
+    /// earlier versions and of the reference tool.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mode: Option<u32>,
 }
 
 impl Entry {
@@ -169,6 +174,7 @@ mod tests {
             target: None,
             ino: None,
             ctime: None,
+            mode: None,
         };
         let json = serde_json::to_string(&e).unwrap();
         assert_eq!(

@@ -22,6 +22,8 @@ pub(crate) struct Stat {
     pub(crate) ino: u64,
     pub(crate) ctime: Timestamp,
     pub(crate) kind: StatKind,
+    /// Permission bits (`st_mode & 0o7777`).
+    pub(crate) mode: u32,
 }
 
 /// File types as far as a manifest cares.
@@ -56,6 +58,7 @@ impl Stat {
             ino: m.ino(),
             ctime: Timestamp::from_unix(m.ctime(), m.ctime_nsec()),
             kind: StatKind::of_mode(m.mode()),
+            mode: m.mode() & 0o7777,
         }
     }
 
@@ -68,6 +71,7 @@ impl Stat {
             ino: st.st_ino as u64,
             ctime: Timestamp::from_unix(st.st_ctime as i64, st.st_ctime_nsec as i64),
             kind: StatKind::of_mode(u32::from(st.st_mode)),
+            mode: u32::from(st.st_mode) & 0o7777,
         }
     }
 }
