@@ -240,13 +240,118 @@ fn doctor_lists_the_hooks() {
         human.contains("after_end") && human.contains("\"session ended\""),
         "{human}"
     );
-    // An empty argv is refused, naming the file.
-    config(&env, "hooks:\n  before_begin: []\n");
-    let out = env.run(&["list"]);
+    // An empty argv, a zero timeout and an unknown hook are refused, naming the file;
+    // nothing is created.
+    let ws_before = dir_bytes(&env.root());
+    for (yaml, names) in [
+        ("hooks:\n  before_begin: []\n", "before_begin"),
+        (
+            "hook_timeout_seconds: 0\nhooks:\n  after_end: [true]\n",
+            "hook_timeout_seconds",
+        ),
+        ("hooks:\n  on_start: [true]\n", "on_start"),
+    ] {
+        config(&env, yaml);
+        let out = env.run(&["new", "never", "--no-launch"]);
+        out.code_is(1);
+        assert!(
+            out.stderr.contains("config.yaml") && out.stderr.contains(names),
+            "{yaml}: {}",
+            out.stderr
+        );
+        assert_eq!(dir_bytes(&env.root()), ws_before, "{yaml}");
+    }
+}
+
+#[test]
+fn persistent_sessions_run_the_hooks_in_their_supervisor() {
+    if !common::tmux_available() {
+        eprintln!("skipped: tmux is not available");
+        return;
+    }
+    let env = Env::new();
+    let ws = env.new_ws("persistent-hooks");
+    config(&env, &format!("hooks:\n  before_begin: {}\n", sh("exit 6")));
+    let before = dir_bytes(&ws);
+    let out = env.run(&[
+        "resume",
+        path_str(&ws),
+        "--detach",
+        "-a",
+        "sh",
+        "--",
+        "-c",
+        "sleep 30",
+    ]);
     out.code_is(1);
     assert!(
-        out.stderr.contains("config.yaml") && out.stderr.contains("before_begin"),
+        out.stderr
+            .contains("hook before_begin (sh) failed: exit code 6"),
         "{}",
         out.stderr
     );
+    assert!(
+        !env.tmux(&["ls"]).status.success(),
+        "a tmux session was left"
+    );
+    assert_eq!(dir_bytes(&ws), before);
+
+    let seen = env.scratch("after");
+    config(
+        &env,
+        &format!(
+            "hooks:\n  after_end: {}\n",
+            sh(&format!(
+                r#"printf '%s %s' "$CTASK_HOOK" "$CTASK_SESSION_ID" > {}"#,
+                path_str(&seen)
+            ))
+        ),
+    );
+    let out = env.run(&[
+        "resume",
+        path_str(&ws),
+        "--detach",
+        "-a",
+        "sh",
+        "--",
+        "-c",
+        "sleep 0.5",
+    ]);
+    out.ok();
+    assert!(
+        common::wait_for(|| seen.exists(), common::PATIENCE),
+        "after_end never ran"
+    );
+    let id = common::summary(&ws)["session_id"]
+        .as_str()
+        .expect("id")
+        .to_owned();
+    assert!(common::wait_for(
+        || fs::read_to_string(&seen).is_ok_and(|t| t == format!("after_end {id}")),
+        Duration::from_secs(5)
+    ));
+}
+
+#[test]
+fn a_hook_that_cannot_start_refuses_the_begin_and_hook_output_stays_off_stdout() {
+    let env = Env::new();
+    config(&env, "hooks:\n  on_create: [echo, noise-from-the-hook]\n");
+    let out = env.run(&["new", "quiet-stdout", "--no-launch"]);
+    out.ok();
+    let ws = PathBuf::from(out.stdout.trim_end());
+    assert_eq!(out.stdout.lines().count(), 1, "{:?}", out.stdout);
+    assert!(ws.is_dir());
+    assert!(out.stderr.contains("noise-from-the-hook"), "{}", out.stderr);
+
+    config(&env, "hooks:\n  before_begin: [/nonexistent/check]\n");
+    let before = dir_bytes(&ws);
+    let out = env.run(&["resume", path_str(&ws), "-a", "sh", "--", "-c", "true"]);
+    out.code_is(1);
+    assert!(
+        out.stderr
+            .contains("hook before_begin (/nonexistent/check) failed: could not be started"),
+        "{}",
+        out.stderr
+    );
+    assert_eq!(dir_bytes(&ws), before);
 }

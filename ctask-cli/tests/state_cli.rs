@@ -36,19 +36,20 @@ fn status_json(env: &Env, ws: &Path) -> Value {
     serde_json::from_str(&out.stdout).expect("status JSON")
 }
 
-/// Waits until `ws` has a live session whose lease is written (the lock is taken before
-/// the lease is written: `active` alone comes a moment too early).
-/// Waits until the session has begun: a live lease, and begin's writes done (its `start`
-/// line logged and `write.lock` released), so that later snapshots of `.ctask/` are stable.
+/// Waits until `ws` has a live session whose begin is complete: lease written, `start`
+/// line logged, `write.lock` released (the lock is taken before the lease is written:
+/// `active` alone comes a moment too early).
 fn wait_leased(env: &Env, ws: &Path) {
     let ok = wait_for(
         || {
             let st = status_json(env, ws);
+            let Some(id) = st["lease"]["session_id"].as_str() else {
+                return false;
+            };
             st["state"] == "active"
-                && st["lease"]["session_id"].is_string()
-                && !ws.join(".ctask/write.lock").exists()
                 && fs::read_to_string(ws.join("logs/sessions.log"))
-                    .is_ok_and(|l| l.lines().any(|l| l.contains(" start ")))
+                    .is_ok_and(|t| t.contains(&format!(" start id={id} ")))
+                && !ws.join(".ctask/write.lock").exists()
         },
         PATIENCE,
     );

@@ -75,3 +75,16 @@ def test_failing_before_begin_hook_raises_hook_error(
     assert (e.value.hook, e.value.program, e.value.exit) == ("before_begin", "sh", "4")
     assert "exit code 4" in str(e.value)
     assert _dir_bytes(ws.path) == before
+
+
+def test_failing_on_create_hook_is_a_warning(root: Path) -> None:
+    cfg = Path.home() / ".config" / "ctask"
+    cfg.mkdir(parents=True)
+    (cfg / "config.yaml").write_text(
+        "hooks:\n  on_create: " + json.dumps(["sh", "-c", "exit 2"]) + "\n"
+    )
+    with pytest.warns(ctask.CtaskWarning, match="hook on_create \\(sh\\) failed: exit code 2"):
+        ws = ctask.Workspace.create("Hooked from Python")
+    assert ws.path.is_dir()
+    log = (ws.path / "logs" / "sessions.log").read_text()
+    assert log.split(" ", 1)[1] == "hook id=- name=on_create exit=2\n"

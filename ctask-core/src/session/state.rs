@@ -231,3 +231,89 @@ pub fn set_state(
         message: message.map(str::to_owned),
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::workspace::{NewOptions, Settings};
+
+    fn workspace() -> (tempfile::TempDir, std::path::PathBuf) {
+        let d = tempfile::tempdir().unwrap();
+        let s = Settings::with_root(d.path()).unwrap();
+        let opts = NewOptions {
+            title: "state".into(),
+            category: None,
+            project: false,
+            agent: None,
+        };
+        let ws = Workspace::create(&s, &opts).unwrap();
+        (d, ws.dir)
+    }
+
+    /// A reference-tool lease (no `session.lock` marker) from another host.
+    fn plant(ws: &Path, heartbeat: Option<&str>) -> Vec<u8> {
+        let mut l = serde_json::json!({
+            "session_id": "far-9-20260101T000000Z", "pid": 9, "hostname": "far.example",
+        });
+        if let Some(h) = heartbeat {
+            l["heartbeat_at"] = h.into();
+        }
+        let p = ws.join(".ctask/session.json");
+        std::fs::write(&p, l.to_string()).unwrap();
+        std::fs::read(&p).unwrap()
+    }
+
+    #[test]
+    fn an_unknown_owner_needs_the_session_id() {
+        let (_d, ws) = workspace();
+        let before = plant(&ws, None);
+        let anyone = Setter::default();
+        let e = set_state(&ws, AgentState::Idle, None, &anyone, 60).unwrap_err();
+        assert!(
+            e.to_string().contains("cannot be shown to be running"),
+            "{e}"
+        );
+        assert_eq!(
+            std::fs::read(ws.join(".ctask/session.json")).unwrap(),
+            before
+        );
+        let its_own = Setter {
+            session_id: Some("far-9-20260101T000000Z".into()),
+        };
+        let c = set_state(&ws, AgentState::Waiting, Some("hi"), &its_own, 60).unwrap();
+        assert_eq!(c.session_id, "far-9-20260101T000000Z");
+        let LeaseFile::Present(l) = lease::read(&ws.join(".ctask/session.json")).unwrap() else {
+            panic!("lease")
+        };
+        assert_eq!(l.agent_state.as_deref(), Some("waiting"));
+        assert_eq!(l.agent_message.as_deref(), Some("hi"));
+        assert_eq!(l.hostname, "far.example", "the other keys are kept");
+    }
+
+    #[test]
+    fn a_live_owner_takes_any_setter_and_a_dead_one_none() {
+        let (_d, ws) = workspace();
+        let fresh = timefmt::format(&timefmt::now_secs());
+        plant(&ws, Some(&fresh));
+        set_state(&ws, AgentState::Working, None, &Setter::default(), 60).unwrap();
+        let before = plant(&ws, Some("2000-01-01T00:00:00Z"));
+        let its_own = Setter {
+            session_id: Some("far-9-20260101T000000Z".into()),
+        };
+        let e = set_state(&ws, AgentState::Done, None, &its_own, 60).unwrap_err();
+        assert!(e.to_string().contains("owner is gone"), "{e}");
+        assert_eq!(
+            std::fs::read(ws.join(".ctask/session.json")).unwrap(),
+            before
+        );
+    }
+
+    #[test]
+    fn messages_are_one_bounded_line() {
+        assert!(validate_message(&"é".repeat(512)).is_ok());
+        assert!(validate_message(&"x".repeat(1025)).is_err());
+        for bad in ["a\nb", "tab\there", "\u{1b}[2J", "\u{9b}1m", "\u{7f}"] {
+            assert!(validate_message(bad).is_err(), "{bad:?}");
+        }
+    }
+}

@@ -321,9 +321,9 @@ fn hook_lines(hooks: &SettingReport, timeout: &SettingReport) -> Vec<String> {
         if let Some(Value::Array(argv)) = hooks.value.get(name) {
             let words: Vec<String> = argv
                 .iter()
-                .map(|a| format!("{:?}", output::safe(a.as_str().unwrap_or("?"))))
+                .map(|a| show_word(a.as_str().unwrap_or("?")))
                 .collect();
-            out.push(format!("  {name:<19} {}", words.join(" ")));
+            out.push(format!("  {name:<20} {}", words.join(" ")));
         }
     }
     if out.is_empty() {
@@ -333,13 +333,26 @@ fn hook_lines(hooks: &SettingReport, timeout: &SettingReport) -> Vec<String> {
         ));
     } else {
         out.push(format!(
-            "  {:<19} {} s  {}",
+            "  {:<20} {} s  {}",
             "hook_timeout_seconds",
             show_value(&timeout.value),
             output::paint_out(Style::Dim, &format!("({})", timeout.source))
         ));
     }
     out
+}
+
+/// One argv word for the terminal: bare when plain, else in double quotes; control
+/// characters escaped either way.
+fn show_word(w: &str) -> String {
+    let plain = !w.is_empty()
+        && w.chars()
+            .all(|c| c.is_ascii_alphanumeric() || "._/:@+=,-".contains(c));
+    if plain {
+        w.to_owned()
+    } else {
+        format!("\"{}\"", output::safe(w))
+    }
 }
 
 pub(super) fn show_value(v: &Value) -> String {
