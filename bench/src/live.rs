@@ -290,6 +290,14 @@ fn idle(ctask: &Path, poll: bool, n: usize, idle: Duration) -> Res<Idle> {
     })
 }
 
+/// The one-minute load average (`/proc/loadavg`).
+fn load_average() -> String {
+    fs::read_to_string("/proc/loadavg")
+        .ok()
+        .and_then(|t| t.split_whitespace().next().map(str::to_owned))
+        .unwrap_or_else(|| "unknown".into())
+}
+
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
     if let Err(e) = run(&args) {
@@ -309,11 +317,13 @@ fn run(args: &[String]) -> Res<()> {
     let mut md = String::new();
     md.push_str("## Live events\n\n");
     md.push_str(&format!(
-        "Measured by `ctask-bench-live` (bench/src/live.rs) on {} CPU(s), Linux {}.\n\n",
+        "Measured by `ctask-bench-live` (bench/src/live.rs) on {} CPU(s), Linux {}, with a \
+         load average of {} when the run began (other work shared the machine).\n\n",
         std::thread::available_parallelism().map_or(0, |n| n.get()),
         fs::read_to_string("/proc/sys/kernel/osrelease")
             .unwrap_or_default()
-            .trim()
+            .trim(),
+        load_average()
     ));
     md.push_str(&format!(
         "**Latency.** {sessions} sessions (a `start` and an `end` line each) over {workspaces} \
