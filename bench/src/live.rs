@@ -382,7 +382,14 @@ fn run(args: &[String]) -> Res<()> {
     md.push_str(
         "\nTargets: an event within 1 s with inotify and 3 s when polling, at most 50 MB resident, \
          about 0 % CPU when idle. CPU time is counted in clock ticks (10 ms), so an idle figure \
-         of 0.00 means less than one tick over the period.\n",
+         of 0.00 means less than one tick over the period.\n\n\
+         Polling looks at every workspace each interval (`task.yaml` and the log are each \
+         checked with one `lstat`; a log is opened only when it changed), so its idle cost grows \
+         with the number of workspaces; with inotify nothing runs until something changes, and \
+         the only idle work is the command's check for a signal or a closed output five times a \
+         second. Regenerate this page with `cargo build --release -p ctask-cli -p ctask-bench && \
+         target/release/ctask-bench-live --ctask target/release/ctask --out \
+         docs/performance-live.md`.\n",
     );
     match flag(args, "--out") {
         Some(path) => fs::write(&path, format!("# Performance: live events\n\n{md}"))
