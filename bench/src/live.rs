@@ -290,6 +290,14 @@ fn idle(ctask: &Path, poll: bool, n: usize, idle: Duration) -> Res<Idle> {
     })
 }
 
+/// The one-minute load average (`/proc/loadavg`).
+fn load_average() -> String {
+    fs::read_to_string("/proc/loadavg")
+        .ok()
+        .and_then(|t| t.split_whitespace().next().map(str::to_owned))
+        .unwrap_or_else(|| "unknown".into())
+}
+
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
     if let Err(e) = run(&args) {
@@ -309,11 +317,13 @@ fn run(args: &[String]) -> Res<()> {
     let mut md = String::new();
     md.push_str("## Live events\n\n");
     md.push_str(&format!(
-        "Measured by `ctask-bench-live` (bench/src/live.rs) on {} CPU(s), Linux {}.\n\n",
+        "Measured by `ctask-bench-live` (bench/src/live.rs) on {} CPU(s), Linux {}, with a \
+         load average of {} when the run began (other work shared the machine).\n\n",
         std::thread::available_parallelism().map_or(0, |n| n.get()),
         fs::read_to_string("/proc/sys/kernel/osrelease")
             .unwrap_or_default()
-            .trim()
+            .trim(),
+        load_average()
     ));
     md.push_str(&format!(
         "**Latency.** {sessions} sessions (a `start` and an `end` line each) over {workspaces} \
@@ -372,7 +382,14 @@ fn run(args: &[String]) -> Res<()> {
     md.push_str(
         "\nTargets: an event within 1 s with inotify and 3 s when polling, at most 50 MB resident, \
          about 0 % CPU when idle. CPU time is counted in clock ticks (10 ms), so an idle figure \
-         of 0.00 means less than one tick over the period.\n",
+         of 0.00 means less than one tick over the period.\n\n\
+         Polling looks at every workspace each interval (`task.yaml` and the log are each \
+         checked with one `lstat`; a log is opened only when it changed), so its idle cost grows \
+         with the number of workspaces; with inotify nothing runs until something changes, and \
+         the only idle work is the command's check for a signal or a closed output five times a \
+         second. Regenerate this page with `cargo build --release -p ctask-cli -p ctask-bench && \
+         target/release/ctask-bench-live --ctask target/release/ctask --out \
+         docs/performance-live.md`.\n",
     );
     match flag(args, "--out") {
         Some(path) => fs::write(&path, format!("# Performance: live events\n\n{md}"))

@@ -82,7 +82,7 @@ impl PyEvent {
 
 /// A live stream of events; iterate it (blocking, the GIL released while waiting) or call
 /// `next(timeout)`. Safe to use from several threads (one waits at a time).
-#[pyclass(name = "Watcher", module = "ctask._ctask", subclass)]
+#[pyclass(name = "Watcher", module = "ctask._ctask")]
 pub struct PyWatcher {
     inner: Arc<Mutex<Option<Watcher>>>,
 }

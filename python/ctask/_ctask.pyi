@@ -497,6 +497,7 @@ class Event:
     def slug(self) -> str: ...
     def to_json(self) -> str: ...
 
+@final
 class Watcher:
     def __new__(
         cls,

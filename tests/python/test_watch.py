@@ -116,7 +116,7 @@ def test_since_replays_and_bad_arguments_are_refused(ws: ctask.Workspace, root: 
     with pytest.raises(ValueError, match="since"):
         ctask.watch([ws.path], since="yesterday")
     with pytest.raises(TypeError, match="sequence of paths"):
-        ctask.watch(str(ws.path))  # type: ignore[arg-type]
+        ctask.watch(str(ws.path))
     with pytest.raises(ValueError, match="poll_interval"):
         ctask.watch([ws.path], poll=True, poll_interval=0)
     w = ctask.watch([ws.path])

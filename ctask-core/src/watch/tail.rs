@@ -28,6 +28,14 @@ pub struct Tail {
     skipping: bool,
     /// Lines dated before this are not delivered.
     since: Option<DateTime<Utc>>,
+    /// Inode, size and mtime of the log when it was last read to its end: while they stay
+    /// the same, one `lstat` tells that nothing was appended (polling stays cheap).
+    seen: Option<(u64, u64, i64, i64)>,
+}
+
+fn stamp(ws: &Path) -> Option<(u64, u64, i64, i64)> {
+    let m = std::fs::symlink_metadata(log::log_path(ws)).ok()?;
+    Some((m.ino(), m.len(), m.mtime(), m.mtime_nsec()))
 }
 
 impl Tail {
@@ -64,6 +72,11 @@ impl Tail {
     /// or one reached through a symlink, yields nothing; a truncated or replaced log is
     /// read again from its start.
     pub fn read_new(&mut self, ws: &Path, out: &mut Vec<LogEntry>) -> bool {
+        let before = stamp(ws);
+        if before.is_some() && before == self.seen {
+            return false;
+        }
+        self.seen = None;
         let Ok(Some(file)) = log::open_read(ws) else {
             return false;
         };
@@ -82,6 +95,7 @@ impl Tail {
         }
         let want = (meta.len() - self.offset).min(READ_BUDGET as u64) as usize;
         if want == 0 {
+            self.seen = before;
             return false;
         }
         let mut buf = vec![0u8; want];
@@ -91,7 +105,11 @@ impl Tail {
         };
         self.offset += n as u64;
         self.take(&buf[..n], out);
-        self.offset < meta.len()
+        let more = self.offset < meta.len();
+        if !more {
+            self.seen = before;
+        }
+        more
     }
 
     /// Splits `bytes` into lines, keeping an unfinished one for later.
