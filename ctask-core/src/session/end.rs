@@ -154,7 +154,8 @@ fn end_inner(inner: &mut Inner, ending: Ending) -> Result<Outcome> {
     // 4. Under write.lock: summary, end line, start manifest, lease.
     match inner.role {
         Role::Owner => {
-            finalize(&inner.dirs, &summary, &changes, LeaseCheck::Ours)?;
+            // The store's marker and retention first: once the summary is out, only the
+            // lease removal and the unlock are left (a prober sees the end at once).
             crate::snapshot::finish_end(
                 &inner.dirs.ctask,
                 &inner.snap,
@@ -163,6 +164,7 @@ fn end_inner(inner: &mut Inner, ending: Ending) -> Result<Outcome> {
                 true,
                 &mut warnings,
             );
+            finalize(&inner.dirs, &summary, &changes, LeaseCheck::Ours)?;
         }
         Role::Coexist => {
             let _guard =
