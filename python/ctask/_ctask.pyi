@@ -22,6 +22,7 @@ __all__ = [
     "Diff",
     "DiffReport",
     "FormatError",
+    "HistoryEntry",
     "Lease",
     "LockTimeoutError",
     "Manifest",
@@ -34,6 +35,8 @@ __all__ = [
     "Status",
     "Summary",
     "TmuxError",
+    "UndoItem",
+    "UndoResult",
     "Workspace",
     "WorkspaceNotFoundError",
     "__version__",
@@ -41,10 +44,12 @@ __all__ = [
     "cli_main",
     "diff",
     "diff_since_last",
+    "history",
     "list_workspaces",
     "resolve",
     "run",
     "status",
+    "undo",
 ]
 
 # --- exceptions -----------------------------------------------------------------------
