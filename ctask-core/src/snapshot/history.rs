@@ -153,16 +153,16 @@ pub fn changes(from: &Manifest, to: &Manifest) -> Vec<Change> {
                 j += 1;
             }
             std::cmp::Ordering::Equal => {
-                let (x, y) = (State::of(&a[i]), State::of(&b[j]));
+                let (x, y) = (&a[i], &b[j]);
                 let same = x.kind == y.kind
                     && x.sha256 == y.sha256
                     && x.target == y.target
                     && x.mode == y.mode;
                 if !same {
                     out.push(Change {
-                        path: a[i].path.clone(),
-                        before: Some(x),
-                        after: Some(y),
+                        path: x.path.clone(),
+                        before: Some(State::of(x)),
+                        after: Some(State::of(y)),
                     });
                 }
                 i += 1;
