@@ -24,6 +24,7 @@ __all__ = [
     "Event",
     "FormatError",
     "HookError",
+    "HistoryEntry",
     "Lease",
     "LockTimeoutError",
     "Manifest",
@@ -37,6 +38,8 @@ __all__ = [
     "Summary",
     "TmuxError",
     "Watcher",
+    "UndoItem",
+    "UndoResult",
     "Workspace",
     "WorkspaceNotFoundError",
     "__version__",
@@ -44,12 +47,14 @@ __all__ = [
     "cli_main",
     "diff",
     "diff_since_last",
+    "history",
     "list_workspaces",
     "resolve",
     "run",
     "set_state",
     "status",
     "watch",
+    "undo",
 ]
 
 # --- exceptions -----------------------------------------------------------------------

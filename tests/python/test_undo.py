@@ -74,7 +74,7 @@ def test_undo_refused_during_a_session_and_bad_arguments(ws: ctask.Workspace) ->
         with pytest.raises(ctask.ActiveSessionError):
             ctask.undo(ws.path)
     assert (ws.path / "a.txt").read_text() == "x"
-    with pytest.raises(ctask.CtaskError, match="no-such"):
+    with pytest.raises(ValueError, match="no-such"):
         ctask.undo(ws.path, session_id="no-such")
     with pytest.raises(TypeError):
         ctask.undo(42)  # type: ignore[arg-type]

@@ -178,13 +178,8 @@ fn end_inner(inner: &mut Inner, ending: Ending) -> Result<Outcome> {
     // 4. Under write.lock: summary, end line, start manifest, lease.
     match inner.role {
         Role::Owner => {
-            finalize(
-                &inner.dirs,
-                &summary,
-                &changes,
-                LeaseCheck::Ours,
-                inner.summary_manifest_max,
-            )?;
+            // The store's marker and retention first: once the summary is out, only the
+            // lease removal and the unlock are left (a prober sees the end at once).
             crate::snapshot::finish_end(
                 &inner.dirs.ctask,
                 &inner.snap,
@@ -193,6 +188,13 @@ fn end_inner(inner: &mut Inner, ending: Ending) -> Result<Outcome> {
                 true,
                 &mut warnings,
             );
+            finalize(
+                &inner.dirs,
+                &summary,
+                &changes,
+                LeaseCheck::Ours,
+                inner.summary_manifest_max,
+            )?;
         }
         Role::Coexist => {
             let _guard =

@@ -169,9 +169,9 @@ pub(crate) fn record_end(
     crate::session::crashpoint::hit("snapshot.history_written");
 }
 
-/// After the summary: names the session in the marker when its end manifest is stored
-/// whole, then (with `collect`; recovery does not know the settings) collects under
-/// `write.lock`.
+/// Names the session in the marker when its end manifest is stored whole, then (with
+/// `collect`; recovery does not know the settings) collects under `write.lock`, keeping
+/// what `end` (the end manifest about to be the baseline) names.
 pub(crate) fn finish_end(
     ctask: &Dir,
     p: &Pending,

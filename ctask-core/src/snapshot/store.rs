@@ -98,16 +98,45 @@ impl Store {
         if self.has(d) {
             return;
         }
-        let ok = (|| {
-            let mut w = self
-                .writer()
-                .ok_or_else(|| io::Error::other("no temp file"))?;
-            w.write(bytes)?;
-            w.finish(d)
-        })();
+        // One compression context per thread, reused for every small content.
+        thread_local! {
+            static COMPRESSOR: std::cell::RefCell<Option<zstd::bulk::Compressor<'static>>> =
+                const { std::cell::RefCell::new(None) };
+        }
+        let frame = COMPRESSOR.with(|c| {
+            let mut c = c.borrow_mut();
+            if c.is_none() {
+                *c = zstd::bulk::Compressor::new(LEVEL).ok();
+            }
+            c.as_mut().and_then(|c| c.compress(bytes).ok())
+        });
+        let ok = frame
+            .ok_or_else(|| io::Error::other("cannot compress"))
+            .and_then(|frame| self.place(d, &frame));
         if ok.is_err() {
             self.failed.fetch_add(1, Ordering::Relaxed);
         }
+    }
+
+    /// Writes a finished frame as the object of hash `d` (temp file, then rename).
+    fn place(&self, d: &[u8; 32], frame: &[u8]) -> io::Result<()> {
+        let name = format!("{TEMP_PREFIX}{}", crate::session::dirfd::random_hex(8));
+        let flags = libc::O_WRONLY | libc::O_CREAT | libc::O_EXCL;
+        let mut file = self.dir.open_file(&name, flags, 0o600)?;
+        let target = hex(d);
+        let r = file
+            .write_all(frame)
+            .and_then(|()| self.dir.rename(&name, &target));
+        if r.is_err() {
+            let _ = self.dir.unlink(&name);
+            return r;
+        }
+        self.written.fetch_add(1, Ordering::Relaxed);
+        if let Ok(mut v) = self.new_objects.lock() {
+            v.push(target);
+        }
+        crate::session::crashpoint::hit("store.object_renamed");
+        Ok(())
     }
 
     /// A writer that compresses a content into a temp file of the store, to be named by

@@ -116,8 +116,10 @@ impl Tree {
         }
     }
 
-    /// Replaces `path` with a regular file holding `bytes`, with permission bits `mode`.
-    pub fn write_file(&self, path: &str, bytes: &[u8], mode: u32) -> io::Result<()> {
+    /// Writes `bytes` with permission bits `mode` into a temp file beside `path` (its
+    /// directories made as needed), to be put in place by [`Staged::commit`]. Nothing is
+    /// synced: the caller makes every staged file durable at once ([`Tree::sync`]).
+    pub fn stage_file(&self, path: &str, bytes: &[u8], mode: u32) -> io::Result<Staged> {
         let Some((dir, name)) = self.parent(path, true)? else {
             return Err(io::ErrorKind::NotFound.into());
         };
@@ -125,34 +127,46 @@ impl Tree {
         let flags =
             OFlags::WRONLY | OFlags::CREATE | OFlags::EXCL | OFlags::NOFOLLOW | OFlags::CLOEXEC;
         let fd = rustix::fs::openat(&dir, &tmp, flags, Mode::from_raw_mode(0o600))?;
-        let result = (|| {
+        let written = (|| {
             let mut f = File::from(fd);
             f.write_all(bytes)?;
             rustix::fs::fchmod(&f, Mode::from_raw_mode(mode & 0o7777))?;
-            f.sync_all()?;
-            crate::session::crashpoint::hit("undo.temp_written");
-            rustix::fs::renameat(&dir, &tmp, &dir, name)?;
-            rustix::fs::fsync(&dir)?;
             Ok(())
         })();
-        if result.is_err() {
-            let _ = rustix::fs::unlinkat(&dir, &tmp, AtFlags::empty());
+        let staged = Staged {
+            dir,
+            tmp,
+            name: name.to_owned(),
+        };
+        match written {
+            Ok(()) => {
+                crate::session::crashpoint::hit("undo.temp_written");
+                Ok(staged)
+            }
+            Err(e) => {
+                staged.abandon();
+                Err(e)
+            }
         }
-        result
     }
 
-    /// Replaces `path` with a symlink to `target`.
-    pub fn write_symlink(&self, path: &str, target: &str) -> io::Result<()> {
+    /// A symlink to `target` in a temp name beside `path`, like [`Tree::stage_file`].
+    pub fn stage_symlink(&self, path: &str, target: &str) -> io::Result<Staged> {
         let Some((dir, name)) = self.parent(path, true)? else {
             return Err(io::ErrorKind::NotFound.into());
         };
         let tmp = temp_name();
         rustix::fs::symlinkat(target, &dir, &tmp)?;
-        let r = rustix::fs::renameat(&dir, &tmp, &dir, name).and_then(|()| rustix::fs::fsync(&dir));
-        if r.is_err() {
-            let _ = rustix::fs::unlinkat(&dir, &tmp, AtFlags::empty());
-        }
-        Ok(r?)
+        Ok(Staged {
+            dir,
+            tmp,
+            name: name.to_owned(),
+        })
+    }
+
+    /// Makes everything written so far durable: one `syncfs` of the workspace's filesystem.
+    pub fn sync(&self) -> io::Result<()> {
+        Ok(rustix::fs::syncfs(&self.0)?)
     }
 
     /// Removes the file or symlink at `path` (absent: nothing to do).
@@ -161,9 +175,32 @@ impl Tree {
             return Ok(());
         };
         match rustix::fs::unlinkat(&dir, name, AtFlags::empty()) {
-            Ok(()) | Err(rustix::io::Errno::NOENT) => Ok(rustix::fs::fsync(&dir)?),
+            Ok(()) | Err(rustix::io::Errno::NOENT) => Ok(()),
             Err(e) => Err(e.into()),
         }
+    }
+}
+
+/// A file or symlink written under a temp name beside its target.
+pub struct Staged {
+    dir: OwnedFd,
+    tmp: String,
+    name: String,
+}
+
+impl Staged {
+    /// Renames it over its target: one atomic step.
+    pub fn commit(self) -> io::Result<()> {
+        let r = rustix::fs::renameat(&self.dir, &self.tmp, &self.dir, &self.name);
+        if r.is_err() {
+            let _ = rustix::fs::unlinkat(&self.dir, &self.tmp, AtFlags::empty());
+        }
+        Ok(r?)
+    }
+
+    /// Removes the temp name.
+    pub fn abandon(self) {
+        let _ = rustix::fs::unlinkat(&self.dir, &self.tmp, AtFlags::empty());
     }
 }
 

@@ -152,17 +152,15 @@ pub fn undo(ws: &Path, opts: &UndoOptions, sopts: SessionOptions) -> Result<Undo
             .any(|i| i.status != ItemStatus::Ok && i.status != ItemStatus::Unchanged);
     let mut failures = Vec::new();
     if !blocked {
-        for (item, change) in items.iter().zip(&list) {
-            if item.status != ItemStatus::Ok && !(opts.force && item.status == ItemStatus::Conflict)
-            {
-                continue;
-            }
-            crashpoint::hit("undo.before_file");
-            if let Err(e) = apply(&tree, store.as_ref(), change) {
-                failures.push(format!("{}: {e}", change.path));
-            }
-            crashpoint::hit("undo.after_file");
-        }
+        let todo: Vec<&Change> = items
+            .iter()
+            .zip(&list)
+            .filter(|(i, _)| {
+                i.status == ItemStatus::Ok || (opts.force && i.status == ItemStatus::Conflict)
+            })
+            .map(|(_, c)| c)
+            .collect();
+        apply_all(&tree, store.as_ref(), &todo, &mut failures);
     }
     report.items = items;
     let outcome = session.end(Ending::child_exit(if blocked || !failures.is_empty() {
@@ -318,13 +316,52 @@ fn not_restorable(c: &Change, store: Option<&Store>) -> Option<String> {
     }
 }
 
-/// Puts the old side of `c` back.
-fn apply(tree: &Tree, store: Option<&Store>, c: &Change) -> std::io::Result<()> {
-    match &c.before {
-        None => tree.remove(&c.path),
-        Some(s) if s.kind == Kind::Symlink => {
-            tree.write_symlink(&c.path, s.target.as_deref().unwrap_or_default())
+/// Puts the old sides back in two steps: every content is written beside its target
+/// and made durable at once (one `syncfs`), then each is renamed into place (or the path
+/// removed) — so a crash leaves every file either old or new — and synced again.
+fn apply_all(tree: &Tree, store: Option<&Store>, todo: &[&Change], failures: &mut Vec<String>) {
+    let mut staged = Vec::new();
+    for c in todo {
+        match stage(tree, store, c) {
+            Ok(s) => staged.push((c, s)),
+            Err(e) => failures.push(format!("{}: {e}", c.path)),
         }
+    }
+    if !failures.is_empty() {
+        for (_, s) in staged {
+            if let Some(s) = s {
+                s.abandon();
+            }
+        }
+        return;
+    }
+    if let Err(e) = tree.sync() {
+        failures.push(format!("cannot make the restored files durable: {e}"));
+        return;
+    }
+    for (c, s) in staged {
+        crashpoint::hit("undo.before_file");
+        let done = match s {
+            Some(s) => s.commit(),
+            None => tree.remove(&c.path),
+        };
+        if let Err(e) = done {
+            failures.push(format!("{}: {e}", c.path));
+        }
+        crashpoint::hit("undo.after_file");
+    }
+    if let Err(e) = tree.sync() {
+        failures.push(format!("cannot make the restored files durable: {e}"));
+    }
+}
+
+/// Writes the old side of `c` beside it (`None`: the path is to be removed).
+fn stage(tree: &Tree, store: Option<&Store>, c: &Change) -> std::io::Result<Option<tree::Staged>> {
+    match &c.before {
+        None => Ok(None),
+        Some(s) if s.kind == Kind::Symlink => tree
+            .stage_symlink(&c.path, s.target.as_deref().unwrap_or_default())
+            .map(Some),
         Some(s) => {
             let d = s
                 .digest()
@@ -332,7 +369,8 @@ fn apply(tree: &Tree, store: Option<&Store>, c: &Change) -> std::io::Result<()> 
             let bytes = store
                 .and_then(|st| st.get(&d, s.size).ok().flatten())
                 .ok_or_else(|| std::io::Error::other("stored content vanished"))?;
-            tree.write_file(&c.path, &bytes, s.mode.unwrap_or(0o644))
+            tree.stage_file(&c.path, &bytes, s.mode.unwrap_or(0o644))
+                .map(Some)
         }
     }
 }
