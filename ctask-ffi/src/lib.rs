@@ -19,8 +19,8 @@ mod manifest;
 mod options;
 mod session;
 mod state;
-mod watch;
 mod undo;
+mod watch;
 mod workspace;
 
 use std::ffi::{CStr, c_char};
@@ -32,8 +32,8 @@ pub use session::{
     ctask_session_heartbeat, ctask_session_info_json,
 };
 pub use state::ctask_set_state;
-pub use watch::{ctask_watch, ctask_watch_free, ctask_watch_next, ctask_watch_open};
 pub use undo::{ctask_history, ctask_undo};
+pub use watch::{ctask_watch, ctask_watch_free, ctask_watch_next, ctask_watch_open};
 pub use workspace::{
     ctask_workspace_create, ctask_workspace_diff, ctask_workspace_list, ctask_workspace_resolve,
     ctask_workspace_status,

@@ -13,8 +13,8 @@ mod errors;
 mod functions;
 mod session;
 mod types;
-mod watch;
 mod undo;
+mod watch;
 
 /// The extension module `ctask._ctask`.
 #[pymodule]

@@ -24,8 +24,8 @@ pub mod path;
 pub mod persistent;
 pub mod state;
 pub mod status;
-pub mod watch;
 pub mod undo;
+pub mod watch;
 
 /// Resolves `query` for a command that does not match archived workspaces (unless
 /// `opts` says so), keeping a broken workspace as [`Found::Broken`]. When nothing but an
