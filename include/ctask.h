@@ -380,6 +380,42 @@ void ctask_session_free(struct ctask_session *session);
 enum ctask_status ctask_set_state(const char *dir, const char *options_json, char **out_json);
 
 /**
+ * Gives back the changes of a recorded session of a workspace, all or nothing, as a
+ * session of its own; returns an `UndoReport` JSON object (docs/json.md).
+ *
+ * - `dir`: path of a workspace directory, UTF-8, not NULL; borrowed.
+ * - `options_json`: NULL (undo the last session), or a JSON object with any of
+ *   `session_id`, `outside` (bool), `paths` (array of workspace-relative paths),
+ *   `dry_run` (bool), `force` (bool). Borrowed.
+ * - `out_json`: receives a new string on success (untouched on failure); not NULL. Free
+ *   it with `ctask_string_free`.
+ *
+ * A refused undo (a path changed since, or an old content not kept, without `force`)
+ * is `CTASK_OK` with `"applied": false` and each such path listed; nothing was written.
+ * A live owner is `CTASK_ERR_ACTIVE_SESSION`.
+ *
+ * # Safety
+ * Every pointer argument is NULL or valid: strings NUL-terminated and readable for the
+ * whole call, out-parameters aligned and writable.
+ */
+enum ctask_status ctask_undo(const char *dir, const char *options_json, char **out_json);
+
+/**
+ * The recorded sessions of a workspace, newest first, with whether each can still be
+ * undone: a `HistoryReport` JSON object (docs/json.md). Writes nothing.
+ *
+ * - `dir`: path of a workspace directory, UTF-8, not NULL; borrowed.
+ * - `options_json`: NULL or `{}`. Borrowed.
+ * - `out_json`: receives a new string on success (untouched on failure); not NULL. Free
+ *   it with `ctask_string_free`.
+ *
+ * # Safety
+ * Every pointer argument is NULL or valid: strings NUL-terminated and readable for the
+ * whole call, out-parameters aligned and writable.
+ */
+enum ctask_status ctask_history(const char *dir, const char *options_json, char **out_json);
+
+/**
  * Starts watching workspaces for live events (docs/design.md §4.11).
  *
  * - `options_json`: NULL for the defaults, or a JSON object with any of `paths` (array of
@@ -427,42 +463,6 @@ enum ctask_status ctask_watch_next(struct ctask_watch *w, int timeout_ms, char *
  * `w` is NULL or a live watcher from `ctask_watch_open`, not used again afterwards.
  */
 void ctask_watch_free(struct ctask_watch *w);
-
-/**
- * Gives back the changes of a recorded session of a workspace, all or nothing, as a
- * session of its own; returns an `UndoReport` JSON object (docs/json.md).
- *
- * - `dir`: path of a workspace directory, UTF-8, not NULL; borrowed.
- * - `options_json`: NULL (undo the last session), or a JSON object with any of
- *   `session_id`, `outside` (bool), `paths` (array of workspace-relative paths),
- *   `dry_run` (bool), `force` (bool). Borrowed.
- * - `out_json`: receives a new string on success (untouched on failure); not NULL. Free
- *   it with `ctask_string_free`.
- *
- * A refused undo (a path changed since, or an old content not kept, without `force`)
- * is `CTASK_OK` with `"applied": false` and each such path listed; nothing was written.
- * A live owner is `CTASK_ERR_ACTIVE_SESSION`.
- *
- * # Safety
- * Every pointer argument is NULL or valid: strings NUL-terminated and readable for the
- * whole call, out-parameters aligned and writable.
- */
-enum ctask_status ctask_undo(const char *dir, const char *options_json, char **out_json);
-
-/**
- * The recorded sessions of a workspace, newest first, with whether each can still be
- * undone: a `HistoryReport` JSON object (docs/json.md). Writes nothing.
- *
- * - `dir`: path of a workspace directory, UTF-8, not NULL; borrowed.
- * - `options_json`: NULL or `{}`. Borrowed.
- * - `out_json`: receives a new string on success (untouched on failure); not NULL. Free
- *   it with `ctask_string_free`.
- *
- * # Safety
- * Every pointer argument is NULL or valid: strings NUL-terminated and readable for the
- * whole call, out-parameters aligned and writable.
- */
-enum ctask_status ctask_history(const char *dir, const char *options_json, char **out_json);
 
 /**
  * Creates a workspace and returns its description (a `WorkspaceInfo` JSON object, see
