@@ -21,6 +21,8 @@ const TEMP_PREFIX: &str = "tmp-";
 const LEVEL: i32 = 1;
 /// The most of the marker that is read.
 const MARKER_CAP: u64 = 4096;
+/// Up to this many new objects are made durable one `fsync` each; above, one `syncfs`.
+const SYNC_EACH_MAX: usize = 256;
 
 /// An open store.
 #[derive(Debug)]
@@ -159,13 +161,31 @@ impl Store {
         })
     }
 
-    /// Makes every object written so far durable (one `syncfs`, then the directory).
+    /// Makes every object written so far durable, then the directory: each new object's
+    /// own `fsync` when there are few (a `syncfs` would also wait for every other program's
+    /// writes to the filesystem), one `syncfs` when there are many.
     pub fn sync(&self) -> Result<()> {
-        if self.written() > 0 {
-            self.dir.sync_fs()?;
-            self.dir.sync()?;
+        if self.written() == 0 {
+            return Ok(());
         }
-        Ok(())
+        let names = self
+            .new_objects
+            .lock()
+            .map(|v| v.clone())
+            .unwrap_or_default();
+        if names.len() as u64 == self.written() && names.len() <= SYNC_EACH_MAX {
+            for name in &names {
+                let file = self
+                    .dir
+                    .open_file(name, libc::O_RDONLY, 0)
+                    .map_err(|e| Error::io(&self.dir.join(name), e))?;
+                file.sync_all()
+                    .map_err(|e| Error::io(&self.dir.join(name), e))?;
+            }
+        } else {
+            self.dir.sync_fs()?;
+        }
+        self.dir.sync()
     }
 
     /// The content of hash `d`, decompressed, at most `cap` bytes, checked against its
