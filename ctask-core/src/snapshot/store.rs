@@ -178,9 +178,9 @@ impl Store {
                 let file = self
                     .dir
                     .open_file(name, libc::O_RDONLY, 0)
-                    .map_err(|e| Error::io(&self.dir.join(name), e))?;
+                    .map_err(|e| Error::io(self.dir.join(name), e))?;
                 file.sync_all()
-                    .map_err(|e| Error::io(&self.dir.join(name), e))?;
+                    .map_err(|e| Error::io(self.dir.join(name), e))?;
             }
         } else {
             self.dir.sync_fs()?;
