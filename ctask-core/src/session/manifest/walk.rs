@@ -17,6 +17,7 @@ use super::cache::Cache;
 use super::dirfd::Dir;
 use super::hash::{Hashed, Stat, StatKind, hash_at};
 use super::listing::{DType, Listing};
+use super::profile::{self, Phase};
 use super::queue::Queue;
 use super::rules::{self, Level};
 use super::{CaptureOptions, Entry, Kind, Manifest};
@@ -98,9 +99,11 @@ pub(crate) fn walk(
     let dir = Dir::open_root(root)?;
     let mut listing = Listing::default();
     dir.list(&mut first.dents, &mut listing)?;
-    listing.sort();
+    profile::time(Phase::Sort, || listing.sort());
     let rules = if opts.respect_ignore {
-        Level::child(None, &dir, "", &listing, &mut first.part.oversized_ignore)
+        profile::time(Phase::Rules, || {
+            Level::child(None, &dir, "", &listing, &mut first.part.oversized_ignore)
+        })
     } else {
         None
     };
@@ -138,7 +141,8 @@ pub(crate) fn walk(
     for p in parts {
         all.absorb(p);
     }
-    sort_by_path(&mut all.entries);
+    profile::time(Phase::Sort, || sort_by_path(&mut all.entries));
+    profile::flush();
     Ok(all)
 }
 
@@ -214,6 +218,7 @@ impl<'s> Worker<'s> {
             }
             queue.push(&mut self.found);
         }
+        profile::flush();
         self.part
     }
 
@@ -251,19 +256,21 @@ impl<'s> Worker<'s> {
             self.failed(&e);
             return;
         }
-        listing.sort();
+        profile::time(Phase::Sort, || listing.sort());
         let mut rel = String::with_capacity(parent.rel.len() + name.len() + 1);
         rel.push_str(&parent.rel);
         rel.push_str(name);
         rel.push('/');
         let rules = if self.shared.respect_ignore {
-            Level::child(
-                parent.rules.as_ref(),
-                &dir,
-                &rel,
-                &listing,
-                &mut self.part.oversized_ignore,
-            )
+            profile::time(Phase::Rules, || {
+                Level::child(
+                    parent.rules.as_ref(),
+                    &dir,
+                    &rel,
+                    &listing,
+                    &mut self.part.oversized_ignore,
+                )
+            })
         } else {
             None
         };
@@ -328,7 +335,8 @@ impl<'s> Worker<'s> {
             self.path.clear();
             self.path.extend_from_slice(node.rel.as_bytes());
             self.path.extend_from_slice(name);
-            if rules.is_ignored(Path::new(OsStr::from_bytes(&self.path)), t == DType::Dir) {
+            let path = Path::new(OsStr::from_bytes(&self.path));
+            if profile::time(Phase::Rules, || rules.is_ignored(path, t == DType::Dir)) {
                 return;
             }
         }
