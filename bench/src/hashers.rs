@@ -121,7 +121,11 @@ pub fn in_cache(b: &Backend, block: &[u8]) -> f64 {
 
 /// Hashes each of `files` as a capture does (one reused buffer of the capture's size,
 /// read-and-hash), returning the digests and bytes per CPU-second of this thread.
-pub fn capture_like(b: &Backend, files: &[PathBuf], buf: &mut Vec<u8>) -> Res<(Vec<[u8; 32]>, f64)> {
+pub fn capture_like(
+    b: &Backend,
+    files: &[PathBuf],
+    buf: &mut Vec<u8>,
+) -> Res<(Vec<[u8; 32]>, f64)> {
     buf.resize(BUFFER_SIZE, 0);
     let t0 = measure::thread_cpu();
     let mut bytes = 0u64;
@@ -172,8 +176,6 @@ pub struct Candidate {
     pub label: String,
     /// Its rates.
     pub rates: Rates,
-    /// How its capture-like figure was taken, when not as a capture reads.
-    pub note: Option<String>,
 }
 
 /// Runs `runs` rounds over every linked backend, the backends interleaved in each round so
@@ -209,7 +211,6 @@ pub fn measure_linked(files: &[PathBuf], runs: usize) -> Res<Vec<Candidate>> {
             key: b.key.to_string(),
             label: b.label.to_string(),
             rates,
-            note: None,
         })
         .collect())
 }
@@ -260,7 +261,10 @@ pub fn run_standalone(me: &Path, key: &str, list: &Path) -> Res<(f64, f64)> {
         ));
     }
     let text = String::from_utf8_lossy(&out.stdout);
-    let v: Vec<f64> = text.split_whitespace().filter_map(|x| x.parse().ok()).collect();
+    let v: Vec<f64> = text
+        .split_whitespace()
+        .filter_map(|x| x.parse().ok())
+        .collect();
     match v[..] {
         [a, f] => Ok((a, f)),
         _ => Err(format!("ctask-bench sha {key} printed {text:?}")),

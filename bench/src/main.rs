@@ -222,10 +222,12 @@ fn run(args: &[String]) -> Res<()> {
     let ctask = fs::canonicalize(&ctask).map_err(|e| format!("{}: {e}", ctask.display()))?;
     let out = flag(args, "--out").map(PathBuf::from);
     if cfg!(feature = "profile") {
-        return Err("run: this build has the profile counters in every capture; build \
+        return Err(
+            "run: this build has the profile counters in every capture; build \
                     ctask-bench without the profile feature and pass the profiling build as \
                     --profile-bin"
-            .into());
+                .into(),
+        );
     }
     let profile_bin = match flag(args, "--profile-bin") {
         Some(p) => Some(fs::canonicalize(&p).map_err(|e| format!("{p}: {e}"))?),

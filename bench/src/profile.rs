@@ -22,6 +22,30 @@ pub struct Profile {
     pub manifest_bytes: u64,
 }
 
+impl Profile {
+    /// Seconds of the phase `name` (0 when absent).
+    pub fn phase(&self, name: &str) -> f64 {
+        self.phases
+            .iter()
+            .find(|x| x.0 == name)
+            .map_or(0.0, |x| x.1)
+    }
+
+    /// Seconds of the steps timed inside the walk threads.
+    pub fn nested(&self) -> f64 {
+        self.phases
+            .iter()
+            .filter(|x| x.0 != "Walk" && x.0 != "Merge")
+            .map(|x| x.1)
+            .sum()
+    }
+
+    /// The walk threads' time plus the merge after them.
+    pub fn thread_time(&self) -> f64 {
+        self.phase("Walk") + self.phase("Merge")
+    }
+}
+
 /// Parses the child's `key value…` lines.
 fn parse(text: &str) -> Res<Profile> {
     let mut p = Profile::default();
@@ -124,7 +148,10 @@ impl Bench {
 
     /// The profile of tree `key`.
     pub fn profile(&self, key: &str) -> Option<&Profile> {
-        self.profiles.iter().find(|(k, _)| *k == key).map(|(_, p)| p)
+        self.profiles
+            .iter()
+            .find(|(k, _)| *k == key)
+            .map(|(_, p)| p)
     }
 }
 

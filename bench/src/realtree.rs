@@ -75,11 +75,7 @@ pub fn sources(env: Option<&str>) -> Vec<Source> {
     {
         let mut t: Vec<PathBuf> = rd.filter_map(|e| e.ok().map(|e| e.path())).collect();
         t.sort();
-        if let Some(doc) = t
-            .iter()
-            .map(|p| p.join("share/doc"))
-            .find(|p| p.is_dir())
-        {
+        if let Some(doc) = t.iter().map(|p| p.join("share/doc")).find(|p| p.is_dir()) {
             v.push(Source {
                 name: "rust-doc",
                 what: "the Rust toolchain's HTML documentation",

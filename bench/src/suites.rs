@@ -306,24 +306,24 @@ impl Bench {
             self.openssl_rate = measure::median(&speed);
             cands.push(hashers::Candidate {
                 key: "openssl".into(),
-                label: "OpenSSL (`openssl speed -evp sha256 -bytes 262144`; files: `openssl dgst -sha256`)".into(),
+                label: "OpenSSL (`openssl speed -evp sha256 -bytes 262144`; files: `openssl dgst \
+                        -sha256`, which reads 8 KiB at a time)"
+                    .into(),
                 rates: hashers::Rates {
                     in_cache: speed,
                     files: openssl_files.unwrap_or_default(),
                     standalone: None,
                 },
-                note: Some("`openssl dgst` reads 8 KiB at a time".into()),
             });
         }
         cands.push(hashers::Candidate {
             key: "sha256sum".into(),
-            label: "`sha256sum` (coreutils)".into(),
+            label: "`sha256sum` (coreutils; one process, its own reads)".into(),
             rates: hashers::Rates {
                 in_cache: Vec::new(),
                 files: sha256sum_files,
                 standalone: None,
             },
-            note: Some("its own reads; one process over all the files".into()),
         });
         self.hashers = cands;
         fs::remove_dir_all(&dir).map_err(io_err(&dir))?;

@@ -194,6 +194,18 @@ mod tests {
     }
 
     #[test]
+    fn content_hasher_is_sha256_whatever_the_chunks() {
+        let mut h = ContentHasher::new();
+        for chunk in [&b"a"[..], b"", b"bc"] {
+            h.update(chunk);
+        }
+        assert_eq!(
+            super::super::entry::hex32::encode(&h.finish()).as_slice(),
+            b"ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+        );
+    }
+
+    #[test]
     fn fifo_is_not_opened_for_reading_and_does_not_block() {
         let d = tempfile::tempdir().unwrap();
         let p = d.path().join("fifo");

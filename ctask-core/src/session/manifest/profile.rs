@@ -8,6 +8,11 @@
 /// The steps of a capture that are timed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Phase {
+    /// One walk thread's whole share of the walk (the phases below, except
+    /// [`Phase::Merge`], happen inside it).
+    Walk,
+    /// Joining the threads' entries into one sorted list, after the walk.
+    Merge,
     /// Reading a directory's names (`getdents64`).
     List,
     /// Opening a sub-directory (`openat`).
@@ -55,7 +60,9 @@ mod counting {
 
     use super::Phase;
 
-    const PHASES: [Phase; 10] = [
+    const PHASES: [Phase; 12] = [
+        Phase::Walk,
+        Phase::Merge,
         Phase::List,
         Phase::OpenDir,
         Phase::Sort,
@@ -148,5 +155,32 @@ mod tests {
         // Captures of other tests running meanwhile may add to the totals, never take away.
         assert!(hash.calls >= 2, "{hash:?}");
         assert!(hash.nanos >= 2_000_000, "{hash:?}");
+    }
+
+    #[test]
+    fn a_capture_counts_its_steps() {
+        let d = tempfile::tempdir().unwrap();
+        for i in 0..3 {
+            std::fs::create_dir_all(d.path().join(format!("d{i}"))).unwrap();
+            std::fs::write(d.path().join(format!("d{i}/f")), b"content").unwrap();
+        }
+        let _ = take();
+        let c = super::super::capture(d.path(), &Default::default(), None).unwrap();
+        assert_eq!(c.hashed_files, 3);
+        let t = take();
+        let calls = |p: Phase| t.iter().find(|x| x.phase == p).unwrap().calls;
+        // At least this capture's own steps (other tests' captures may add more).
+        for (p, n) in [
+            (Phase::Open, 3),
+            (Phase::Fstat, 3),
+            (Phase::Read, 3),
+            (Phase::Close, 3),
+            (Phase::OpenDir, 3),
+            (Phase::List, 4),
+            (Phase::Merge, 1),
+            (Phase::Walk, 1),
+        ] {
+            assert!(calls(p) >= n, "{p:?}: {t:?}");
+        }
     }
 }

@@ -118,9 +118,15 @@ pub(crate) fn walk(
     first.schedule(root_node, false);
     let parts = std::thread::scope(|s| {
         let helpers: Vec<_> = (1..threads)
-            .map(|_| s.spawn(|| Worker::new(&shared, hint).run()))
+            .map(|_| {
+                s.spawn(|| {
+                    let part = profile::time(Phase::Walk, || Worker::new(&shared, hint).run());
+                    profile::flush();
+                    part
+                })
+            })
             .collect();
-        let mut parts = vec![first.run()];
+        let mut parts = vec![profile::time(Phase::Walk, || first.run())];
         for h in helpers {
             match h.join() {
                 Ok(p) => parts.push(p),
@@ -131,7 +137,13 @@ pub(crate) fn walk(
     });
     // The largest part grows to hold the others (in place when the allocator can), then
     // one sort.
-    let mut parts = parts;
+    let all = profile::time(Phase::Merge, || merge(parts));
+    profile::flush();
+    Ok(all)
+}
+
+/// The threads' parts as one, its entries sorted by path.
+fn merge(mut parts: Vec<Part>) -> Part {
     parts.sort_by_key(|p| std::cmp::Reverse(p.entries.len()));
     let total = parts.iter().map(|p| p.entries.len()).sum::<usize>();
     let mut parts = parts.into_iter();
@@ -141,9 +153,8 @@ pub(crate) fn walk(
     for p in parts {
         all.absorb(p);
     }
-    profile::time(Phase::Sort, || sort_by_path(&mut all.entries));
-    profile::flush();
-    Ok(all)
+    sort_by_path(&mut all.entries);
+    all
 }
 
 /// Sorts entries by path without moving them around more than once each: the order is
@@ -218,7 +229,6 @@ impl<'s> Worker<'s> {
             }
             queue.push(&mut self.found);
         }
-        profile::flush();
         self.part
     }
 
