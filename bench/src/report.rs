@@ -361,17 +361,16 @@ fn pct(x: f64) -> String {
 }
 
 /// A row of the targets table: measured text, the ratio (or value) judged, and the limits.
-#[allow(clippy::too_many_arguments)]
+/// `goal`: the unit (`×`, `MB`, `ms`), the must and the aim.
 fn target_row(
     o: &mut String,
     what: &str,
     tree: &str,
     measured: String,
     v: f64,
-    unit: &str,
-    must: f64,
-    aim: f64,
+    goal: (&str, f64, f64),
 ) {
+    let (unit, must, aim) = goal;
     let fmt = |x: f64| {
         if unit == "×" {
             format!("{x:.2}×")
@@ -431,9 +430,7 @@ fn targets(b: &Bench, o: &mut String, ossl: impl Fn(u64) -> f64) {
                 tag,
                 format!("{m} (CPU {rc:.2}×)"),
                 rw,
-                "×",
-                1.0,
-                0.8,
+                ("×", 1.0, 0.8),
             );
         }
         if let Some((rw, rc, m)) = pair("resume_warm", "git_status") {
@@ -443,9 +440,7 @@ fn targets(b: &Bench, o: &mut String, ossl: impl Fn(u64) -> f64) {
                 tag,
                 format!("{m} (CPU {rc:.2}×)"),
                 rw,
-                "×",
-                2.0,
-                1.5,
+                ("×", 2.0, 1.5),
             );
         }
         if let Some(r) = b.row(key, "resume_cold")
@@ -458,9 +453,7 @@ fn targets(b: &Bench, o: &mut String, ossl: impl Fn(u64) -> f64) {
                 tag,
                 format!("{} / {}", t(r.series.wall()), t(lim)),
                 r.series.wall() / lim,
-                "×",
-                2.0,
-                1.5,
+                ("×", 2.0, 1.5),
             );
         }
         let rss = b
@@ -477,9 +470,7 @@ fn targets(b: &Bench, o: &mut String, ossl: impl Fn(u64) -> f64) {
                 tag,
                 format!("largest: {label}"),
                 mbytes,
-                "MB",
-                100.0,
-                64.0,
+                ("MB", 100.0, 64.0),
             );
         }
     }
@@ -498,9 +489,7 @@ fn targets(b: &Bench, o: &mut String, ossl: impl Fn(u64) -> f64) {
                 "10 files",
                 format!("CPU {}", t(r.series.cpu())),
                 w,
-                "ms",
-                8.0,
-                3.0,
+                ("ms", 8.0, 3.0),
             );
         }
     }
