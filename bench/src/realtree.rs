@@ -62,12 +62,12 @@ pub fn sources(env: Option<&str>) -> Vec<Source> {
     }
     v.push(Source {
         name: "include",
-        what: "the system's C headers (/usr/include)",
+        what: "the system's C headers",
         path: "/usr/include".into(),
     });
     v.push(Source {
         name: "share",
-        what: "the system's shared data (/usr/share)",
+        what: "the system's shared data files (documentation, locales, icons, …)",
         path: "/usr/share".into(),
     });
     if let Some(h) = &home
@@ -85,7 +85,7 @@ pub fn sources(env: Option<&str>) -> Vec<Source> {
     }
     v.push(Source {
         name: "lib",
-        what: "the system's libraries (/usr/lib)",
+        what: "the system's libraries",
         path: "/usr/lib".into(),
     });
     v.into_iter().filter(|s| s.path.is_dir()).collect()
