@@ -20,6 +20,10 @@ pub struct Profile {
     pub read: f64,
     /// Size of the manifest file, bytes.
     pub manifest_bytes: u64,
+    /// Writing it as a binary start manifest (`write_start`), seconds, and its size.
+    pub bin_write: (f64, u64),
+    /// Reading the binary one back (`read_manifest`), seconds.
+    pub bin_read: f64,
 }
 
 impl Profile {
@@ -65,6 +69,8 @@ fn parse(text: &str) -> Res<Profile> {
             )),
             Some("write") => (p.write, p.manifest_bytes) = (num(1)?, num(2)? as u64),
             Some("read") => p.read = num(1)?,
+            Some("binwrite") => p.bin_write = (num(1)?, num(2)? as u64),
+            Some("binread") => p.bin_read = num(1)?,
             _ => return Err(format!("profile child printed {line:?}")),
         }
     }
@@ -75,7 +81,7 @@ fn parse(text: &str) -> Res<Profile> {
 }
 
 /// The child: one cold capture of `DIR` with the counters on, then the manifest written
-/// to and read from `OUT`.
+/// to and read from `OUT` as JSON, and next to it as a binary start manifest.
 #[cfg(feature = "profile")]
 pub fn child(args: &[String]) -> Res<()> {
     use ctask_core::session::CaptureOptions;
@@ -110,6 +116,20 @@ pub fn child(args: &[String]) -> Res<()> {
     }
     println!("write {write} {size}");
     println!("read {read}");
+    let bin = out.with_extension("bin");
+    let t3 = Instant::now();
+    manifest::write_start(&bin, "bench", &c.manifest).map_err(|e| e.to_string())?;
+    let bin_write = t3.elapsed().as_secs_f64();
+    let bin_size = std::fs::metadata(&bin).map_err(io_err(&bin))?.len();
+    let t4 = Instant::now();
+    let back = manifest::read_manifest(&bin).map_err(|e| e.to_string())?;
+    let bin_read = t4.elapsed().as_secs_f64();
+    if back.map(|m| m.entries.len()) != Some(c.manifest.entries.len()) {
+        return Err("the binary manifest read back differs".into());
+    }
+    std::fs::remove_file(&bin).map_err(io_err(&bin))?;
+    println!("binwrite {bin_write} {bin_size}");
+    println!("binread {bin_read}");
     Ok(())
 }
 

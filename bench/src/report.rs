@@ -613,8 +613,8 @@ fn profile_table(b: &Bench, o: &mut String) {
          timed steps (walk bookkeeping, building entries, the queue). Thread time includes time \
          a thread was runnable but not running (other work on the machine); the capture's CPU \
          time (user + system, all threads) is given below it. The run of median wall time of \
-         three is shown. Writing and reading the manifest (JSON, as `manifest-start.json`) are \
-         timed after the capture.\n",
+         three is shown. Writing and reading the manifest (as JSON, the reference layout, and as \
+         the binary start manifest) are timed after the capture.\n",
         available_cores()
     );
     let head: Vec<String> = keys
@@ -660,7 +660,7 @@ fn profile_table(b: &Bench, o: &mut String) {
         let _ = writeln!(o, "| {} | {} |", phase_label(name), cells.join(" | "));
     }
     type Cell<'a> = &'a dyn Fn(&crate::profile::Profile) -> String;
-    let rows: [(&str, Cell); 7] = [
+    let rows: [(&str, Cell); 9] = [
         ("other, in the walk threads", &|p| {
             let other = p.phase("Walk") - p.nested();
             format!("{} ({})", t(other), pct(other / p.thread_time()))
@@ -680,6 +680,14 @@ fn profile_table(b: &Bench, o: &mut String) {
             &|p| format!("{} ({})", t(p.write), mb(p.manifest_bytes as f64)),
         ),
         ("read the manifest back (JSON: read, parse)", &|p| t(p.read)),
+        (
+            "write it as a binary start manifest (encode, write, fsync, rename)",
+            &|p| format!("{} ({})", t(p.bin_write.0), mb(p.bin_write.1 as f64)),
+        ),
+        (
+            "read the binary one back (read, decode)",
+            &|p| t(p.bin_read),
+        ),
     ];
     for (what, f) in rows {
         let cells: Vec<String> = keys.iter().map(|k| cell(k, f)).collect();

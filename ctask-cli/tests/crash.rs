@@ -38,6 +38,7 @@ const SESSION_POINTS: &[&str] = &[
     "end.before_capture",
     "end.captured",
     "finalize.write_locked",
+    "finalize.index_written",
     "finalize.summary_written",
     "finalize.end_line",
     "finalize.before_lease_removal",
@@ -50,6 +51,7 @@ const SESSION_POINTS: &[&str] = &[
 const RECOVERY_POINTS: &[(&str, &str)] = &[
     ("end.before_capture", "recovery.judged"),
     ("end.before_capture", "recovery.captured"),
+    ("end.before_capture", "finalize.index_written"),
     ("end.before_capture", "finalize.summary_written"),
     ("end.before_capture", "finalize.end_line"),
     ("end.before_capture", "finalize.before_lease_removal"),
@@ -190,7 +192,7 @@ fn next_begin(env: &Env, ws: &Path, label: &str, dead: &Dead, tally: &mut Tally)
         before,
         "{label}: something outside .ctask changed"
     );
-    for gone in ["session.json", "manifest-start.json", "write.lock"] {
+    for gone in ["session.json", "manifest-start.bin", "write.lock"] {
         assert!(
             !ctask_dir(ws).join(gone).exists(),
             "{label}: {gone} left after a clean session"
@@ -420,7 +422,7 @@ fn a_begin_that_fails_around_its_start_line_leaves_no_orphan_start() {
         no_panic(&out.stderr);
         assert!(!ws.join("agent-1.txt").exists(), "{point}: the agent ran");
         check_log_pairs(&ws, true);
-        for gone in ["session.json", "manifest-start.json", "write.lock"] {
+        for gone in ["session.json", "manifest-start.bin", "write.lock"] {
             assert!(
                 !ctask_dir(&ws).join(gone).exists(),
                 "{point}: {gone} left behind"

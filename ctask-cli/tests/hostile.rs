@@ -80,7 +80,7 @@ impl Before {
             self.log,
             "{label}: a failed begin changed the log"
         );
-        for gone in ["session.json", "manifest-start.json", "write.lock"] {
+        for gone in ["session.json", "manifest-start.bin", "write.lock"] {
             assert!(
                 !ctask_dir(ws).join(gone).exists(),
                 "{label}: a failed begin left {gone}"
@@ -664,7 +664,9 @@ fn fifos_are_never_opened_by_either_capture() {
 fn a_file_size_limit_is_a_clear_error() {
     let env = Env::new();
     let ws = env.new_ws("Fsize");
-    for i in 0..20 {
+    // Enough files for the binary start manifest (about 60 bytes a file) to pass the
+    // lower limits, so that some begins fail.
+    for i in 0..100 {
         fs::write(
             ws.join(format!("f{i}.txt")),
             "0123456789abcdef\n".repeat(40),

@@ -217,7 +217,7 @@ fn resume_records_the_child_exit_and_its_changes() {
     let names = ctask_names(&ws);
     assert!(!names.iter().any(|n| n == "session.json"), "{names:?}");
     assert!(
-        !names.iter().any(|n| n == "manifest-start.json"),
+        !names.iter().any(|n| n == "manifest-start.bin"),
         "{names:?}"
     );
 
@@ -545,7 +545,7 @@ fn a_killed_owner_is_recovered_at_once() {
     out.ok();
     assert_ne!(summary(&ws)["session_id"], dead_id.as_str());
     assert!(!ctask_dir(&ws).join("session.json").exists());
-    assert!(!ctask_dir(&ws).join("manifest-start.json").exists());
+    assert!(!ctask_dir(&ws).join("manifest-start.bin").exists());
 }
 
 // ---------------------------------------------------------------------------------------
@@ -808,7 +808,7 @@ wait $p"#;
     assert_eq!(s["end_reason"], "child_exited");
     assert_eq!(strings(&s["files_added"]), ["bye.txt"]);
     assert!(!ctask_dir(&ws).join("session.json").exists());
-    assert!(!ctask_dir(&ws).join("manifest-start.json").exists());
+    assert!(!ctask_dir(&ws).join("manifest-start.bin").exists());
     let st = env.json(&["status", path_str(&ws), "--json"]);
     assert_eq!(st["state"], "none");
 }

@@ -450,7 +450,7 @@ fn concurrent_sessions_keep_every_invariant() {
     env.run(&sh_args(&ws, &[], "true", &[])).ok();
     let sessions = check_log_pairs(&ws, true);
     let (intervals, overlapping) = owner_intervals(&owners);
-    for gone in ["session.json", "manifest-start.json", "write.lock"] {
+    for gone in ["session.json", "manifest-start.bin", "write.lock"] {
         assert!(!ctask_dir(&ws).join(gone).exists(), "{gone} left behind");
     }
     assert_eq!(temp_files(&ws), Vec::<String>::new(), "temp files left");

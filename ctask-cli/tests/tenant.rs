@@ -140,7 +140,7 @@ echo work > work.txt"#;
     assert_eq!(strings(&s["files_added"]), ["work.txt"]);
     assert_eq!(one_start_one_end(&ws).len(), 1);
     let ctask = ctask_dir(&ws);
-    for gone in ["session.json", "manifest-start.json", "write.lock"] {
+    for gone in ["session.json", "manifest-start.bin", "write.lock"] {
         assert!(!ctask.join(gone).exists(), "{gone} left behind");
     }
     t.canary_intact();
@@ -315,7 +315,7 @@ fn a_ctask_dir_swapped_for_a_symlink_is_reported_and_never_written_through() {
         "{s}"
     );
     assert!(!moved.join("session.json").exists());
-    assert!(!moved.join("manifest-start.json").exists());
+    assert!(!moved.join("manifest-start.bin").exists());
     assert_eq!(one_start_one_end(&ws).len(), 1);
 }
 

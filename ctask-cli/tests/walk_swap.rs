@@ -15,7 +15,7 @@ use serde_json::Value;
 
 /// The agent: saves the start manifest begin wrote, then puts the real directory back so
 /// that the end capture meets a directory again.
-const AGENT: &str = r#"cp .ctask/manifest-start.json "$1" && rm d && mv d.real d"#;
+const AGENT: &str = r#"cp .ctask/manifest-start.bin "$1" && rm d && mv d.real d"#;
 
 const SECRET: &[u8] = b"the secret outside the workspace\n";
 
@@ -91,9 +91,10 @@ fn a_directory_swapped_between_listing_and_opening_is_never_followed() {
     out.ok();
 
     let secret_sha = sha256_hex(SECRET);
-    let begin: Value =
-        serde_json::from_slice(&fs::read(&start).expect("the start manifest the agent saved"))
-            .expect("start manifest JSON");
+    let saved = ctask_core::session::manifest::read_manifest(&start)
+        .expect("the start manifest the agent saved")
+        .expect("a start manifest");
+    let begin: Value = serde_json::to_value(&saved).expect("start manifest as JSON");
     let begin_entries = begin["files"]
         .as_array()
         .unwrap_or_else(|| panic!("no files in the start manifest: {begin}"));

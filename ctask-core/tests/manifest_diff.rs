@@ -165,7 +165,7 @@ fn foreign_baseline_is_parsed_filtered_and_compared_by_size_and_mtime() {
     assert_eq!(base.entries, {
         let mut stripped = now.entries.clone();
         for e in &mut stripped {
-            (e.sha256, e.ino, e.ctime) = (None, None, None);
+            (e.sha256, e.ino, e.ctime, e.mode) = (None, None, None, None);
         }
         stripped
     });

@@ -50,7 +50,7 @@ fn a_session_records_adds_edits_deletes_and_renames() {
     let s = Session::begin(&f.ws, opts()).unwrap();
     assert!(s.owns_lease());
     assert!(ctask(&f.ws, "session.json").exists());
-    assert!(ctask(&f.ws, "manifest-start.json").exists());
+    assert!(ctask(&f.ws, "manifest-start.bin").exists());
     let env = s.env();
     for k in [
         "CTASK_TASK",
@@ -87,7 +87,7 @@ fn a_session_records_adds_edits_deletes_and_renames() {
     assert_eq!(sum.end_reason, Some(EndReason::ChildExited));
     assert_eq!(sum.exit_code, Some(0));
     assert!(!ctask(&f.ws, "session.json").exists());
-    assert!(!ctask(&f.ws, "manifest-start.json").exists());
+    assert!(!ctask(&f.ws, "manifest-start.bin").exists());
     let ev = events(&f.ws);
     assert_eq!(ev, vec![("start".into(), s.id()), ("end".into(), s.id())]);
     // The file summary carries the end manifest; a second end writes nothing.
@@ -225,13 +225,13 @@ fn a_dead_owner_is_recovered_at_once_and_its_changes_attributed_once() {
     let s = Session::begin(&f.ws, opts()).unwrap();
     let id = s.id();
     let lease_bytes = fs::read(ctask(&f.ws, "session.json")).unwrap();
-    let start_bytes = fs::read(ctask(&f.ws, "manifest-start.json")).unwrap();
+    let start_bytes = fs::read(ctask(&f.ws, "manifest-start.bin")).unwrap();
     let log_bytes = fs::read(f.ws.join("logs/sessions.log")).unwrap();
     fs::write(f.ws.join("during.txt"), "work").unwrap();
     s.end(Ending::child_exit(0)).unwrap();
     fs::remove_file(ctask(&f.ws, "last-session-summary.json")).unwrap();
     fs::write(ctask(&f.ws, "session.json"), lease_bytes).unwrap();
-    fs::write(ctask(&f.ws, "manifest-start.json"), start_bytes).unwrap();
+    fs::write(ctask(&f.ws, "manifest-start.bin"), start_bytes).unwrap();
     fs::write(f.ws.join("logs/sessions.log"), log_bytes).unwrap();
 
     let t = std::time::Instant::now();

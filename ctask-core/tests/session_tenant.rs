@@ -49,7 +49,7 @@ fn a_failed_end_finishes_the_handle_and_is_never_retried() {
     assert!(!blocker.exists(), "the dropped handle wrote a summary");
     assert_eq!(lines_of(&f.ws, &id), (1, 0));
     assert!(ctask(&f.ws, "session.json").exists(), "the lease must stay");
-    assert!(ctask(&f.ws, "manifest-start.json").exists());
+    assert!(ctask(&f.ws, "manifest-start.bin").exists());
     // The next begin recovers it: exactly one end line, with the agent's work.
     let next = Session::begin(&f.ws, opts()).unwrap();
     let r = next.recovered().expect("recovered");

@@ -121,17 +121,14 @@ impl BeginOptions {
 
     /// The core's session options, checked by the core's rules.
     fn into_session_options(self) -> FfiResult<SessionOptions> {
-        let (heartbeat_seconds, stale_after_seconds) =
-            match (self.heartbeat_seconds, self.stale_after_seconds) {
-                (Some(h), Some(s)) => (h, s),
-                (h, s) => {
-                    let settings = Settings::from_env(&Overrides::default())?;
-                    (
-                        h.unwrap_or(settings.heartbeat_seconds.value),
-                        s.unwrap_or(settings.stale_after_seconds.value),
-                    )
-                }
-            };
+        // The user's config.yaml and environment fill in what the options leave out.
+        let settings = Settings::from_env(&Overrides::default())?;
+        let heartbeat_seconds = self
+            .heartbeat_seconds
+            .unwrap_or(settings.heartbeat_seconds.value);
+        let stale_after_seconds = self
+            .stale_after_seconds
+            .unwrap_or(settings.stale_after_seconds.value);
         let defaults = SessionOptions::default();
         let opts = SessionOptions {
             agent: self.agent.unwrap_or_else(|| DEFAULT_AGENT.to_owned()),
@@ -147,6 +144,7 @@ impl BeginOptions {
                 respect_ignore: self.respect_ignore.unwrap_or(true),
             },
             root: self.root.as_deref().map(PathBuf::from),
+            summary_manifest_max: settings.summary_manifest_max.value,
             ..defaults
         };
         opts.validate()?;

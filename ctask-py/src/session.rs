@@ -44,6 +44,7 @@ impl Config {
             heartbeat: self.heartbeat,
             heartbeat_seconds: settings.heartbeat_seconds.value,
             stale_after_seconds: settings.stale_after_seconds.value,
+            summary_manifest_max: settings.summary_manifest_max.value,
             ..SessionOptions::default()
         })
     }

@@ -135,13 +135,13 @@ def test_coexist_leaves_the_owner_untouched(ws: ctask.Workspace) -> None:
     proc, conn, owner_pid, owner_id = _start_owner(ws.path)
     try:
         lease = (ws.path / ".ctask" / "session.json").read_bytes()
-        start = (ws.path / ".ctask" / "manifest-start.json").read_bytes()
+        start = (ws.path / ".ctask" / "manifest-start.bin").read_bytes()
         with ctask.Session(ws.path, on_active="coexist", agent="guest") as c:
             assert not c.owns_lease
             assert c.owner is not None and c.owner.pid == owner_pid
             (ws.path / "guest.txt").write_text("guest was here\n")
         assert (ws.path / ".ctask" / "session.json").read_bytes() == lease
-        assert (ws.path / ".ctask" / "manifest-start.json").read_bytes() == start
+        assert (ws.path / ".ctask" / "manifest-start.bin").read_bytes() == start
         assert not (ws.path / ".ctask" / "last-session-summary.json").exists()
         assert c.summary is not None and c.summary.files_added == ["guest.txt"]
         st = ctask.status(ws.path)

@@ -68,7 +68,7 @@ def test_summary_lists_added_modified_renamed_deleted(ws: ctask.Workspace) -> No
     assert on_disk["files_renamed"] == [{"from": "old-name.txt", "to": "new-name.txt"}]
     assert on_disk["agent"] == "my-script"
     assert not (p / ".ctask" / "session.json").exists()
-    assert not (p / ".ctask" / "manifest-start.json").exists()
+    assert not (p / ".ctask" / "manifest-start.bin").exists()
 
 
 def test_env_carries_every_ctask_variable(ws: ctask.Workspace, root: Path) -> None:

@@ -203,6 +203,7 @@ pub fn launch(
         force: l.force,
         heartbeat_seconds: settings.heartbeat_seconds.value,
         stale_after_seconds: settings.stale_after_seconds.value,
+        summary_manifest_max: settings.summary_manifest_max.value,
         newly_created,
         root: Some(settings.root.value.clone()),
         ..SessionOptions::default()

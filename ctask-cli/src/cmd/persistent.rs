@@ -90,6 +90,7 @@ fn options(
         mode: ctask_core::session::Mode::Persistent,
         heartbeat_seconds: settings.heartbeat_seconds.value,
         stale_after_seconds: settings.stale_after_seconds.value,
+        summary_manifest_max: settings.summary_manifest_max.value,
         root: Some(settings.root.value.clone()),
         ..SessionOptions::default()
     }

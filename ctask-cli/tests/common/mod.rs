@@ -229,16 +229,11 @@ pub fn temp_files(ws: &Path) -> Vec<String> {
         .unwrap_or_default()
 }
 
-/// Reads every JSON file of `.ctask/` once; returns the number read, or the first one that
-/// exists but does not parse.
+/// Reads every JSON file of `.ctask/` once, and the binary start manifest and index;
+/// returns the number read, or the first one that exists but does not parse.
 pub fn check_json_files(ws: &Path) -> Result<u32, String> {
     let mut n = 0;
-    for name in [
-        "session.json",
-        "manifest-start.json",
-        "last-session-summary.json",
-        "write.lock",
-    ] {
+    for name in ["session.json", "last-session-summary.json", "write.lock"] {
         let p = ctask_dir(ws).join(name);
         match fs::read(&p) {
             Ok(bytes) => {
@@ -250,6 +245,20 @@ pub fn check_json_files(ws: &Path) -> Result<u32, String> {
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
             Err(e) => return Err(format!("{name}: {e}")),
         }
+    }
+    let start = ctask_dir(ws).join("manifest-start.bin");
+    match ctask_core::session::manifest::read_manifest(&start) {
+        Ok(Some(_)) => n += 1,
+        Ok(None) => {}
+        Err(e) => return Err(format!("manifest-start.bin: {e}")),
+    }
+    match ctask_core::session::index::read(&ctask_dir(ws)) {
+        Ok(ctask_core::session::index::IndexFile::Present(_)) => n += 1,
+        Ok(ctask_core::session::index::IndexFile::Absent) => {}
+        Ok(ctask_core::session::index::IndexFile::Unusable(d)) => {
+            return Err(format!("index: {d}"));
+        }
+        Err(e) => return Err(format!("index: {e}")),
     }
     Ok(n)
 }

@@ -47,7 +47,14 @@ impl Session {
             }
             Judgement::Dead { lease, .. } => {
                 let mut warnings = Vec::new();
-                recovery::recover_dead(&v.ws.dir, &v.paths, &lease, &opts.capture, &mut warnings)?;
+                recovery::recover_dead(
+                    &v.ws.dir,
+                    &v.paths,
+                    &lease,
+                    &opts.capture,
+                    opts.summary_manifest_max,
+                    &mut warnings,
+                )?;
                 adopt_owned(Validated { warnings, ..v }, opts, lock, None)
             }
             Judgement::Unreadable(detail) => {
@@ -73,7 +80,7 @@ pub(super) fn adopt_owned(
     let now = timefmt::now_secs();
     let from_pid = orphan.as_ref().map(|l| l.pid);
     let kept_start = match orphan.as_ref() {
-        Some(_) => manifest::read_manifest(&v.paths.start_manifest).unwrap_or_else(|e| {
+        Some(_) => manifest::read_start(&v.paths.dir).unwrap_or_else(|e| {
             warnings.push(format!("{e}; changes are counted from the adoption on"));
             None
         }),
@@ -118,7 +125,7 @@ pub(super) fn adopt_owned(
         let _guard = WriteLock::acquire(&v.paths.write_lock)?;
         lease::write(&v.paths.lease, &l)?;
         if write_start {
-            manifest::write_manifest(&v.paths.start_manifest, &start)?;
+            manifest::write_start(&v.paths.start_manifest, &l.session_id, &start)?;
         }
         let (started, _) = log::lines_of(&v.ws.dir, &l.session_id, l.started_at)?;
         if !started {
@@ -153,7 +160,7 @@ pub(super) fn adopt_owned(
             beat: Some(beat),
             start,
             outside: None,
-            last: last.map(|s| s.brief()),
+            last,
             owner: None,
             recovered: None,
             warnings,

@@ -13,16 +13,14 @@ use super::lock::SessionLock;
 use super::manifest::{self, Capture, Manifest};
 use super::paths::CtaskPaths;
 use super::prepare::{
-    Assembly, Validated, assemble, note_oversized, read_last_summary, start_heartbeat, validate,
-    wait_for_owner,
+    Assembly, Validated, assemble, note_oversized, start_heartbeat, validate, wait_for_owner,
 };
 use super::record::LogEvent;
-use super::summary::Summary;
 use super::tmux::{self};
 use super::writelock::{self, WriteLock};
 use super::{
-    OnActive, Recovered, Role, Session, SessionDirs, SessionOptions, adopt, crashpoint, diff, log,
-    provisional, recovery, timefmt,
+    OnActive, Recovered, Role, Session, SessionDirs, SessionOptions, adopt, baseline, crashpoint,
+    diff, log, provisional, recovery, timefmt,
 };
 use crate::error::{Error, Result};
 use crate::fsio;
@@ -87,12 +85,11 @@ fn coexist_or_refuse(v: Validated, opts: SessionOptions, owner: Lease) -> Result
         });
     }
     let mut warnings = v.warnings;
-    let mut last = read_last_summary(&v.paths, &mut warnings)?;
-    let base = baseline(last.as_mut(), &v.ws.dir, &opts);
-    let capture = manifest::capture(&v.ws.dir, &opts.capture, cache_of(&base))?;
+    let last = baseline::load(&v.paths, &v.ws.dir, &opts.capture, &mut warnings)?;
+    let capture = manifest::capture(&v.ws.dir, &opts.capture, cache_of(&last))?;
     note_skipped(&capture, &mut warnings);
-    let outside = outside_diff(&base, &capture.manifest);
-    drop(base);
+    let outside = outside_diff(&last, &capture.manifest);
+    let last = last.summary;
     let started_at = timefmt::now_secs();
     let id = lease::new_session_id(started_at);
     let dirs = SessionDirs::open(&v.ws.dir, &v.paths)?;
@@ -108,7 +105,7 @@ fn coexist_or_refuse(v: Validated, opts: SessionOptions, owner: Lease) -> Result
             beat: None,
             start: capture.manifest,
             outside,
-            last: last.map(|s| s.brief()),
+            last,
             owner: Some(owner),
             recovered: None,
             warnings,
@@ -134,8 +131,14 @@ fn begin_owned(
     let mut recovered: Option<Recovered> = None;
     match judgement {
         Judgement::Dead { lease, .. } => {
-            let r =
-                recovery::recover_dead(&v.ws.dir, &v.paths, &lease, &opts.capture, &mut warnings)?;
+            let r = recovery::recover_dead(
+                &v.ws.dir,
+                &v.paths,
+                &lease,
+                &opts.capture,
+                opts.summary_manifest_max,
+                &mut warnings,
+            )?;
             reused = r.capture;
             recovered = Some(r.report);
         }
@@ -151,15 +154,14 @@ fn begin_owned(
     }
     crashpoint::hit("begin.recovered");
     // Step 4: one capture, diffed against the last end manifest.
-    let mut last = read_last_summary(&v.paths, &mut warnings)?;
-    let base = baseline(last.as_mut(), &v.ws.dir, &opts);
+    let last = baseline::load(&v.paths, &v.ws.dir, &opts.capture, &mut warnings)?;
     let capture = match reused {
         Some(c) => c,
-        None => manifest::capture(&v.ws.dir, &opts.capture, cache_of(&base))?,
+        None => manifest::capture(&v.ws.dir, &opts.capture, cache_of(&last))?,
     };
     note_skipped(&capture, &mut warnings);
-    let outside = outside_diff(&base, &capture.manifest);
-    drop(base);
+    let outside = outside_diff(&last, &capture.manifest);
+    let last = last.summary;
     crashpoint::hit("begin.captured");
     // Step 5: lease, start manifest, start line — under write.lock, undone on failure.
     let started_at = timefmt::now_secs();
@@ -188,7 +190,7 @@ fn begin_owned(
             beat: Some(beat),
             start: capture.manifest,
             outside,
-            last: last.map(|s| s.brief()),
+            last,
             owner: None,
             recovered,
             warnings,
@@ -227,7 +229,7 @@ fn write_start(
     let written = (|| {
         lease::write_in(ctask, &l)?;
         crashpoint::hit("begin.lease_written");
-        manifest::write_manifest_in(ctask, start)?;
+        manifest::write_start_in(ctask, &l.session_id, start)?;
         crashpoint::hit("begin.start_manifest_written");
         start_heartbeat(dirs, l.clone(), opts)
     })();
@@ -265,32 +267,21 @@ fn write_start(
 /// Removes what a failed begin wrote (start manifest first, then the lease).
 fn undo_start_in(ctask: &super::dirfd::Dir) {
     let _ = ctask.unlink(super::paths::START_MANIFEST);
+    let _ = ctask.unlink(super::paths::JSON_START_MANIFEST);
     let _ = ctask.unlink(super::paths::LEASE);
 }
 
-/// The outside-change baseline a last summary provides, moved out of it (the summary keeps
-/// its other keys), and whether it can serve as a hash cache.
-fn baseline(
-    last: Option<&mut Summary>,
-    ws: &Path,
-    opts: &SessionOptions,
-) -> Option<(Manifest, bool)> {
-    let last = last?;
-    let native = last.end_manifest_captured_at.is_some();
-    let mut m = last.take_end_manifest();
-    let foreign = !native || m.is_foreign();
-    if foreign {
-        m.retain_included(ws, &opts.capture);
-    }
-    Some((m, !foreign))
+/// The baseline as a hash cache, unless written by another tool.
+fn cache_of(last: &baseline::Last) -> Option<&Manifest> {
+    last.baseline
+        .as_ref()
+        .filter(|b| b.cache)
+        .map(|b| &b.manifest)
 }
 
-fn cache_of(base: &Option<(Manifest, bool)>) -> Option<&Manifest> {
-    base.as_ref().filter(|(_, cache)| *cache).map(|(m, _)| m)
-}
-
-fn outside_diff(base: &Option<(Manifest, bool)>, now: &Manifest) -> Option<diff::Diff> {
-    base.as_ref().map(|(b, _)| diff::diff(b, now))
+/// Step 4's outside changes: the capture against the baseline (`None`: no baseline).
+fn outside_diff(last: &baseline::Last, now: &Manifest) -> Option<diff::Diff> {
+    last.baseline.as_ref().map(|b| diff::diff(&b.manifest, now))
 }
 
 fn note_skipped(c: &Capture, warnings: &mut Vec<String>) {

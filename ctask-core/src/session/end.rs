@@ -140,7 +140,13 @@ fn end_inner(inner: &mut Inner, ending: Ending) -> Result<Outcome> {
     let brief = summary.brief();
     // 4. Under write.lock: summary, end line, start manifest, lease.
     match inner.role {
-        Role::Owner => finalize(&inner.dirs, &summary, &changes, LeaseCheck::Ours)?,
+        Role::Owner => finalize(
+            &inner.dirs,
+            &summary,
+            &changes,
+            LeaseCheck::Ours,
+            inner.summary_manifest_max,
+        )?,
         Role::Coexist => {
             let _guard =
                 WriteLock::acquire_in(&inner.dirs.ctask, paths::WRITE_LOCK, writelock::OUTLAST)?;
@@ -206,5 +212,6 @@ fn build_summary(
         ctask_version: Some(crate::VERSION.to_owned()),
         end_manifest_captured_at: Some(end.captured_at),
         end_manifest: end.entries,
+        end_manifest_omitted: None,
     }
 }

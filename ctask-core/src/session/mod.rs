@@ -5,12 +5,14 @@
 //! ([`recovery`], §4.6).
 
 mod adopt;
+pub mod baseline;
 mod begin;
 pub mod crashpoint;
 pub mod diff;
 pub mod dirfd;
 mod end;
 pub mod heartbeat;
+pub mod index;
 mod info;
 pub mod launch;
 pub mod lease;
@@ -95,6 +97,8 @@ pub struct SessionOptions {
     /// The task root the caller configured (a `--root` flag, a C `root` option), for the
     /// agent's `CTASK_ROOT`; `None` → resolved from the environment and config file.
     pub root: Option<PathBuf>,
+    /// The most end-manifest entries a summary carries (above: `end_manifest_omitted`).
+    pub summary_manifest_max: usize,
 }
 
 impl Default for SessionOptions {
@@ -113,6 +117,7 @@ impl Default for SessionOptions {
             capture: CaptureOptions::default(),
             newly_created: false,
             root: None,
+            summary_manifest_max: crate::workspace::config::DEFAULT_SUMMARY_MANIFEST_MAX,
         }
     }
 }
@@ -254,6 +259,7 @@ struct Inner {
     heartbeat: Option<Heartbeat>,
     start: Manifest,
     capture: CaptureOptions,
+    summary_manifest_max: usize,
     launch: LaunchDir,
     env: BTreeMap<String, String>,
     outside_changes: Option<Diff>,

@@ -9,8 +9,12 @@ pub const CTASK_DIR: &str = ".ctask";
 pub const LEASE: &str = "session.json";
 /// `write.lock`'s name.
 pub const WRITE_LOCK: &str = "write.lock";
-/// `manifest-start.json`'s name.
-pub const START_MANIFEST: &str = "manifest-start.json";
+/// The start manifest's name (binary, docs/manifest.md).
+pub const START_MANIFEST: &str = "manifest-start.bin";
+/// The name of a start manifest in JSON, as the reference tool writes it (still read).
+pub const JSON_START_MANIFEST: &str = "manifest-start.json";
+/// The index's name: the binary baseline and hash cache.
+pub const INDEX: &str = "index";
 /// `last-session-summary.json`'s name.
 pub const SUMMARY: &str = "last-session-summary.json";
 
@@ -25,8 +29,12 @@ pub struct CtaskPaths {
     pub session_lock: PathBuf,
     /// `write.lock`.
     pub write_lock: PathBuf,
-    /// `manifest-start.json`.
+    /// `manifest-start.bin`.
     pub start_manifest: PathBuf,
+    /// `manifest-start.json` (the reference tool's start manifest).
+    pub json_start_manifest: PathBuf,
+    /// `index`.
+    pub index: PathBuf,
     /// `last-session-summary.json`.
     pub summary: PathBuf,
 }
@@ -40,6 +48,8 @@ impl CtaskPaths {
             session_lock: dir.join("session.lock"),
             write_lock: dir.join(WRITE_LOCK),
             start_manifest: dir.join(START_MANIFEST),
+            json_start_manifest: dir.join(JSON_START_MANIFEST),
+            index: dir.join(INDEX),
             summary: dir.join(SUMMARY),
             dir,
         }

@@ -9,7 +9,7 @@ use super::lease::{self, Lease, LeaseFile};
 use super::lock::SessionLock;
 use super::manifest::{self, Capture, Manifest};
 use super::paths::CtaskPaths;
-use super::summary::{self, Summary, SummaryFile};
+use super::summary::{self, SummaryBrief, SummaryFile};
 use super::tmux::{self, Tmux};
 use super::{
     Inner, Recovered, Role, Session, SessionDirs, SessionOptions, crashpoint, diff, host, log,
@@ -98,12 +98,12 @@ pub(super) fn wait_for_owner(lease_path: &Path) -> Lease {
     }
 }
 
-/// Reads the last summary; an unreadable one is a warning and no baseline (docs/design.md §6).
+/// Reads the last summary's brief fields; an unreadable one is a warning (docs/design.md §6).
 pub(super) fn read_last_summary(
     paths: &CtaskPaths,
     warnings: &mut Vec<String>,
-) -> Result<Option<Summary>> {
-    match summary::read::<Vec<manifest::Entry>>(&paths.summary)? {
+) -> Result<Option<SummaryBrief>> {
+    match summary::read::<summary::Omitted>(&paths.summary)? {
         SummaryFile::Absent => Ok(None),
         SummaryFile::Present(s) => Ok(Some(*s)),
         SummaryFile::Unreadable(detail) => {
@@ -208,6 +208,7 @@ pub(super) fn assemble(
             heartbeat: a.heartbeat,
             start: a.start,
             capture: opts.capture.clone(),
+            summary_manifest_max: opts.summary_manifest_max,
             launch,
             env,
             outside_changes: a.outside,

@@ -21,6 +21,8 @@ const OWN_FILES: &[&str] = &[
     "session.lock",
     "write.lock",
     "manifest-start.json",
+    "manifest-start.bin",
+    "index",
     "last-session-summary.json",
 ];
 

@@ -232,6 +232,7 @@ pub(super) fn finalize(
     s: &Summary,
     d: &Diff,
     check: LeaseCheck<'_>,
+    summary_max: usize,
 ) -> Result<()> {
     let ctask = &dirs.ctask;
     let _guard = WriteLock::acquire_in(ctask, paths::WRITE_LOCK, writelock::OUTLAST)?;
@@ -248,13 +249,20 @@ pub(super) fn finalize(
         (LeaseCheck::Ours, lease::LeaseFile::Absent) => true,
         (LeaseCheck::Ours, lease::LeaseFile::Unreadable(_)) => false,
     };
-    summary::write_in(ctask, s)?;
+    // The index first: a kill before the summary leaves an index naming a session the
+    // summary does not, which readers ignore (docs/design.md §4.5).
+    if let Some(at) = &s.end_manifest_captured_at {
+        super::index::write_in(ctask, &s.session_id, at, &s.end_manifest)?;
+        crashpoint::hit("finalize.index_written");
+    }
+    summary::write_in(ctask, s, summary_max)?;
     crashpoint::hit("finalize.summary_written");
     LogEvent::end(s, d, None)
         .append_in(&dirs.logs, s.ended_at.unwrap_or_else(timefmt::now_secs))?;
     crashpoint::hit("finalize.end_line");
     if ours {
         ctask.unlink(paths::START_MANIFEST)?;
+        ctask.unlink(paths::JSON_START_MANIFEST)?;
     }
     crashpoint::hit("finalize.before_lease_removal");
     if ours

@@ -31,6 +31,7 @@ pub fn recover_dead(
     paths: &CtaskPaths,
     l: &Lease,
     opts: &CaptureOptions,
+    summary_max: usize,
     warnings: &mut Vec<String>,
 ) -> Result<Recovery> {
     let last = match summary::read::<summary::Omitted>(&paths.summary)? {
@@ -73,7 +74,7 @@ pub fn recover_dead(
         return Ok(report(l, RecoveryOutcome::Incomplete, None, None));
     }
     // Otherwise: the owner died mid-session; close it now.
-    let start = match manifest::read_manifest(&paths.start_manifest) {
+    let start = match manifest::read_start(&paths.dir) {
         Ok(m) => m,
         Err(e) => {
             warnings.push(format!(
@@ -83,15 +84,25 @@ pub fn recover_dead(
         }
     };
     let cache = start.as_ref().filter(|m| !m.is_foreign());
-    let capture = manifest::capture(ws, opts, cache)?;
+    let mut capture = manifest::capture(ws, opts, cache)?;
     let changes = match &start {
         Some(s) => diff::diff(s, &capture.manifest),
         None => Diff::default(),
     };
-    let s = dead_summary(l, &changes, &capture.manifest);
+    drop(start);
+    // The summary borrows the capture's entries for the writes, and gives them back.
+    let mut s = dead_summary(l, &changes, &mut capture.manifest);
     crashpoint::hit("recovery.captured");
     let dirs = SessionDirs::open(ws, paths)?;
-    record::finalize(&dirs, &s, &changes, record::LeaseCheck::Judged(&judged))?;
+    let finalized = record::finalize(
+        &dirs,
+        &s,
+        &changes,
+        record::LeaseCheck::Judged(&judged),
+        summary_max,
+    );
+    capture.manifest.entries = std::mem::take(&mut s.end_manifest);
+    finalized?;
     crashpoint::hit("recovery.closed");
     warnings.push(format!(
         "session {} (pid {} on {}) ended without closing; its changes were recorded",
@@ -130,7 +141,7 @@ pub fn reclaim_unreadable(
     })
 }
 
-fn dead_summary(l: &Lease, changes: &Diff, end: &Manifest) -> Summary {
+fn dead_summary(l: &Lease, changes: &Diff, end: &mut Manifest) -> Summary {
     let ended_at = l
         .heartbeat_at
         .or(l.started_at)
@@ -159,12 +170,14 @@ fn dead_summary(l: &Lease, changes: &Diff, end: &Manifest) -> Summary {
         outside_changes: None,
         ctask_version: Some(crate::VERSION.to_owned()),
         end_manifest_captured_at: Some(end.captured_at),
-        end_manifest: end.entries.clone(),
+        end_manifest: std::mem::take(&mut end.entries),
+        end_manifest_omitted: None,
     }
 }
 
 fn remove_lease_and_start(paths: &CtaskPaths) -> Result<()> {
     fsio::remove_if_exists(&paths.start_manifest)?;
+    fsio::remove_if_exists(&paths.json_start_manifest)?;
     fsio::remove_if_exists(&paths.lease)?;
     Ok(())
 }

@@ -9,7 +9,7 @@ use serde::Serialize;
 use super::diff::{self, Diff};
 use super::lease::{Lease, Mode};
 use super::liveness::{self, State};
-use super::manifest::{self, CaptureOptions, Entry};
+use super::manifest::{self, CaptureOptions};
 use super::paths::CtaskPaths;
 use super::summary::{self, Omitted, SummaryBrief, SummaryFile};
 use super::timefmt;
@@ -108,18 +108,8 @@ pub fn diff_since_last(dir: &Path, opts: &CaptureOptions) -> Result<DiffReport> 
     let ws = Workspace::open(dir)?;
     let paths = CtaskPaths::new(&ws.dir);
     let mut warnings = Vec::new();
-    let last = match summary::read::<Vec<Entry>>(&paths.summary)? {
-        SummaryFile::Present(s) => Some(*s),
-        SummaryFile::Absent => None,
-        SummaryFile::Unreadable(d) => {
-            warnings.push(format!(
-                "{} is unreadable ({d}); no baseline",
-                paths.summary.display()
-            ));
-            None
-        }
-    };
-    let Some(mut last) = last else {
+    let last = super::baseline::load(&paths, &ws.dir, opts, &mut warnings)?;
+    let (Some(summary), Some(base)) = (last.summary, last.baseline) else {
         return Ok(DiffReport {
             baseline: "none",
             baseline_session_id: None,
@@ -128,18 +118,12 @@ pub fn diff_since_last(dir: &Path, opts: &CaptureOptions) -> Result<DiffReport> 
             warnings,
         });
     };
-    let native = last.end_manifest_captured_at.is_some();
-    let mut base = last.take_end_manifest();
-    let foreign = !native || base.is_foreign();
-    if foreign {
-        base.retain_included(&ws.dir, opts);
-    }
-    let capture = manifest::capture(&ws.dir, opts, (!foreign).then_some(&base))?;
+    let capture = manifest::capture(&ws.dir, opts, base.cache.then_some(&base.manifest))?;
     Ok(DiffReport {
         baseline: "last_session",
-        baseline_session_id: Some(last.session_id),
-        since: last.ended_at,
-        diff: diff::diff(&base, &capture.manifest),
+        baseline_session_id: Some(summary.session_id),
+        since: summary.ended_at,
+        diff: diff::diff(&base.manifest, &capture.manifest),
         warnings,
     })
 }

@@ -219,9 +219,13 @@ pub struct SummaryOf<M: ManifestField> {
     /// Version of the ctask that wrote the summary.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ctask_version: Option<String>,
-    /// The workspace's manifest at the end (a JSON array).
+    /// The workspace's manifest at the end (a JSON array); left out above the bound
+    /// `summary_manifest_max` (then [`end_manifest_omitted`](Self::end_manifest_omitted)).
     #[serde(default, skip_serializing_if = "ManifestField::omitted")]
     pub end_manifest: M,
+    /// How many entries the end manifest has when it was left out for its size.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub end_manifest_omitted: Option<u64>,
     /// When the end manifest was captured (before its first stat).
     #[serde(
         default,
@@ -260,6 +264,7 @@ impl<M: ManifestField> SummaryOf<M> {
             outside_changes: self.outside_changes,
             ctask_version: self.ctask_version,
             end_manifest,
+            end_manifest_omitted: self.end_manifest_omitted,
             end_manifest_captured_at: self.end_manifest_captured_at,
         }
     }
@@ -289,6 +294,7 @@ impl Summary {
             outside_changes: self.outside_changes.clone(),
             ctask_version: self.ctask_version.clone(),
             end_manifest: Omitted,
+            end_manifest_omitted: self.end_manifest_omitted,
             end_manifest_captured_at: self.end_manifest_captured_at,
         }
     }
@@ -376,14 +382,15 @@ fn read_lines<M: ManifestField>(bytes: &[u8]) -> Option<SummaryOf<M>> {
 /// Writes `summary` atomically to `path`, streamed: the summary's keys pretty-printed, then
 /// `end_manifest` with one compact entry per line.
 pub fn write(path: &Path, summary: &Summary) -> Result<()> {
-    let (head, fill) = render(path, summary)?;
+    let (head, fill) = render(path, summary, usize::MAX)?;
     fsio::write_atomic_with(path, |w| fill(&head, w))
 }
 
-/// Writes `last-session-summary.json` through the `.ctask/` directory descriptor `dir`.
-pub fn write_in(dir: &super::dirfd::Dir, summary: &Summary) -> Result<()> {
+/// Writes `last-session-summary.json` through the `.ctask/` directory descriptor `dir`; an
+/// end manifest of more than `manifest_max` entries is left out (`end_manifest_omitted`).
+pub fn write_in(dir: &super::dirfd::Dir, summary: &Summary, manifest_max: usize) -> Result<()> {
     let name = super::paths::SUMMARY;
-    let (head, fill) = render(&dir.join(name), summary)?;
+    let (head, fill) = render(&dir.join(name), summary, manifest_max)?;
     dir.write_atomic_with(name, |w| fill(&head, w))
 }
 
@@ -392,12 +399,18 @@ pub fn write_in(dir: &super::dirfd::Dir, summary: &Summary) -> Result<()> {
 fn render<'a>(
     path: &Path,
     summary: &'a Summary,
+    manifest_max: usize,
 ) -> Result<(
     Vec<u8>,
     impl Fn(&[u8], &mut dyn std::io::Write) -> std::io::Result<()> + 'a,
 )> {
     let bad = |e: serde_json::Error| crate::Error::format(path, format!("cannot serialise: {e}"));
-    let mut head = serde_json::to_vec_pretty(&summary.brief()).map_err(bad)?;
+    let mut brief = summary.brief();
+    let with_manifest = summary.end_manifest.len() <= manifest_max;
+    if !with_manifest {
+        brief.end_manifest_omitted = Some(summary.end_manifest.len() as u64);
+    }
+    let mut head = serde_json::to_vec_pretty(&brief).map_err(bad)?;
     // `{…\n}` → `{…` so the manifest can follow as the last key.
     while head
         .last()
@@ -407,6 +420,9 @@ fn render<'a>(
     }
     let fill = move |head: &[u8], w: &mut dyn std::io::Write| {
         w.write_all(head)?;
+        if !with_manifest {
+            return w.write_all(b"\n}\n");
+        }
         w.write_all(b",\n  \"end_manifest\": [")?;
         for (i, e) in summary.end_manifest.iter().enumerate() {
             w.write_all(if i == 0 { b"\n    " } else { b",\n    " })?;
@@ -465,6 +481,7 @@ mod tests {
             outside_changes: None,
             ctask_version: None,
             end_manifest: entries,
+            end_manifest_omitted: None,
             end_manifest_captured_at: None,
         }
     }

@@ -36,6 +36,8 @@ pub const ENV_STALE_AFTER_SECONDS: &str = "CTASK_STALE_AFTER_SECONDS";
 pub const DEFAULT_HEARTBEAT_SECONDS: u64 = 30;
 /// Built-in lease expiry in seconds.
 pub const DEFAULT_STALE_AFTER_SECONDS: u64 = 60;
+/// Built-in bound on the end-manifest entries a summary carries.
+pub const DEFAULT_SUMMARY_MANIFEST_MAX: usize = 20_000;
 
 /// Where a resolved setting came from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -166,6 +168,9 @@ pub struct ConfigFile {
     /// Lease expiry in seconds.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub stale_after_seconds: Option<u64>,
+    /// The most end-manifest entries a summary carries.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub summary_manifest_max: Option<usize>,
 }
 
 impl ConfigFile {
@@ -206,6 +211,9 @@ pub struct Settings {
     pub heartbeat_seconds: Setting<u64>,
     /// Age after which a foreign host's lease counts as expired (default 60).
     pub stale_after_seconds: Setting<u64>,
+    /// The most end-manifest entries a summary carries (config file only, default 20 000);
+    /// above it the summary records only their count.
+    pub summary_manifest_max: Setting<usize>,
     /// Where the config file is looked for (`None` when neither `XDG_CONFIG_HOME` nor
     /// `HOME` is set).
     pub config_path: Option<PathBuf>,
@@ -313,6 +321,10 @@ impl Settings {
             DEFAULT_STALE_AFTER_SECONDS,
         )?;
         check_intervals(&heartbeat_seconds, &stale_after_seconds)?;
+        let summary_manifest_max = match file.summary_manifest_max {
+            Some(n) => Setting::new(n, Source::Config),
+            None => Setting::new(DEFAULT_SUMMARY_MANIFEST_MAX, Source::Default),
+        };
         Ok(Settings {
             root,
             project_root,
@@ -322,6 +334,7 @@ impl Settings {
             session_mode,
             heartbeat_seconds,
             stale_after_seconds,
+            summary_manifest_max,
             config_path,
             config_loaded,
         })

@@ -154,6 +154,11 @@ impl PyEntry {
     fn target(&self) -> Option<&str> {
         self.0.target.as_deref()
     }
+    /// Permission bits (`st_mode & 0o7777`); None in manifests of earlier versions.
+    #[getter]
+    fn mode(&self) -> Option<u32> {
+        self.0.mode
+    }
     fn __repr__(&self, py: Python<'_>) -> PyResult<String> {
         repr_of(
             "ManifestEntry",

@@ -27,6 +27,7 @@ pub(super) fn settings_report(s: &Settings) -> SettingsReport {
         session_mode: setting(&s.session_mode),
         heartbeat_seconds: setting(&s.heartbeat_seconds),
         stale_after_seconds: setting(&s.stale_after_seconds),
+        summary_manifest_max: setting(&s.summary_manifest_max),
     }
 }
 

@@ -34,6 +34,8 @@ pub struct SettingsReport {
     pub heartbeat_seconds: SettingReport,
     /// Lease expiry in seconds.
     pub stale_after_seconds: SettingReport,
+    /// The most end-manifest entries a summary carries.
+    pub summary_manifest_max: SettingReport,
 }
 
 /// The config file.
@@ -167,6 +169,7 @@ pub(super) fn human(r: &Report) -> String {
             ("session_mode", &s.session_mode),
             ("heartbeat_seconds", &s.heartbeat_seconds),
             ("stale_after_seconds", &s.stale_after_seconds),
+            ("summary_manifest_max", &s.summary_manifest_max),
         ];
         let values: Vec<String> = rows.iter().map(|(_, v)| show_value(&v.value)).collect();
         let vw = values.iter().map(|v| v.chars().count()).max().unwrap_or(0);

@@ -1,8 +1,11 @@
 //! Manifests: a snapshot of a workspace's files (size, mtime, SHA-256, inode data), captured
-//! with a hash cache, read and written as `manifest-start.json`.
+//! with a hash cache; stored in the binary layout of [`binary`] (`.ctask/index`,
+//! `.ctask/manifest-start.bin`) and read from JSON (`manifest-start.json` of the reference
+//! tool, a summary's `end_manifest`).
 //!
 //! The format and the rules are described in `docs/manifest.md`.
 
+pub mod binary;
 mod cache;
 mod dirfd;
 mod entry;
@@ -103,32 +106,65 @@ pub fn capture(root: &Path, opts: &CaptureOptions, cache: Option<&Manifest>) -> 
     })
 }
 
-/// The most of `manifest-start.json` that is read; a larger file is an error naming it.
+/// The most of a start manifest or index that is read; a larger file is an error naming it.
 pub const MAX_MANIFEST_BYTES: u64 = 256 * 1024 * 1024;
 
 pub use rules::MAX_IGNORE_FILE;
 
-/// Reads a manifest file (`manifest-start.json`); `Ok(None)` when it does not exist.
-/// Entries are returned sorted and unique; a file that does not parse, or lists a path
-/// that is absolute or leaves the workspace, is an [`Error::BadFormat`] naming it.
+/// Reads a manifest file: a binary start manifest (`manifest-start.bin`) or a JSON one
+/// (`manifest-start.json`, as the reference tool writes it); `Ok(None)` when it does not
+/// exist. Entries are returned sorted and unique; a file that does not decode, or lists a
+/// path that is absolute or leaves the workspace, is an [`Error::BadFormat`] naming it.
 pub fn read_manifest(path: &Path) -> Result<Option<Manifest>> {
     let Some(bytes) = fsio::read_optional_capped(path, MAX_MANIFEST_BYTES)? else {
         return Ok(None);
     };
+    if binary::is_binary(&bytes) {
+        return binary::decode(&bytes, binary::Role::Start)
+            .map(|n| Some(n.manifest))
+            .map_err(|e| Error::format(path, format!("not a valid start manifest: {e}")));
+    }
     let m: Manifest = serde_json::from_slice(&bytes)
         .map_err(|e| Error::format(path, format!("not a valid manifest: {e}")))?;
     Manifest::from_entries(m.captured_at, m.entries, path).map(Some)
 }
 
-/// Writes `m` to `path` atomically, one entry per line (compact, still diffable).
+/// Reads a live session's start manifest from the `.ctask/` directory `ctask_dir`: the
+/// binary `manifest-start.bin`, else a `manifest-start.json` (written by the reference
+/// tool); `Ok(None)` when there is neither.
+pub fn read_start(ctask_dir: &Path) -> Result<Option<Manifest>> {
+    match read_manifest(&ctask_dir.join(super::paths::START_MANIFEST))? {
+        Some(m) => Ok(Some(m)),
+        None => read_manifest(&ctask_dir.join(super::paths::JSON_START_MANIFEST)),
+    }
+}
+
+/// Writes `m` to `path` atomically as JSON, one entry per line (compact, still diffable).
 pub fn write_manifest(path: &Path, m: &Manifest) -> Result<()> {
     fsio::write_atomic(path, &render(path, m)?)
 }
 
-/// Writes `m` as `manifest-start.json` through the `.ctask/` directory descriptor `dir`.
-pub fn write_manifest_in(dir: &super::dirfd::Dir, m: &Manifest) -> Result<()> {
-    let name = super::paths::START_MANIFEST;
-    dir.write_atomic(name, &render(&dir.join(name), m)?)
+/// Writes `m`, the start manifest of session `session_id`, as `manifest-start.bin` at `path`.
+pub fn write_start(path: &Path, session_id: &str, m: &Manifest) -> Result<()> {
+    fsio::write_atomic_with(path, |w| write_start_to(w, session_id, m))
+}
+
+/// Writes `m`, the start manifest of session `session_id`, as `manifest-start.bin` through
+/// the `.ctask/` directory descriptor `dir`.
+pub fn write_start_in(dir: &super::dirfd::Dir, session_id: &str, m: &Manifest) -> Result<()> {
+    dir.write_atomic_with(super::paths::START_MANIFEST, |w| {
+        write_start_to(w, session_id, m)
+    })
+}
+
+fn write_start_to(w: &mut dyn Write, session_id: &str, m: &Manifest) -> std::io::Result<()> {
+    binary::write_to(
+        w,
+        binary::Role::Start,
+        session_id,
+        &m.captured_at,
+        &m.entries,
+    )
 }
 
 fn render(path: &Path, m: &Manifest) -> Result<Vec<u8>> {
@@ -196,7 +232,7 @@ impl Manifest {
 }
 
 /// A workspace-relative, `/`-separated path that stays inside the workspace.
-fn valid_path(p: &str) -> bool {
+pub(crate) fn valid_path(p: &str) -> bool {
     !p.is_empty()
         && !p.contains('\0')
         && p.split('/').all(|c| !c.is_empty() && c != "." && c != "..")

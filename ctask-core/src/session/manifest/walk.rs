@@ -3,8 +3,9 @@
 //! symlink is ever followed, in any component (see `dirfd`). The work — descending into a
 //! directory, or visiting a run of up to [`CHUNK`] names of one — is shared by a fixed set
 //! of threads through a LIFO queue; each thread stats its names, takes unchanged files over
-//! from the hash cache and hashes the rest with its own buffer. Results are sorted at the
-//! end.
+//! from the hash cache and hashes the rest with its own buffer. Results are put in path
+//! order at the end: by their position in the cache where the cache lists them (no
+//! comparison), by comparing paths for the rest.
 
 use std::ffi::OsStr;
 use std::io;
@@ -25,10 +26,15 @@ use super::{CaptureOptions, Entry, Kind, Manifest};
 /// Names visited per job: big directories are shared out between threads.
 const CHUNK: usize = 128;
 
+/// The cache position of an entry whose path the cache does not list.
+const UNLISTED: u32 = u32::MAX;
+
 /// What one worker (or the whole walk) found.
 #[derive(Default)]
 pub(crate) struct Part {
     pub(crate) entries: Vec<Entry>,
+    /// For each entry, the position of its path in the cache, or [`UNLISTED`].
+    positions: Vec<u32>,
     pub(crate) skipped_non_utf8: u64,
     pub(crate) hashed: u64,
     pub(crate) cached: u64,
@@ -40,8 +46,10 @@ impl Part {
     fn absorb(&mut self, other: Part) {
         if self.entries.is_empty() {
             self.entries = other.entries;
+            self.positions = other.positions;
         } else {
             self.entries.extend(other.entries);
+            self.positions.extend(other.positions);
         }
         self.skipped_non_utf8 += other.skipped_non_utf8;
         self.hashed += other.hashed;
@@ -135,40 +143,84 @@ pub(crate) fn walk(
         }
         parts
     });
-    // The largest part grows to hold the others (in place when the allocator can), then
-    // one sort.
-    let all = profile::time(Phase::Merge, || merge(parts));
+    let listed = shared.cache.as_ref().map_or(0, Cache::len);
+    let all = profile::time(Phase::Merge, || merge(parts, listed));
     profile::flush();
     Ok(all)
 }
 
-/// The threads' parts as one, its entries sorted by path.
-fn merge(mut parts: Vec<Part>) -> Part {
+/// The threads' parts as one, its entries in path order (`listed`: the entries of the
+/// cache). The largest part grows to hold the others (in place when the allocator can).
+fn merge(mut parts: Vec<Part>, listed: usize) -> Part {
     parts.sort_by_key(|p| std::cmp::Reverse(p.entries.len()));
     let total = parts.iter().map(|p| p.entries.len()).sum::<usize>();
     let mut parts = parts.into_iter();
     let mut all = parts.next().unwrap_or_default();
     all.entries
         .reserve_exact(total.saturating_sub(all.entries.len()));
+    all.positions
+        .reserve_exact(total.saturating_sub(all.positions.len()));
     for p in parts {
         all.absorb(p);
     }
-    sort_by_path(&mut all.entries);
+    let order = order_by_cache(&all.entries, &all.positions, listed)
+        .unwrap_or_else(|| order_by_path(&all.entries));
+    put_in_order(&mut all.entries, &order);
+    all.positions = Vec::new();
+    debug_assert!(all.entries.is_sorted_by(|a, b| a.path < b.path));
     all
 }
 
-/// Sorts entries by path without moving them around more than once each: the order is
-/// found on indices (each run of one directory's names is already sorted, which the stable
-/// sort takes advantage of), then every entry is swapped straight into its place.
-fn sort_by_path(entries: &mut [Entry]) {
+/// The path order of `entries` found by comparing paths (each run of one directory's names
+/// is already sorted, which the stable sort takes advantage of).
+fn order_by_path(entries: &[Entry]) -> Vec<usize> {
     let mut order: Vec<usize> = (0..entries.len()).collect();
     order.sort_by(|&a, &b| entries[a].path.cmp(&entries[b].path));
+    order
+}
+
+/// The path order of `entries` from `positions`, their paths' positions in a cache of
+/// `listed` entries sorted by path: the listed ones fall into place by position, and the few
+/// paths the cache does not list are sorted and merged in. `None` when there is no cache or
+/// two entries claim one position (never expected: then the caller compares paths).
+fn order_by_cache(entries: &[Entry], positions: &[u32], listed: usize) -> Option<Vec<usize>> {
+    if listed == 0 || positions.len() != entries.len() {
+        return None;
+    }
+    let mut slot = vec![UNLISTED; listed];
+    let mut unlisted = Vec::new();
+    for (i, &p) in positions.iter().enumerate() {
+        match slot.get_mut(p as usize) {
+            None => unlisted.push(i),
+            Some(s) if *s == UNLISTED => *s = u32::try_from(i).ok()?,
+            Some(_) => return None,
+        }
+    }
+    unlisted.sort_by(|&a, &b| entries[a].path.cmp(&entries[b].path));
+    let mut order = Vec::with_capacity(entries.len());
+    let mut rest = unlisted.into_iter().peekable();
+    for &i in slot.iter().filter(|&&i| i != UNLISTED) {
+        let i = i as usize;
+        while let Some(&u) = rest.peek()
+            && entries[u].path < entries[i].path
+        {
+            order.push(u);
+            rest.next();
+        }
+        order.push(i);
+    }
+    order.extend(rest);
+    Some(order)
+}
+
+/// Moves every entry to its place in `order` (`order[k]`: the index of the entry that
+/// belongs at `k`), each swapped straight into place.
+fn put_in_order(entries: &mut [Entry], order: &[usize]) {
     // `dest[k]`: where the entry now at `k` belongs.
     let mut dest = vec![0; entries.len()];
     for (to, &from) in order.iter().enumerate() {
         dest[from] = to;
     }
-    drop(order);
     for i in 0..entries.len() {
         while dest[i] != i {
             let d = dest[i];
@@ -201,6 +253,8 @@ struct Worker<'s> {
     found: Vec<Job>,
     /// Where the next name of the directory being visited is looked for in the cache.
     cursor: usize,
+    /// The cache position of the name being visited, when the cache lists it.
+    listed_at: u32,
 }
 
 impl<'s> Worker<'s> {
@@ -216,6 +270,7 @@ impl<'s> Worker<'s> {
             path: Vec::new(),
             found: Vec::new(),
             cursor: 0,
+            listed_at: UNLISTED,
         }
     }
 
@@ -359,6 +414,7 @@ impl<'s> Worker<'s> {
             self.found.push(Job::Open(Arc::clone(node), i));
             return;
         }
+        self.listed_at = UNLISTED;
         let entry = match st {
             Some(st) => self.stat_entry(node, i, name, st),
             None if t == DType::File => self.file(node, i, name),
@@ -372,6 +428,7 @@ impl<'s> Worker<'s> {
         };
         if let Some(e) = entry {
             self.part.entries.push(e);
+            self.part.positions.push(self.listed_at);
         }
     }
 
@@ -388,6 +445,9 @@ impl<'s> Worker<'s> {
             )?;
             Some((c, e))
         });
+        if known.is_some() {
+            self.listed_at = u32::try_from(self.cursor).unwrap_or(UNLISTED);
+        }
         let Some((cache, known)) = known else {
             return self.hash(node, i, name);
         };
@@ -418,15 +478,20 @@ impl<'s> Worker<'s> {
             StatKind::File => {
                 let cache = self.shared.cache.as_ref();
                 let cursor = &mut self.cursor;
-                let known = cache.and_then(|c| {
+                let found = cache.and_then(|c| {
                     let e = c.find_from(
                         cursor,
                         node.cache_range.end,
                         node.rel.len(),
                         name.as_bytes(),
                     )?;
-                    c.reusable(e, &st).then_some(e.sha256).flatten()
+                    Some((c, e))
                 });
+                if found.is_some() {
+                    self.listed_at = u32::try_from(self.cursor).unwrap_or(UNLISTED);
+                }
+                let known =
+                    found.and_then(|(c, e)| c.reusable(e, &st).then_some(e.sha256).flatten());
                 match known {
                     Some(sha) => {
                         self.part.cached += 1;
@@ -532,9 +597,45 @@ mod tests {
             .iter()
             .map(|n| base_entry("", n, &st, Kind::File))
             .collect();
-        sort_by_path(&mut entries);
+        let order = order_by_path(&entries);
+        put_in_order(&mut entries, &order);
         names.sort();
         let got: Vec<&str> = entries.iter().map(|e| e.path.as_str()).collect();
         assert_eq!(got, names);
+    }
+
+    #[test]
+    fn cache_positions_give_the_path_order() {
+        let st = Stat {
+            size: 0,
+            mtime: super::super::Timestamp::from_unix(0, 0),
+            ino: 1,
+            ctime: super::super::Timestamp::from_unix(0, 0),
+            kind: StatKind::File,
+            mode: 0o644,
+        };
+        // The cache lists every third path; the walk found the paths in a scrambled order.
+        let mut all: Vec<String> = (0..600).map(|i| format!("d{}/f{i}", i % 9)).collect();
+        all.sort();
+        let listed: Vec<&String> = all.iter().step_by(3).collect();
+        let scrambled: Vec<&String> = (0..all.len())
+            .map(|k| &all[(k * 7919) % all.len()])
+            .collect();
+        let entries: Vec<Entry> = scrambled
+            .iter()
+            .map(|p| base_entry("", p, &st, Kind::File))
+            .collect();
+        let positions: Vec<u32> = scrambled
+            .iter()
+            .map(|p| listed.binary_search(p).map_or(UNLISTED, |i| i as u32))
+            .collect();
+        let by_cache = order_by_cache(&entries, &positions, listed.len()).expect("an order");
+        assert_eq!(by_cache, order_by_path(&entries));
+        // Two entries claiming one position: no order from the cache.
+        let mut twice = positions.clone();
+        let first = twice.iter().position(|&p| p != UNLISTED).unwrap();
+        let second = twice.iter().rposition(|&p| p != UNLISTED).unwrap();
+        twice[second] = twice[first];
+        assert!(order_by_cache(&entries, &twice, listed.len()).is_none());
     }
 }
