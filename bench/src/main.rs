@@ -2,11 +2,15 @@
 //! ctask's manifest capture (cold and warm) and whole `ctask` commands against
 //! `git status --porcelain` and `sha256sum` on the same files. See `bench/run.sh`.
 //!
-//! Usage: `ctask-bench run --ctask PATH [--out FILE]` (settings from `BENCH_*` variables,
-//! see [`Config`]); `ctask-bench capture DIR [--cache FILE] [--write FILE]` is the child
-//! process that times one library capture.
+//! Usage: `ctask-bench run --ctask PATH [--profile-bin PATH] [--out FILE]` (settings from
+//! `BENCH_*` variables, see [`Config`]). Children: `capture DIR [--cache FILE] [--write
+//! FILE]` times one library capture; `sha BACKEND FILE-LIST` measures one SHA-256 backend
+//! alone; `profile DIR OUT` (a build with the `profile` feature) profiles a cold capture.
 
+mod hashers;
 mod measure;
+mod profile;
+mod realtree;
 mod report;
 mod suites;
 mod trees;
@@ -14,7 +18,6 @@ mod undo;
 
 use std::collections::BTreeMap;
 use std::fs::{self, File};
-use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant, SystemTime};
@@ -32,11 +35,15 @@ fn main() {
         Some("capture") => capture_child(&args[1..]),
         Some("run") => run(&args[1..]),
         Some("undo") => undo::run(&args[1..]),
+        Some("sha") => hashers::standalone(&args[1..]),
+        Some("profile") => profile::child(&args[1..]),
         Some("exec") => match measure::launcher(&args[1..]) {
             Ok(code) => std::process::exit(code),
             Err(e) => Err(e),
         },
-        _ => Err("usage: ctask-bench run --ctask PATH [--out FILE] | capture DIR [--cache FILE] [--write FILE]".into()),
+        _ => Err("usage: ctask-bench run --ctask PATH [--profile-bin PATH] [--out FILE] | \
+                  capture DIR [--cache FILE] [--write FILE] | sha BACKEND FILE-LIST | profile DIR OUT"
+            .into()),
     };
     if let Err(e) = result {
         eprintln!("ctask-bench: {e}");
@@ -138,7 +145,7 @@ impl Config {
 
 /// A generated tree inside a ctask workspace.
 pub struct Tree {
-    /// Short key: `a`, `b`, `c10k`, `c30k`, `tiny`.
+    /// Short key: `a`, `b`, `real`, `c10k`, `c30k`, `tiny`.
     pub key: &'static str,
     /// Description for the report.
     pub label: String,
@@ -168,7 +175,7 @@ pub struct Row {
     pub label: String,
     /// The runs.
     pub series: Series,
-    /// Whether this is a `ctask` process (its peak RSS counts against the target).
+    /// Whether this is a `ctask` command (its peak RSS counts against the target).
     pub ctask: bool,
 }
 
@@ -179,18 +186,29 @@ pub struct Bench {
     ctask: PathBuf,
     me: PathBuf,
     env: BTreeMap<String, String>,
+    /// The `ctask-bench` built with the `profile` feature, if given.
+    profile_bin: Option<PathBuf>,
     /// Rows in measurement order.
     pub rows: Vec<Row>,
     /// Trees, in build order.
     pub trees: Vec<Tree>,
     /// Load average (1, 5, 15 min) at the start of each section.
     pub loads: Vec<(String, String)>,
-    /// Single-core SHA-256 rate of the `sha2` crate (ctask's hasher), bytes/s.
+    /// One core's SHA-256 rate of ctask's hasher reading files as a capture does, bytes per
+    /// CPU-second.
     pub sha2_rate: f64,
-    /// Single-process rate of `sha256sum` on one large cached file, bytes/s of CPU time.
-    pub sha256sum_rate: f64,
     /// `openssl speed` SHA-256 rate on 256 KiB blocks, bytes/s (0: no openssl).
     pub openssl_rate: f64,
+    /// Every SHA-256 implementation measured.
+    pub hashers: Vec<hashers::Candidate>,
+    /// Bytes of the file set the capture-like hash rates read.
+    pub hash_set_bytes: u64,
+    /// Profiled cold captures, by tree.
+    pub profiles: Vec<(&'static str, profile::Profile)>,
+    /// What the real tree was copied from.
+    pub real_sources: Vec<realtree::Copied>,
+    /// Whether the run's `config.yaml` could say `snapshots: false` (the build knows the key).
+    pub snapshots_off: bool,
     /// Whether the page cache could be dropped.
     pub dropped: bool,
     /// Peak RSS reported for `true`: the floor every RSS figure includes, KiB.
@@ -205,6 +223,18 @@ fn run(args: &[String]) -> Res<()> {
     let ctask = PathBuf::from(flag(args, "--ctask").ok_or("run: --ctask PATH is required")?);
     let ctask = fs::canonicalize(&ctask).map_err(|e| format!("{}: {e}", ctask.display()))?;
     let out = flag(args, "--out").map(PathBuf::from);
+    if cfg!(feature = "profile") {
+        return Err(
+            "run: this build has the profile counters in every capture; build \
+                    ctask-bench without the profile feature and pass the profiling build as \
+                    --profile-bin"
+                .into(),
+        );
+    }
+    let profile_bin = match flag(args, "--profile-bin") {
+        Some(p) => Some(fs::canonicalize(&p).map_err(|e| format!("{p}: {e}"))?),
+        None => None,
+    };
     let cfg = Config::from_env()?;
     let stamp = SystemTime::now()
         .duration_since(SystemTime::UNIX_EPOCH)
@@ -232,12 +262,17 @@ fn run(args: &[String]) -> Res<()> {
         tmp: tmp.clone(),
         ctask,
         env,
+        profile_bin,
         rows: Vec::new(),
         trees: Vec::new(),
         loads: Vec::new(),
         sha2_rate: 0.0,
-        sha256sum_rate: 0.0,
         openssl_rate: 0.0,
+        hashers: Vec::new(),
+        hash_set_bytes: 0,
+        profiles: Vec::new(),
+        real_sources: Vec::new(),
+        snapshots_off: false,
         dropped: false,
         rss_floor_kib: 0,
         started: chrono::Utc::now(),
@@ -262,13 +297,13 @@ fn run(args: &[String]) -> Res<()> {
     Ok(())
 }
 
-fn say(msg: &str) {
+pub(crate) fn say(msg: &str) {
     static START: std::sync::OnceLock<Instant> = std::sync::OnceLock::new();
     let t = START.get_or_init(Instant::now).elapsed().as_secs_f64();
     eprintln!("[bench {t:6.1}s] {msg}");
 }
 
-fn io_err(what: &Path) -> impl Fn(std::io::Error) -> String + '_ {
+pub(crate) fn io_err(what: &Path) -> impl Fn(std::io::Error) -> String + '_ {
     move |e| format!("{}: {e}", what.display())
 }
 
@@ -280,6 +315,7 @@ impl Bench {
             .once(&mut self.cmd("true"), None, Out::Null)?
             .maxrss_kib;
         self.sha_rates()?;
+        self.user_config()?;
         let pool = trees::Pool::new(2000, 4000.0, 1.35, 10_000.0, 4 << 20, 1);
         let small = trees::Pool::new(1000, 500.0, 1.0, 900.0, 64 << 10, 2);
 
@@ -292,6 +328,16 @@ impl Bench {
         let bt = self.build("b", format!("(b) node_modules-like, {n_b} files"), |d| {
             trees::node_modules(d, n_b, &small, 12)
         })?;
+        let n_r = self.cfg.files(100_000);
+        let sources = realtree::sources(std::env::var("BENCH_REAL_SOURCES").ok().as_deref());
+        let mut copied = Vec::new();
+        let mut real = self.build("real", format!("(r) real files, {n_r} wanted"), |d| {
+            let (w, c) = realtree::copy(d, &sources, n_r as u64)?;
+            copied = c;
+            Ok(w)
+        })?;
+        self.real_sources = copied;
+        real.label = format!("(r) real files, {} files", real.files);
         let n10 = self.cfg.files(10_000);
         let c10 = self.build("c10k", format!("(c) source-like, {n10} files"), |d| {
             trees::source_tree(d, n10, &pool, 13)
@@ -316,7 +362,7 @@ impl Bench {
             }
             Ok(w)
         })?;
-        self.trees = vec![a, bt, c10, c30, tiny];
+        self.trees = vec![a, bt, real, c10, c30, tiny];
         say("sync");
         // SAFETY: sync has no preconditions.
         unsafe { libc::sync() };
@@ -334,8 +380,9 @@ impl Bench {
             self.load(key);
             say(&format!("measuring tree {key}"));
             match key {
-                "a" | "b" => {
+                "a" | "b" | "real" => {
                     self.captures(i, runs)?;
+                    self.profile_tree(i, 3)?;
                     self.reference_tools(i, runs)?;
                     self.commands(i, runs, true)?;
                     if key == "a" && self.cfg.drop_caches {
@@ -413,6 +460,9 @@ impl Bench {
                 ("gc.auto", "0"),
                 ("maintenance.auto", "false"),
                 ("core.fsmonitor", "false"),
+                // Objects stored uncompressed: committing the real tree's distinct files
+                // stays quick; `git status` never reads them.
+                ("core.compression", "0"),
             ] {
                 git(&["config", k, v])?;
             }
@@ -513,26 +563,6 @@ fn files_of(m: &Manifest) -> (Vec<String>, u64) {
         })
         .collect();
     (paths, bytes)
-}
-
-/// One core's SHA-256 rate according to `openssl speed` (256 KiB blocks), bytes/s; 0 when
-/// openssl is not installed.
-fn openssl_rate() -> f64 {
-    let out = Command::new("openssl")
-        .args([
-            "speed", "-seconds", "2", "-bytes", "262144", "-evp", "sha256",
-        ])
-        .stderr(std::process::Stdio::null())
-        .output();
-    let Ok(out) = out else { return 0.0 };
-    // The last line reads "sha256   1234567.89k" (thousands of bytes per second).
-    String::from_utf8_lossy(&out.stdout)
-        .lines()
-        .last()
-        .and_then(|l| l.split_whitespace().last())
-        .and_then(|v| v.strip_suffix('k'))
-        .and_then(|v| v.parse::<f64>().ok())
-        .map_or(0.0, |k| k * 1000.0)
 }
 
 /// Cores this process may use.

@@ -5,7 +5,7 @@ use std::fmt::Write as _;
 use std::path::Path;
 use std::process::Command;
 
-use crate::{Bench, available_cores};
+use crate::{Bench, available_cores, hashers::clearly_faster, realtree};
 
 /// Hand-written notes below this line in `docs/performance.md` survive a new run.
 pub const NOTES_MARKER: &str =
@@ -147,50 +147,18 @@ pub fn markdown(b: &Bench) -> String {
     );
 
     let cores = available_cores() as f64;
-    let _ = writeln!(o, "\n## SHA-256 limit\n");
-    let openssl = if b.openssl_rate > 0.0 {
-        format!(
-            ", and {} MB/s with `openssl speed -evp sha256` (256 KiB blocks; OpenSSL's \
-             hand-written assembly)",
-            (b.openssl_rate / 1e6).round()
-        )
-    } else {
-        String::new()
-    };
-    // Which of the hashers measured here was the fastest, from the rates themselves.
-    let fastest = [
-        ("the `sha2` crate", b.sha2_rate),
-        ("`sha256sum`", b.sha256sum_rate),
-        ("OpenSSL", b.openssl_rate),
-    ]
-    .into_iter()
-    .filter(|(_, r)| *r > 0.0)
-    .max_by(|a, b| a.1.total_cmp(&b.1))
-    .map_or(String::new(), |(name, _)| {
-        format!(" Of the hashers measured, {name} was the fastest.")
-    });
-    let _ = writeln!(
-        o,
-        "One core hashes {} MB/s with the `sha2` crate (what ctask uses; it picks the SHA \
-         extensions at run time when the CPU has them), {} MB/s with `sha256sum` (one 256 MiB \
-         file in the page cache){openssl}; rates are per second of CPU time, so other work on \
-         the machine does not lower them.{fastest} The SHA-256 limit of a tree is its bytes ÷ \
-         (one core's `sha2` rate × {} cores){}.\n",
-        (b.sha2_rate / 1e6).round(),
-        (b.sha256sum_rate / 1e6).round(),
-        cores,
-        if b.openssl_rate > 0.0 {
-            "; the \"OpenSSL limit\" uses OpenSSL's rate instead"
-        } else {
-            ""
-        }
-    );
+    hashers(b, &mut o);
     let limit = |bytes: u64| bytes as f64 / (b.sha2_rate * cores);
-
     let ossl = |bytes: u64| bytes as f64 / (b.openssl_rate * cores);
     let _ = writeln!(
         o,
-        "## Trees\n\n| tree | regular files | bytes | directories with files | SHA-256 limit | OpenSSL limit |\n|---|---|---|---|---|---|"
+        "\n## Trees\n\nThe SHA-256 limit of a tree is its bytes ÷ (one core's rate of ctask's hasher \
+         reading files as a capture does, above × {cores} cores); the OpenSSL limit is its bytes \
+         ÷ (`openssl speed`'s one-core rate × {cores} cores).\n"
+    );
+    let _ = writeln!(
+        o,
+        "| tree | regular files | bytes | directories with files | SHA-256 limit | OpenSSL limit |\n|---|---|---|---|---|---|"
     );
     for tr in &b.trees {
         let _ = writeln!(
@@ -211,17 +179,35 @@ pub fn markdown(b: &Bench) -> String {
     let _ = writeln!(
         o,
         "\nAll trees are ctask workspaces committed to git (so `git status` has an index); a \
-         workspace's own files (`notes.md`, …) are part of the counts. Files draw their content \
-         from a pool of generated source text (log-normal sizes, median ≈ 4 KB before scaling \
-         to a mean of 10 KB; `node_modules`: median ≈ 0.5 KB), so git stores few distinct blobs. \
+         workspace's own files (`notes.md`, …) are part of the counts. Trees a, b and c draw \
+         their content from a pool of generated source text (log-normal sizes, median ≈ 4 KB \
+         before scaling to a mean of 10 KB; `node_modules`: median ≈ 0.5 KB), so git stores few \
+         distinct blobs. Tree r is a copy of real files of the machine, taken in sorted order \
+         (regular files up to {} MiB; symlinks, special files and `.git` directories left out): {}. \
          Captures are library calls (`manifest::capture`) timed inside a child process, a warm \
          one from before it reads its cache (the previous manifest); commands are the release \
-         `ctask` binary. Every cold capture is checked to have hashed every file, and every \
+         `ctask` binary{}. Every cold capture is checked to have hashed every file, and every \
          run with the page cache dropped to start with none of a sample of the tree's files \
-         cached."
+         cached.",
+        realtree::MAX_FILE >> 20,
+        if b.real_sources.is_empty() {
+            "no source tree was found".to_string()
+        } else {
+            b.real_sources
+                .iter()
+                .map(|c| format!("{} files ({}) from {}", c.files, mb(c.bytes as f64), c.what))
+                .collect::<Vec<_>>()
+                .join(", ")
+        },
+        if b.snapshots_off {
+            ", with `snapshots: false` in the run's `config.yaml`"
+        } else {
+            " (this `ctask` does not know the `snapshots` key yet, so the run has no `config.yaml`)"
+        }
     );
 
-    targets(b, &mut o, limit);
+    targets(b, &mut o, ossl);
+    profile_table(b, &mut o);
     growth(b, &mut o);
 
     let _ = writeln!(o, "\n## All measurements\n");
@@ -260,119 +246,466 @@ pub fn markdown(b: &Bench) -> String {
     o
 }
 
-fn targets(b: &Bench, o: &mut String, limit: impl Fn(u64) -> f64) {
-    let _ = writeln!(o, "\n## Targets (issue 6)\n");
+fn rate(v: f64) -> String {
+    format!("{:.0} MB/s", v / 1e6)
+}
+
+fn rates(v: &[f64]) -> String {
+    if v.is_empty() {
+        return "–".into();
+    }
+    let lo = v.iter().copied().fold(f64::INFINITY, f64::min);
+    let hi = v.iter().copied().fold(0.0, f64::max);
+    format!(
+        "{} ({:.0} – {:.0})",
+        rate(crate::measure::median(v)),
+        lo / 1e6,
+        hi / 1e6
+    )
+}
+
+fn hashers(b: &Bench, o: &mut String) {
+    let _ = writeln!(o, "\n## SHA-256 backends\n");
     let _ = writeln!(
         o,
-        "| measure | measured (wall) | ratio (wall) | ratio (CPU) | target | met |\n|---|---|---|---|---|---|"
+        "One core's SHA-256 rate, in MB per second of CPU time of the hashing thread or process \
+         (so other work on the machine lowers it little), median of the runs (slowest – fastest). \
+         *In cache*: one 256 KiB buffer hashed again and again (256 MiB in all; what `openssl \
+         speed -bytes 262144` measures). *Files*: {} of files in the page cache, each read \
+         through one reused {} KiB buffer and hashed chunk by chunk, as a capture reads (the \
+         command-line tools read the same files their own way). The linked backends run \
+         interleaved, one round after another, and must compute the same digests as ctask's \
+         hasher; *alone* is the same measure in a fresh process that runs nothing else \
+         (`ctask-bench sha BACKEND LIST`, three runs), the check that the figures do not depend \
+         on the harness. `openssl speed` is its own process each run.\n",
+        mb(b.hash_set_bytes as f64),
+        ctask_core::session::manifest::BUFFER_SIZE >> 10
     );
-    let mut ratio = |name: &str, num: (&str, &str), den: (&str, &str), max: f64| {
-        let (Some(n), Some(d)) = (b.row(num.0, num.1), b.row(den.0, den.1)) else {
-            return;
-        };
-        let (n, d) = (&n.series, &d.series);
-        let rw = n.wall() / d.wall();
-        let rc = n.cpu() / d.cpu();
-        let _ = writeln!(
-            o,
-            "| {name} | {} / {} | {rw:.2}× | {rc:.2}× | ≤ {max}× | {} |",
-            t(n.wall()),
-            t(d.wall()),
-            verdict(rw <= max)
-        );
-    };
-    let xargs = format!("`sha256sum` with `xargs -P{}`", available_cores());
-    ratio(
-        "`ctask diff --json` (warm) / `git status --porcelain`, tree a",
-        ("a", "diff_warm"),
-        ("a", "git_status"),
-        1.3,
+    let _ = writeln!(
+        o,
+        "| implementation | in cache | in cache, alone | files | files, alone | files vs ctask's |\n|---|---|---|---|---|---|"
     );
-    ratio(
-        "begin+end (`ctask resume`), no change / `git status --porcelain`, tree a",
-        ("a", "resume_warm"),
-        ("a", "git_status"),
-        3.0,
-    );
-    ratio(
-        &format!("cold begin+end / {xargs}, tree a"),
-        ("a", "resume_cold"),
-        ("a", "sha_xargs"),
-        0.5,
-    );
-    ratio(
-        &format!("cold begin+end / {xargs}, page cache dropped for both, tree a"),
-        ("a", "disk_resume_cold"),
-        ("a", "disk_sha_xargs"),
-        0.5,
-    );
-    ratio(
-        "`ctask diff --json` (warm) / `git status --porcelain`, tree b",
-        ("b", "diff_warm"),
-        ("b", "git_status"),
-        1.3,
-    );
-    ratio(
-        "begin+end, no change / `git status --porcelain`, tree b",
-        ("b", "resume_warm"),
-        ("b", "git_status"),
-        3.0,
-    );
-    ratio(
-        &format!("cold begin+end / {xargs}, tree b"),
-        ("b", "resume_cold"),
-        ("b", "sha_xargs"),
-        0.5,
-    );
-    if let Some(a) = b.tree("a") {
-        let lim = limit(a.bytes);
-        for (key, what) in [
-            ("cold_capture", "cold capture"),
-            ("resume_cold", "cold begin+end"),
-        ] {
-            if let Some(r) = b.row("a", key) {
-                let _ = writeln!(
-                    o,
-                    "| {what} / SHA-256 limit, tree a | {} / {} | {:.2}× | | (report) | |",
-                    t(r.series.wall()),
-                    t(lim),
-                    r.series.wall() / lim
-                );
+    let core = b.hashers.iter().find(|c| c.key == "core");
+    let core_files = core.map_or(0.0, |c| c.rates.files());
+    let mut worst_gap: f64 = 0.0;
+    for c in &b.hashers {
+        let (alone_a, alone_f) = match c.rates.standalone {
+            Some((a, f)) => {
+                worst_gap = worst_gap
+                    .max((a / c.rates.in_cache() - 1.0).abs())
+                    .max((f / c.rates.files() - 1.0).abs());
+                (rate(a), rate(f))
             }
-        }
-    }
-    let rss = b
-        .rows
-        .iter()
-        .filter(|r| r.tree == "a" && r.ctask)
-        .map(|r| (r.series.rss.iter().copied().max().unwrap_or(0), &r.label))
-        .max();
-    if let Some((kib, label)) = rss {
-        let mbytes = kib as f64 * 1024.0 / 1e6;
+            None => ("–".into(), "–".into()),
+        };
+        let vs = if c.rates.files.is_empty() || core_files == 0.0 {
+            "–".into()
+        } else {
+            format!("{:+.1} %", (c.rates.files() / core_files - 1.0) * 100.0)
+        };
         let _ = writeln!(
             o,
-            "| peak RSS of every measured ctask run, tree a (largest: {label}) | {mbytes:.1} MB | | | ≤ 150 MB | {} |",
-            verdict(mbytes <= 150.0)
+            "| {} | {} | {alone_a} | {} | {alone_f} | {vs} |",
+            c.label,
+            rates(&c.rates.in_cache),
+            rates(&c.rates.files),
         );
+    }
+    let Some(core) = core else { return };
+    let linked: Vec<_> = b
+        .hashers
+        .iter()
+        .filter(|c| c.key != "core" && c.rates.standalone.is_some())
+        .collect();
+    let _ = writeln!(
+        o,
+        "\nThe standalone runs differ from the runs above by at most {:.1} %.",
+        worst_gap * 100.0
+    );
+    // Judged on files, the way a capture hashes, and confirmed by the standalone runs.
+    let alone = |c: &crate::hashers::Candidate| c.rates.standalone.map_or(0.0, |s| s.1);
+    let faster: Vec<&str> = linked
+        .iter()
+        .filter(|c| {
+            clearly_faster(&c.rates.files, &core.rates.files) && alone(c) > 1.05 * alone(core)
+        })
+        .map(|c| c.label.as_str())
+        .collect();
+    if linked.is_empty() {
+        let _ = writeln!(
+            o,
+            "Only ctask's own hasher was linked into this build (`bench/run.sh` enables the \
+             `backends` feature that adds the others)."
+        );
+    } else if faster.is_empty() {
+        let _ = writeln!(
+            o,
+            "No linked backend is measurably faster than ctask's hasher on files, the way a \
+             capture hashes (a median more than 5 % higher, its slowest run above ctask's \
+             fastest, and more than 5 % higher alone too), so the core keeps `{}`.",
+            ctask_core::session::manifest::HASH_BACKEND
+        );
+    } else {
+        let _ = writeln!(
+            o,
+            "Measurably faster than ctask's hasher on files, the way a capture hashes (a median \
+             more than 5 % higher, its slowest run above ctask's fastest, and more than 5 % \
+             higher alone too): {}.",
+            faster.join(", ")
+        );
+    }
+}
+
+fn pct(x: f64) -> String {
+    format!("{:.0} %", x * 100.0)
+}
+
+/// A row of the targets table: measured text, the ratio (or value) judged, and the limits.
+/// `goal`: the unit (`×`, `MB`, `ms`), the must and the aim.
+fn target_row(
+    o: &mut String,
+    what: &str,
+    tree: &str,
+    measured: String,
+    v: f64,
+    goal: (&str, f64, f64),
+) {
+    let (unit, must, aim) = goal;
+    let fmt = |x: f64| {
+        if unit == "×" {
+            format!("{x:.2}×")
+        } else {
+            format!("{x:.1} {unit}")
+        }
+    };
+    let lim = |x: f64| {
+        if unit == "×" {
+            format!("≤ {x}×")
+        } else {
+            format!("≤ {x} {unit}")
+        }
+    };
+    let _ = writeln!(
+        o,
+        "| {what} | {tree} | {measured} | {} | {} | {} | {} | {} |",
+        fmt(v),
+        lim(must),
+        lim(aim),
+        verdict(v <= must),
+        verdict(v <= aim)
+    );
+}
+
+fn targets(b: &Bench, o: &mut String, ossl: impl Fn(u64) -> f64) {
+    let _ = writeln!(o, "\n## Targets (issue 16)\n");
+    let _ = writeln!(
+        o,
+        "Ratios of medians measured side by side in this run, on wall time (the CPU-time ratio \
+         in brackets). The OpenSSL limit is the tree's bytes ÷ (`openssl speed`'s one-core rate \
+         × {} cores), above. Peak RSS: the largest `ru_maxrss` of any `ctask` command run on the \
+         tree (in MB of 10⁶ bytes). Growth: the per-file CPU cost of 10k and 30k-file trees \
+         against the 100k-file tree (a); *linear* means every such ratio within 1 ± 0.25 (must) \
+         or 1 ± 0.10 (aim), and the table gives the largest distance from 1 + 1.\n",
+        available_cores()
+    );
+    let _ = writeln!(
+        o,
+        "| target | tree | measured | value | must | aim | must met | aim met |\n|---|---|---|---|---|---|---|---|"
+    );
+    for key in ["a", "b", "real"] {
+        let Some(tr) = b.tree(key) else { continue };
+        let tag = if key == "real" { "r" } else { key };
+        let pair = |n: &str, d: &str| -> Option<(f64, f64, String)> {
+            let (n, d) = (&b.row(key, n)?.series, &b.row(key, d)?.series);
+            Some((
+                n.wall() / d.wall(),
+                n.cpu() / d.cpu(),
+                format!("{} / {}", t(n.wall()), t(d.wall())),
+            ))
+        };
+        if let Some((rw, rc, m)) = pair("diff_warm", "git_status") {
+            target_row(
+                o,
+                "warm `ctask diff --json` / `git status --porcelain`",
+                tag,
+                format!("{m} (CPU {rc:.2}×)"),
+                rw,
+                ("×", 1.0, 0.8),
+            );
+        }
+        if let Some((rw, rc, m)) = pair("resume_warm", "git_status") {
+            target_row(
+                o,
+                "begin+end (`ctask resume`), no change / `git status --porcelain`",
+                tag,
+                format!("{m} (CPU {rc:.2}×)"),
+                rw,
+                ("×", 2.0, 1.5),
+            );
+        }
+        if let Some(r) = b.row(key, "resume_cold")
+            && b.openssl_rate > 0.0
+        {
+            let lim = ossl(tr.bytes);
+            target_row(
+                o,
+                "cold begin+end / OpenSSL limit",
+                tag,
+                format!("{} / {}", t(r.series.wall()), t(lim)),
+                r.series.wall() / lim,
+                ("×", 2.0, 1.5),
+            );
+        }
+        let rss = b
+            .rows
+            .iter()
+            .filter(|r| r.tree == key && r.ctask)
+            .map(|r| (r.series.rss.iter().copied().max().unwrap_or(0), &r.label))
+            .max();
+        if let Some((kib, label)) = rss {
+            let mbytes = kib as f64 * 1024.0 / 1e6;
+            target_row(
+                o,
+                &format!("peak RSS of any ctask process, {} files", tr.files),
+                tag,
+                format!("largest: {label}"),
+                mbytes,
+                ("MB", 100.0, 64.0),
+            );
+        }
     }
     for (key, what) in [
         (
             "resume_warm",
-            "begin+end of a 10-file workspace, whole `ctask` process",
+            "begin+end of a 10-file workspace, whole process, wall",
         ),
         ("resume_cold", "the same, cold (no last session)"),
     ] {
         if let Some(r) = b.row("tiny", key) {
-            let w = r.series.wall();
-            let _ = writeln!(
+            let w = r.series.wall() * 1e3;
+            target_row(
                 o,
-                "| {what} | {} (CPU {}) | | | ≤ 15 ms | {} |",
-                t(w),
-                t(r.series.cpu()),
-                verdict(w <= 0.015)
+                what,
+                "10 files",
+                format!("CPU {}", t(r.series.cpu())),
+                w,
+                ("ms", 8.0, 3.0),
             );
         }
     }
+    for (key, what) in [
+        (
+            "resume_cold",
+            "cost growth 10k → 100k files, cold begin+end",
+        ),
+        (
+            "resume_warm",
+            "cost growth 10k → 100k files, begin+end with no change",
+        ),
+        ("cold_capture", "cost growth 10k → 100k files, cold capture"),
+    ] {
+        if let Some((cells, dev)) = growth_of(b, key) {
+            let _ = writeln!(
+                o,
+                "| {what} | c, a | {cells} | {:.2} | ≤ 1.25 | ≤ 1.10 | {} | {} |",
+                1.0 + dev,
+                verdict(dev <= 0.25),
+                verdict(dev <= 0.10)
+            );
+        }
+    }
+    let _ = writeln!(o, "\nOther ratios of this run (no target):\n");
+    let _ = writeln!(
+        o,
+        "| measure | tree | measured | ratio (wall) | ratio (CPU) |\n|---|---|---|---|---|"
+    );
+    let xargs = format!("`sha256sum` with `xargs -P{}`", available_cores());
+    for key in ["a", "b", "real"] {
+        let tag = if key == "real" { "r" } else { key };
+        for (n, d, what) in [
+            (
+                "resume_cold",
+                "sha_xargs",
+                format!("cold begin+end / {xargs}"),
+            ),
+            (
+                "disk_resume_cold",
+                "disk_sha_xargs",
+                format!("cold begin+end / {xargs}, page cache dropped for both"),
+            ),
+            (
+                "cold_capture",
+                "sha_xargs",
+                format!("cold capture / {xargs}"),
+            ),
+            (
+                "resume_edit",
+                "git_status",
+                "begin+end, 1 % of files edited / `git status --porcelain`".to_string(),
+            ),
+        ] {
+            let (Some(n), Some(d)) = (b.row(key, n), b.row(key, d)) else {
+                continue;
+            };
+            let (n, d) = (&n.series, &d.series);
+            let _ = writeln!(
+                o,
+                "| {what} | {tag} | {} / {} | {:.2}× | {:.2}× |",
+                t(n.wall()),
+                t(d.wall()),
+                n.wall() / d.wall(),
+                n.cpu() / d.cpu()
+            );
+        }
+    }
+}
+
+/// Per-file CPU of `key` on c10k and c30k against tree a: the cells and the largest
+/// distance of a ratio from 1.
+fn growth_of(b: &Bench, key: &str) -> Option<(String, f64)> {
+    let per = |k: &str| -> Option<f64> {
+        let tr = b.tree(k)?;
+        Some(b.row(k, key)?.series.cpu() / tr.files as f64)
+    };
+    let base = per("a")?;
+    let mut dev: f64 = 0.0;
+    let mut cells = Vec::new();
+    for k in ["c10k", "c30k"] {
+        let r = per(k)? / base;
+        dev = dev.max((r - 1.0).abs());
+        cells.push(format!("{k}: {r:.2}×"));
+    }
+    Some((cells.join(", "), dev))
+}
+
+fn phase_label(name: &str) -> &str {
+    match name {
+        "List" => "list directories (`getdents64`)",
+        "OpenDir" => "open directories (`openat`)",
+        "Sort" => "sort names and entries",
+        "Rules" => "ignore rules (read, match)",
+        "Stat" => "`fstatat` of names",
+        "Open" => "open files (`openat`)",
+        "Fstat" => "`fstat` of opened files",
+        "Read" => "read file data (`read`: page cache → buffer)",
+        "Hash" => "SHA-256",
+        "Close" => "close files",
+        other => other,
+    }
+}
+
+fn profile_table(b: &Bench, o: &mut String) {
+    let keys: Vec<&str> = ["a", "b", "real"]
+        .into_iter()
+        .filter(|k| b.profile(k).is_some())
+        .collect();
+    if keys.is_empty() {
+        return;
+    }
+    let _ = writeln!(o, "\n## Where a cold capture's time goes\n");
+    let _ = writeln!(
+        o,
+        "A cold capture (no hash cache, files in the page cache) of a `ctask-bench` built with \
+         ctask-core's `profile` feature: each timed step adds its elapsed time on the thread that \
+         ran it (monotonic clock) to a per-phase total, summed over the capture's {} walk \
+         threads; the share is of the *thread time*: every walk thread's time from start to \
+         finish plus the merge of their entries after. *Other* is walk-thread time outside the \
+         timed steps (walk bookkeeping, building entries, the queue). Thread time includes time \
+         a thread was runnable but not running (other work on the machine); the capture's CPU \
+         time (user + system, all threads) is given below it. The run of median wall time of \
+         three is shown. Writing and reading the manifest (as JSON, the reference layout, and as \
+         the binary start manifest) are timed after the capture.\n",
+        available_cores()
+    );
+    let head: Vec<String> = keys
+        .iter()
+        .map(|k| {
+            let tr = b
+                .tree(k)
+                .map_or(String::new(), |t| format!(", {} files", t.files));
+            format!("tree {}{tr}", if *k == "real" { "r" } else { k })
+        })
+        .collect();
+    let _ = writeln!(
+        o,
+        "| phase | {} |\n|---|{}",
+        head.join(" | "),
+        "---|".repeat(keys.len())
+    );
+    let names: Vec<String> = b
+        .profile(keys[0])
+        .map(|p| {
+            p.phases
+                .iter()
+                .map(|x| x.0.clone())
+                .filter(|n| n != "Walk" && n != "Merge")
+                .collect()
+        })
+        .unwrap_or_default();
+    let cell = |k: &str, f: &dyn Fn(&crate::profile::Profile) -> String| {
+        b.profile(k).map_or("–".into(), f)
+    };
+    for name in &names {
+        let cells: Vec<String> = keys
+            .iter()
+            .map(|k| {
+                cell(k, &|p| {
+                    let Some((_, s, calls)) = p.phases.iter().find(|x| &x.0 == name) else {
+                        return "–".into();
+                    };
+                    format!("{} ({}), {} calls", t(*s), pct(s / p.thread_time()), calls)
+                })
+            })
+            .collect();
+        let _ = writeln!(o, "| {} | {} |", phase_label(name), cells.join(" | "));
+    }
+    type Cell<'a> = &'a dyn Fn(&crate::profile::Profile) -> String;
+    let rows: [(&str, Cell); 9] = [
+        ("other, in the walk threads", &|p| {
+            let other = p.phase("Walk") - p.nested();
+            format!("{} ({})", t(other), pct(other / p.thread_time()))
+        }),
+        ("merge the threads' entries and sort them", &|p| {
+            format!(
+                "{} ({})",
+                t(p.phase("Merge")),
+                pct(p.phase("Merge") / p.thread_time())
+            )
+        }),
+        ("**thread time**", &|p| t(p.thread_time())),
+        ("capture CPU (process, all threads)", &|p| t(p.cpu)),
+        ("capture wall, profiled", &|p| t(p.wall)),
+        (
+            "write the manifest (JSON: render, write, fsync, rename)",
+            &|p| format!("{} ({})", t(p.write), mb(p.manifest_bytes as f64)),
+        ),
+        ("read the manifest back (JSON: read, parse)", &|p| t(p.read)),
+        (
+            "write it as a binary start manifest (encode, write, fsync, rename)",
+            &|p| format!("{} ({})", t(p.bin_write.0), mb(p.bin_write.1 as f64)),
+        ),
+        (
+            "read the binary one back (read, decode)",
+            &|p| t(p.bin_read),
+        ),
+    ];
+    for (what, f) in rows {
+        let cells: Vec<String> = keys.iter().map(|k| cell(k, f)).collect();
+        let _ = writeln!(o, "| {what} | {} |", cells.join(" | "));
+    }
+    let plain: Vec<String> = keys
+        .iter()
+        .map(|k| {
+            crate::profile::plain_cold(b, k).map_or("–".into(), |r| {
+                format!("{} (CPU {})", t(r.series.wall()), t(r.series.cpu()))
+            })
+        })
+        .collect();
+    let _ = writeln!(
+        o,
+        "| capture without counters (the cold capture row below) | {} |",
+        plain.join(" | ")
+    );
 }
 
 fn growth(b: &Bench, o: &mut String) {

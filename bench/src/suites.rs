@@ -54,7 +54,7 @@ impl Bench {
             let (w, c, r) = self.capture_once(&dir, None, files)?;
             cold.push(w, c, r);
         }
-        self.add(key, "cold_capture", "capture, cold (no cache)", cold, true);
+        self.add(key, "cold_capture", "capture, cold (no cache)", cold, false);
         let mut warm = Series::default();
         for _ in 0..runs {
             let (w, c, r) = self.capture_once(&dir, Some(&m), files)?;
@@ -65,7 +65,7 @@ impl Bench {
             "warm_capture",
             "capture, warm (hash cache)",
             warm,
-            true,
+            false,
         );
         Ok(())
     }
@@ -259,42 +259,98 @@ impl Bench {
         Ok(())
     }
 
-    /// One core's SHA-256 rate: the `sha2` crate in this process, and `sha256sum` on one
-    /// large file in the page cache.
+    /// The SHA-256 candidates ([`hashers`]): the linked backends in this process (and each
+    /// again in a fresh process alone), `openssl speed` in cache and `openssl dgst` /
+    /// `sha256sum` on the same files.
     pub(crate) fn sha_rates(&mut self) -> Res<()> {
-        use sha2::{Digest, Sha256};
-        let data = trees::corpus(64 << 20, 3);
-        let mut rates = Vec::new();
-        for _ in 0..5 {
-            // CPU time of this thread: other work on the machine does not lower the rate.
-            let t0 = measure::thread_cpu();
-            let mut h = Sha256::new();
-            for chunk in data.chunks(256 << 10) {
-                h.update(chunk);
+        say("SHA-256 backends");
+        let dir = self.tmp.join("hashset");
+        fs::create_dir_all(&dir).map_err(io_err(&dir))?;
+        // 64 files of 4 MiB: 256 MiB in the page cache.
+        let data = trees::corpus(4 << 20, 5);
+        let mut files = Vec::new();
+        for i in 0..64u8 {
+            let p = dir.join(format!("f{i:02}"));
+            let mut d = data[..4 << 20].to_vec();
+            d[0] = i;
+            fs::write(&p, &d).map_err(io_err(&p))?;
+            files.push(p);
+        }
+        self.hash_set_bytes = 64 * (4 << 20);
+        let list = self.tmp.join("hashset.list");
+        let text: Vec<String> = files.iter().map(|p| p.display().to_string()).collect();
+        fs::write(&list, text.join("\n")).map_err(io_err(&list))?;
+        let mut cands = hashers::measure_linked(&files, self.cfg.runs)?;
+        for c in &mut cands {
+            c.rates.standalone = Some(hashers::run_standalone(&self.me, &c.key, &list)?);
+        }
+        let core = cands
+            .iter()
+            .find(|c| c.key == "core")
+            .map_or(0.0, |c| c.rates.files());
+        self.sha2_rate = core;
+        let cpu_rate = |program: &str, args: &[&str]| -> Res<Vec<f64>> {
+            let mut v = Vec::new();
+            for _ in 0..self.cfg.runs {
+                let mut c = self.cmd(program);
+                c.args(args).args(&files);
+                let s = self.once(&mut c, None, Out::Null)?;
+                v.push(self.hash_set_bytes as f64 / s.cpu);
             }
-            std::hint::black_box(h.finalize());
-            rates.push(data.len() as f64 / (measure::thread_cpu() - t0));
+            Ok(v)
+        };
+        let openssl_files = cpu_rate("openssl", &["dgst", "-sha256", "-r"]).ok();
+        let sha256sum_files = cpu_rate("sha256sum", &["--"])?;
+        let speed: Vec<f64> = (0..3).filter_map(|_| hashers::openssl_speed()).collect();
+        if !speed.is_empty() {
+            self.openssl_rate = measure::median(&speed);
+            cands.push(hashers::Candidate {
+                key: "openssl".into(),
+                label: "OpenSSL (`openssl speed -evp sha256 -bytes 262144`; files: `openssl dgst \
+                        -sha256`, which reads 8 KiB at a time)"
+                    .into(),
+                rates: hashers::Rates {
+                    in_cache: speed,
+                    files: openssl_files.unwrap_or_default(),
+                    standalone: None,
+                },
+            });
         }
-        self.sha2_rate = measure::median(&rates);
-        self.openssl_rate = openssl_rate();
-        let big = self.tmp.join("big.bin");
-        let mut f = File::create(&big).map_err(io_err(&big))?;
-        for _ in 0..4 {
-            f.write_all(&data).map_err(io_err(&big))?;
-        }
-        drop(f);
-        let mut cpu = Vec::new();
-        for _ in 0..3 {
-            let s = self.once(self.cmd("sha256sum").arg(&big), None, Out::Null)?;
-            cpu.push(s.cpu);
-        }
-        self.sha256sum_rate = (4 * data.len()) as f64 / measure::median(&cpu);
-        fs::remove_file(&big).map_err(io_err(&big))?;
+        cands.push(hashers::Candidate {
+            key: "sha256sum".into(),
+            label: "`sha256sum` (coreutils; one process, its own reads)".into(),
+            rates: hashers::Rates {
+                in_cache: Vec::new(),
+                files: sha256sum_files,
+                standalone: None,
+            },
+        });
+        self.hashers = cands;
+        fs::remove_dir_all(&dir).map_err(io_err(&dir))?;
         say(&format!(
-            "SHA-256, one core: sha2 {:.0} MB/s, sha256sum {:.0} MB/s",
+            "  SHA-256, one core, files in the page cache: ctask {:.0} MB/s; openssl speed {:.0} MB/s",
             self.sha2_rate / 1e6,
-            self.sha256sum_rate / 1e6
+            self.openssl_rate / 1e6
         ));
+        Ok(())
+    }
+
+    /// Writes the run's `config.yaml` with `snapshots: false` when this `ctask` knows the
+    /// key (an unknown key is an error), else leaves the file out.
+    pub(crate) fn user_config(&mut self) -> Res<()> {
+        let dir = self.tmp.join("config/ctask");
+        fs::create_dir_all(&dir).map_err(io_err(&dir))?;
+        let file = dir.join("config.yaml");
+        fs::write(&file, "snapshots: false\n").map_err(io_err(&file))?;
+        let probe = self.once(self.cmd(&self.ctask).arg("list"), None, Out::Null);
+        self.snapshots_off = probe.is_ok();
+        if let Err(e) = probe {
+            if !e.contains("snapshots") {
+                return Err(e);
+            }
+            fs::remove_file(&file).map_err(io_err(&file))?;
+            say("  this ctask does not know the config key `snapshots`: no config.yaml");
+        }
         Ok(())
     }
 }

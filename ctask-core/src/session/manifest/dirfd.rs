@@ -14,6 +14,7 @@ use rustix::fs::{AtFlags, Mode, OFlags};
 
 use super::hash::Stat;
 use super::listing::Listing;
+use super::profile::{self, Phase};
 
 const DIR_FLAGS: OFlags = OFlags::RDONLY
     .union(OFlags::DIRECTORY)
@@ -37,19 +38,26 @@ impl Dir {
     /// Opens the sub-directory `name`; fails with `ELOOP` or `ENOTDIR` when it is a
     /// symlink or no directory (any more).
     pub(crate) fn open_dir(&self, name: &CStr) -> io::Result<Dir> {
-        retry(|| rustix::fs::openat(&self.0, name, DIR_FLAGS | OFlags::NOFOLLOW, Mode::empty()))
-            .map(Dir)
+        profile::time(Phase::OpenDir, || {
+            retry(|| rustix::fs::openat(&self.0, name, DIR_FLAGS | OFlags::NOFOLLOW, Mode::empty()))
+        })
+        .map(Dir)
     }
 
     /// Opens `name` for reading with `O_NOFOLLOW|O_NONBLOCK|O_NOCTTY|O_CLOEXEC`: a symlink
     /// fails with `ELOOP`, a FIFO does not block, a terminal does not become ours.
     pub(crate) fn open_file(&self, name: &CStr) -> io::Result<File> {
-        retry(|| rustix::fs::openat(&self.0, name, FILE_FLAGS, Mode::empty())).map(File::from)
+        profile::time(Phase::Open, || {
+            retry(|| rustix::fs::openat(&self.0, name, FILE_FLAGS, Mode::empty()))
+        })
+        .map(File::from)
     }
 
     /// `fstatat(name, AT_SYMLINK_NOFOLLOW)`.
     pub(crate) fn stat(&self, name: &CStr) -> io::Result<Stat> {
-        let st = rustix::fs::statat(&self.0, name, AtFlags::SYMLINK_NOFOLLOW)?;
+        let st = profile::time(Phase::Stat, || {
+            rustix::fs::statat(&self.0, name, AtFlags::SYMLINK_NOFOLLOW)
+        })?;
         Ok(Stat::from_rustix(&st))
     }
 
@@ -62,7 +70,7 @@ impl Dir {
     /// Reads all names of this directory (except `.` and `..`) into `out`, using `buf` as
     /// the kernel's buffer. A directory can be listed once.
     pub(crate) fn list(&self, buf: &mut Vec<u8>, out: &mut Listing) -> io::Result<()> {
-        super::listing::read(&self.0, buf, out)
+        profile::time(Phase::List, || super::listing::read(&self.0, buf, out))
     }
 }
 

@@ -10,10 +10,38 @@ use sha2::{Digest, Sha256};
 
 use super::Timestamp;
 use super::dirfd::Dir;
+use super::profile::{self, Phase};
 use crate::snapshot::store::Store;
 
+/// The SHA-256 implementation behind [`ContentHasher`]: the `sha2` crate, which picks the
+/// CPU's SHA extensions at run time. `make bench` measures it against the other backends
+/// (docs/performance.md).
+pub const HASH_BACKEND: &str = "sha2";
+
+/// SHA-256 of file contents, as a capture computes it (fed in chunks of up to
+/// [`BUFFER_SIZE`] bytes).
+#[derive(Clone, Default)]
+pub struct ContentHasher(Sha256);
+
+impl ContentHasher {
+    /// A hasher that has seen no bytes.
+    pub fn new() -> Self {
+        ContentHasher(Sha256::new())
+    }
+
+    /// Feeds `bytes`.
+    pub fn update(&mut self, bytes: &[u8]) {
+        self.0.update(bytes);
+    }
+
+    /// The digest of everything fed.
+    pub fn finish(self) -> [u8; 32] {
+        self.0.finalize().into()
+    }
+}
+
 /// Size of each hashing worker's read buffer; files up to this size take one read.
-pub(crate) const BUFFER_SIZE: usize = 256 * 1024;
+pub const BUFFER_SIZE: usize = 256 * 1024;
 
 /// What `lstat`/`fstat` said about a path, in the terms a manifest needs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -108,15 +136,17 @@ pub(crate) fn hash_at(
         }
         Err(e) => return Err(e),
     };
-    let stat = Stat::of(&file.metadata()?);
+    let stat = Stat::of(&profile::time(Phase::Fstat, || file.metadata())?);
     if stat.kind != StatKind::File {
+        profile::time(Phase::Close, || drop(file));
         return Ok(Hashed::NotFile(stat));
     }
     let digest = match store.filter(|s| stat.size <= s.max_file_bytes()) {
-        Some(store) => digest_stored(&mut file, stat.size, buf, store)?,
-        None => digest(&mut file, stat.size, buf)?,
+        Some(store) => digest_stored(&mut file, stat.size, buf, store),
+        None => digest(&mut file, stat.size, buf),
     };
-    Ok(Hashed::File(stat, digest))
+    profile::time(Phase::Close, || drop(file));
+    Ok(Hashed::File(stat, digest?))
 }
 
 /// SHA-256 of the file's first `size` bytes (its size at `fstat`), or of all of it when it
@@ -127,10 +157,10 @@ fn digest(file: &mut File, size: u64, buf: &mut Vec<u8>) -> io::Result<[u8; 32]>
     if buf.len() < BUFFER_SIZE {
         buf.resize(BUFFER_SIZE, 0);
     }
-    let mut h = Sha256::new();
+    let mut h = ContentHasher::new();
     let mut done: u64 = 0;
     while size == 0 || done < size {
-        match file.read(buf) {
+        match profile::time(Phase::Read, || file.read(buf)) {
             Ok(0) => break,
             Ok(n) => {
                 let take = if size == 0 {
@@ -138,14 +168,14 @@ fn digest(file: &mut File, size: u64, buf: &mut Vec<u8>) -> io::Result<[u8; 32]>
                 } else {
                     n.min(usize::try_from(size - done).unwrap_or(usize::MAX))
                 };
-                h.update(&buf[..take]);
+                profile::time(Phase::Hash, || h.update(&buf[..take]));
                 done += take as u64;
             }
             Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
             Err(e) => return Err(e),
         }
     }
-    Ok(h.finalize().into())
+    Ok(profile::time(Phase::Hash, || h.finish()))
 }
 
 /// [`digest`], storing the content read: a small file is read whole into `buf`, hashed,
@@ -239,6 +269,18 @@ mod tests {
         assert_eq!(st.size, 3);
         assert_eq!(
             super::super::entry::hex32::encode(&dg).as_slice(),
+            b"ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+        );
+    }
+
+    #[test]
+    fn content_hasher_is_sha256_whatever_the_chunks() {
+        let mut h = ContentHasher::new();
+        for chunk in [&b"a"[..], b"", b"bc"] {
+            h.update(chunk);
+        }
+        assert_eq!(
+            super::super::entry::hex32::encode(&h.finish()).as_slice(),
             b"ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
         );
     }

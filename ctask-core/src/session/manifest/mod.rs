@@ -11,6 +11,10 @@ mod dirfd;
 mod entry;
 mod hash;
 mod listing;
+#[cfg(feature = "profile")]
+pub mod profile;
+#[cfg(not(feature = "profile"))]
+mod profile;
 mod queue;
 mod rules;
 mod time;
@@ -26,6 +30,7 @@ use crate::error::{Error, IoContext, Result};
 use crate::fsio;
 
 pub use entry::{Entry, Kind};
+pub use hash::{BUFFER_SIZE, ContentHasher, HASH_BACKEND};
 pub use rules::CTASKIGNORE;
 pub use time::Timestamp;
 

@@ -18,6 +18,7 @@ use super::cache::Cache;
 use super::dirfd::Dir;
 use super::hash::{Hashed, Stat, StatKind, hash_at};
 use super::listing::{DType, Listing};
+use super::profile::{self, Phase};
 use super::queue::Queue;
 use super::rules::{self, Level};
 use super::{CaptureOptions, Entry, Kind, Manifest};
@@ -109,9 +110,11 @@ pub(crate) fn walk(
     let dir = Dir::open_root(root)?;
     let mut listing = Listing::default();
     dir.list(&mut first.dents, &mut listing)?;
-    listing.sort();
+    profile::time(Phase::Sort, || listing.sort());
     let rules = if opts.respect_ignore {
-        Level::child(None, &dir, "", &listing, &mut first.part.oversized_ignore)
+        profile::time(Phase::Rules, || {
+            Level::child(None, &dir, "", &listing, &mut first.part.oversized_ignore)
+        })
     } else {
         None
     };
@@ -126,9 +129,15 @@ pub(crate) fn walk(
     first.schedule(root_node, false);
     let parts = std::thread::scope(|s| {
         let helpers: Vec<_> = (1..threads)
-            .map(|_| s.spawn(|| Worker::new(&shared, hint).run()))
+            .map(|_| {
+                s.spawn(|| {
+                    let part = profile::time(Phase::Walk, || Worker::new(&shared, hint).run());
+                    profile::flush();
+                    part
+                })
+            })
             .collect();
-        let mut parts = vec![first.run()];
+        let mut parts = vec![profile::time(Phase::Walk, || first.run())];
         for h in helpers {
             match h.join() {
                 Ok(p) => parts.push(p),
@@ -137,9 +146,15 @@ pub(crate) fn walk(
         }
         parts
     });
-    // The largest part grows to hold the others (in place when the allocator can), then
-    // one sort.
-    let mut parts = parts;
+    let listed = shared.cache.as_ref().map_or(0, Cache::len);
+    let all = profile::time(Phase::Merge, || merge(parts, listed));
+    profile::flush();
+    Ok(all)
+}
+
+/// The threads' parts as one, its entries in path order (`listed`: the entries of the
+/// cache). The largest part grows to hold the others (in place when the allocator can).
+fn merge(mut parts: Vec<Part>, listed: usize) -> Part {
     parts.sort_by_key(|p| std::cmp::Reverse(p.entries.len()));
     let total = parts.iter().map(|p| p.entries.len()).sum::<usize>();
     let mut parts = parts.into_iter();
@@ -151,13 +166,12 @@ pub(crate) fn walk(
     for p in parts {
         all.absorb(p);
     }
-    let listed = shared.cache.as_ref().map_or(0, Cache::len);
     let order = order_by_cache(&all.entries, &all.positions, listed)
         .unwrap_or_else(|| order_by_path(&all.entries));
     put_in_order(&mut all.entries, &order);
     all.positions = Vec::new();
     debug_assert!(all.entries.is_sorted_by(|a, b| a.path < b.path));
-    Ok(all)
+    all
 }
 
 /// The path order of `entries` found by comparing paths (each run of one directory's names
@@ -310,19 +324,21 @@ impl<'s> Worker<'s> {
             self.failed(&e);
             return;
         }
-        listing.sort();
+        profile::time(Phase::Sort, || listing.sort());
         let mut rel = String::with_capacity(parent.rel.len() + name.len() + 1);
         rel.push_str(&parent.rel);
         rel.push_str(name);
         rel.push('/');
         let rules = if self.shared.respect_ignore {
-            Level::child(
-                parent.rules.as_ref(),
-                &dir,
-                &rel,
-                &listing,
-                &mut self.part.oversized_ignore,
-            )
+            profile::time(Phase::Rules, || {
+                Level::child(
+                    parent.rules.as_ref(),
+                    &dir,
+                    &rel,
+                    &listing,
+                    &mut self.part.oversized_ignore,
+                )
+            })
         } else {
             None
         };
@@ -387,7 +403,8 @@ impl<'s> Worker<'s> {
             self.path.clear();
             self.path.extend_from_slice(node.rel.as_bytes());
             self.path.extend_from_slice(name);
-            if rules.is_ignored(Path::new(OsStr::from_bytes(&self.path)), t == DType::Dir) {
+            let path = Path::new(OsStr::from_bytes(&self.path));
+            if profile::time(Phase::Rules, || rules.is_ignored(path, t == DType::Dir)) {
                 return;
             }
         }
