@@ -5,33 +5,13 @@
 
 mod common;
 
-use std::collections::BTreeMap;
 use std::fs;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use common::faces::Env;
-use common::path_str;
+use common::{dir_bytes, path_str};
 use serde_json::Value;
-
-/// Every file under `dir` (recursively) with its bytes.
-fn dir_bytes(dir: &Path) -> BTreeMap<PathBuf, Vec<u8>> {
-    let mut out = BTreeMap::new();
-    let mut stack = vec![dir.to_path_buf()];
-    while let Some(d) = stack.pop() {
-        for e in fs::read_dir(&d).expect("read_dir").flatten() {
-            let p = e.path();
-            let m = fs::symlink_metadata(&p).expect("stat");
-            if m.is_dir() {
-                stack.push(p.clone());
-                out.insert(p, b"<dir>".to_vec());
-            } else {
-                out.insert(p.clone(), fs::read(&p).unwrap_or_default());
-            }
-        }
-    }
-    out
-}
 
 /// Writes the user's config.yaml.
 fn config(env: &Env, yaml: &str) {

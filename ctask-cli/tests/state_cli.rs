@@ -3,32 +3,13 @@
 
 mod common;
 
-use std::collections::BTreeMap;
 use std::fs;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::Duration;
 
 use common::faces::Env;
-use common::{PATIENCE, bin, path_str, wait_for};
+use common::{PATIENCE, bin, dir_bytes, path_str, wait_for};
 use serde_json::Value;
-
-/// Every file under `dir` (recursively) with its bytes: the exact state of `.ctask/`.
-fn dir_bytes(dir: &Path) -> BTreeMap<PathBuf, Vec<u8>> {
-    let mut out = BTreeMap::new();
-    let mut stack = vec![dir.to_path_buf()];
-    while let Some(d) = stack.pop() {
-        for e in fs::read_dir(&d).expect("read_dir").flatten() {
-            let p = e.path();
-            let m = fs::symlink_metadata(&p).expect("stat");
-            if m.is_dir() {
-                stack.push(p);
-            } else {
-                out.insert(p.clone(), fs::read(&p).unwrap_or_default());
-            }
-        }
-    }
-    out
-}
 
 fn status_json(env: &Env, ws: &Path) -> Value {
     let out = env.run(&["status", path_str(ws), "--json"]);

@@ -176,6 +176,26 @@ pub fn check_log_pairs(ws: &Path, closed: bool) -> usize {
     counts.len()
 }
 
+/// Every file and directory under `dir` (recursively), files with their bytes: the exact
+/// state of a directory such as `.ctask/`, to compare before and after.
+pub fn dir_bytes(dir: &Path) -> BTreeMap<PathBuf, Vec<u8>> {
+    let mut out = BTreeMap::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for e in fs::read_dir(&d).expect("read_dir").flatten() {
+            let p = e.path();
+            let m = fs::symlink_metadata(&p).expect("stat");
+            if m.is_dir() {
+                stack.push(p.clone());
+                out.insert(p, b"<dir>".to_vec());
+            } else {
+                out.insert(p.clone(), fs::read(&p).unwrap_or_default());
+            }
+        }
+    }
+    out
+}
+
 /// Every file of the tree except `.ctask/` and `logs/sessions.log`: path → (kind, size,
 /// mtime ns, content hash for small files).
 pub fn tree_snapshot(ws: &Path) -> BTreeMap<PathBuf, String> {
