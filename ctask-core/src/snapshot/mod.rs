@@ -4,6 +4,7 @@
 
 pub mod history;
 mod hooks;
+mod pack;
 mod retention;
 pub mod store;
 pub mod tree;
@@ -84,6 +85,7 @@ pub(crate) fn holds_only_own_files(dir: &std::path::Path) -> bool {
             let name = e.file_name();
             let ok_name = name.to_str().is_some_and(|n| {
                 store::is_object_name(n)
+                    || store::is_pack_name(n)
                     || n == store::MARKER
                     || n.starts_with("tmp-")
                     || n.starts_with(crate::fsio::TEMP_PREFIX)
