@@ -49,7 +49,7 @@ struct State {
     view: Option<View>,
     /// The pack this handle is writing, and where its objects lie.
     pack: Option<PackWriter>,
-    in_pack: HashMap<[u8; 32], Slot>,
+    in_pack: HashMap<[u8; 32], Place>,
     /// Loose objects written and not yet made durable.
     unsynced: Vec<String>,
     /// Files this handle made (loose objects and packs), so a failed begin can take them
@@ -61,9 +61,36 @@ struct State {
 #[derive(Debug, Default)]
 struct View {
     loose: HashMap<[u8; 32], u64>,
-    /// Each object's first pack (index into `packs`) and slot.
-    packed: HashMap<[u8; 32], (usize, Slot)>,
+    /// Each object's first place in a pack.
+    packed: HashMap<[u8; 32], Place>,
     packs: Vec<PackFile>,
+}
+
+/// Where a packed object lies: its pack (index into [`View::packs`]), frame offset and
+/// length.
+#[derive(Debug, Clone, Copy)]
+struct Place {
+    pack: u32,
+    len: u32,
+    offset: u64,
+}
+
+impl Place {
+    fn of(pack: usize, s: &Slot) -> Place {
+        Place {
+            pack: u32::try_from(pack).unwrap_or(u32::MAX),
+            len: s.len,
+            offset: s.offset,
+        }
+    }
+
+    fn slot(&self, hash: &[u8; 32]) -> Slot {
+        Slot {
+            hash: *hash,
+            offset: self.offset,
+            len: self.len,
+        }
+    }
 }
 
 /// One pack of the store.
@@ -133,7 +160,7 @@ impl View {
                 let slots = pack::read_index(dir, &name).ok();
                 let at = v.packs.len();
                 for s in slots.iter().flatten() {
-                    v.packed.entry(s.hash).or_insert((at, *s));
+                    v.packed.entry(s.hash).or_insert(Place::of(at, s));
                 }
                 v.packs.push(PackFile { name, bytes, slots });
             }
@@ -233,7 +260,7 @@ impl Store {
         let appended = st.pack.as_mut().map(|w| w.append(d, &frame));
         match appended {
             Some(Ok(slot)) => {
-                st.in_pack.insert(*d, slot);
+                st.in_pack.insert(*d, Place::of(usize::MAX, &slot));
                 self.written.fetch_add(1, Ordering::Relaxed);
                 crate::session::crashpoint::hit("store.object_packed");
             }
@@ -280,7 +307,7 @@ impl Store {
                     if let Some(v) = st.view.as_mut() {
                         let at = v.packs.len();
                         for s in &slots {
-                            v.packed.entry(s.hash).or_insert((at, *s));
+                            v.packed.entry(s.hash).or_insert(Place::of(at, s));
                         }
                         let bytes = self.dir.size_of(&name).map_or(0, |(s, _)| s);
                         v.packs.push(PackFile {
@@ -366,19 +393,24 @@ impl Store {
     /// The frame of packed object `d` and the path of its pack, when one holds it.
     fn packed_frame(&self, d: &[u8; 32]) -> Result<Option<(std::path::PathBuf, Vec<u8>)>> {
         let mut st = self.viewed();
-        if let Some(slot) = st.in_pack.get(d).copied()
+        if let Some(place) = st.in_pack.get(d).copied()
             && let Some(w) = st.pack.as_mut()
         {
-            let frame = w.read(&slot).map_err(|e| Error::io(self.dir.path(), e))?;
+            let frame = w
+                .read(&place.slot(d))
+                .map_err(|e| Error::io(self.dir.path(), e))?;
             return Ok(Some((self.dir.path().to_owned(), frame)));
         }
         let Some(v) = st.view.as_ref() else {
             return Ok(None);
         };
-        let Some((at, slot)) = v.packed.get(d).copied() else {
+        let Some(place) = v.packed.get(d).copied() else {
             return Ok(None);
         };
-        let name = v.packs[at].name.clone();
+        let Some(name) = v.packs.get(place.pack as usize).map(|p| p.name.clone()) else {
+            return Ok(None);
+        };
+        let slot = place.slot(d);
         drop(st);
         let path = self.dir.join(&name);
         let file = match self
@@ -418,7 +450,7 @@ impl Store {
             v.packed
                 .iter()
                 .filter(|(d, _)| !v.loose.contains_key(*d))
-                .map(|(d, (_, s))| (*d, u64::from(s.len))),
+                .map(|(d, p)| (*d, u64::from(p.len))),
         );
         Ok(out)
     }
@@ -725,6 +757,31 @@ mod tests {
         fresh.retain(&HashSet::new()).unwrap();
         assert!(packs(&fresh).is_empty());
         assert!(fresh.objects().unwrap().is_empty());
+    }
+
+    #[test]
+    fn a_content_held_twice_and_an_unusable_pack_are_collected() {
+        let d = tempfile::tempdir().unwrap();
+        let ctask = Dir::open(d.path()).unwrap();
+        let store = Store::open(&ctask, true, 1 << 20).unwrap().unwrap();
+        let c = b"twice".repeat(100);
+        store.put(&sha(&c), &c);
+        store.sync().unwrap();
+        let dir = d.path().join(OBJECTS_DIR);
+        let first = packs(&store).remove(0);
+        // A copy (as a crash between a rewrite and the removal of the old pack leaves),
+        // and a pack cut short.
+        std::fs::copy(dir.join(&first), dir.join("pack-ffffffffffffffff.pack")).unwrap();
+        let bytes = std::fs::read(dir.join(&first)).unwrap();
+        std::fs::write(
+            dir.join("pack-0000000000000000.pack"),
+            &bytes[..bytes.len() - 3],
+        )
+        .unwrap();
+        let live: HashSet<[u8; 32]> = [sha(&c)].into();
+        store.retain(&live).unwrap();
+        assert_eq!(packs(&store), vec![first]);
+        assert_eq!(store.get(&sha(&c), 1 << 20).unwrap().unwrap(), c);
     }
 
     #[test]
