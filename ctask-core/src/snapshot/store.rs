@@ -2,8 +2,7 @@
 //! contents a capture reads whole (below its 256 KiB read buffer) go into one pack per
 //! capture ([`super::pack`]); larger ones are loose objects, a file named by the 64 hex
 //! digits of the content's hash. Everything is written once (temp file, then rename) and
-//! never modified. A marker file `complete` names the session whose end manifest is
-//! stored in full (docs/undo.md).
+//! never modified (docs/undo.md).
 
 use std::collections::{HashMap, HashSet};
 use std::io::{self, Read, Write};
@@ -18,14 +17,10 @@ use crate::session::dirfd::Dir;
 
 /// Name of the store directory inside `.ctask/`.
 pub const OBJECTS_DIR: &str = "objects";
-/// Name of the marker inside the store.
-pub const MARKER: &str = "complete";
 /// Prefix of the store's temp files (loose objects and packs being written).
 pub(crate) const TEMP_PREFIX: &str = "tmp-";
 /// zstd level: the fastest of the ordinary levels (measured in docs/undo.md).
 const LEVEL: i32 = 1;
-/// The most of the marker that is read.
-const MARKER_CAP: u64 = 4096;
 /// Up to this many new loose objects are made durable one `fsync` each; above, one
 /// `syncfs`.
 const SYNC_EACH_MAX: usize = 256;
@@ -41,6 +36,10 @@ pub struct Store {
     /// The store directory was made by this handle.
     created: bool,
 }
+
+/// The marker file earlier builds kept in the store (the summary's `snapshots_complete`
+/// says it now); removed by collection.
+pub(crate) const OLD_MARKER: &str = "complete";
 
 /// What a store handle knows and holds.
 #[derive(Debug, Default)]
@@ -426,21 +425,6 @@ impl Store {
         Ok(Some((path, frame)))
     }
 
-    /// The session named by the marker, if any.
-    pub fn marker(&self) -> Option<String> {
-        let bytes = self.dir.read_capped(MARKER, MARKER_CAP).ok()??;
-        let s = String::from_utf8(bytes).ok()?;
-        Some(s.trim().to_owned())
-    }
-
-    /// Names session `id` in the marker (`None`: removes it).
-    pub fn set_marker(&self, id: Option<&str>) -> Result<()> {
-        match id {
-            Some(id) => self.dir.write_atomic(MARKER, format!("{id}\n").as_bytes()),
-            None => self.dir.unlink(MARKER).map(|_| ()),
-        }
-    }
-
     /// Every stored object (read afresh from the directory): its hash and its stored
     /// bytes (its frame's length when packed).
     pub fn objects(&self) -> Result<Vec<([u8; 32], u64)>> {
@@ -496,6 +480,7 @@ impl Store {
             }
             changed |= self.dir.unlink(&p.name)?;
         }
+        changed |= self.dir.unlink(OLD_MARKER)?;
         if changed {
             self.dir.sync()?;
         }
@@ -556,6 +541,11 @@ impl Store {
         if self.created {
             let _ = ctask.remove_empty_dir(OBJECTS_DIR);
         }
+    }
+
+    /// Whether this handle made the store directory (it was not there before).
+    pub fn created(&self) -> bool {
+        self.created
     }
 
     /// The path of the store (for messages).
