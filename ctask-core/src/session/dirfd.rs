@@ -211,10 +211,16 @@ impl Dir {
 
     /// Serialises `value` as pretty JSON (with a final newline) into `name`, atomically.
     pub fn write_json_atomic<T: serde::Serialize>(&self, name: &str, value: &T) -> Result<()> {
+        self.replace_json(name, value)?;
+        self.sync()
+    }
+
+    /// [`Dir::write_json_atomic`] without the directory's fsync (see [`Dir::replace_with`]).
+    pub fn replace_json<T: serde::Serialize>(&self, name: &str, value: &T) -> Result<()> {
         let mut bytes = serde_json::to_vec_pretty(value)
             .map_err(|e| Error::format(self.join(name), format!("cannot serialise: {e}")))?;
         bytes.push(b'\n');
-        self.write_atomic(name, &bytes)
+        self.replace_with(name, |w| w.write_all(&bytes))
     }
 
     /// Creates a new temp file (the writer's host-and-pid prefix) exclusively; returns its
