@@ -3,9 +3,11 @@
 //! symlink in any component is never followed; every write is a temp file in the same
 //! directory renamed over the target.
 
+use std::cell::RefCell;
+use std::collections::HashSet;
 use std::fs::File;
 use std::io::{self, Read, Write};
-use std::os::fd::OwnedFd;
+use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 use std::path::Path;
 
 use rustix::fs::{AtFlags, FileType, Mode, OFlags};
@@ -13,6 +15,7 @@ use sha2::{Digest, Sha256};
 
 use super::history::State;
 use super::store::Store;
+use crate::session::dirfd::{SYNC_EACH_MAX, sync_files};
 use crate::session::manifest::Kind;
 
 const DIR_FLAGS: OFlags = OFlags::RDONLY
@@ -20,8 +23,20 @@ const DIR_FLAGS: OFlags = OFlags::RDONLY
     .union(OFlags::NOFOLLOW)
     .union(OFlags::CLOEXEC);
 
-/// The workspace root, opened once.
-pub struct Tree(OwnedFd);
+/// The workspace root, opened once, and the directories whose entries changed since the
+/// last [`Tree::sync_dirs`].
+pub struct Tree {
+    root: OwnedFd,
+    touched: RefCell<Touched>,
+}
+
+/// Directories whose entries changed (a rename, an unlink, a new sub-directory), each
+/// once; past [`SYNC_EACH_MAX`] only the count matters (one `syncfs` then).
+#[derive(Default)]
+struct Touched {
+    seen: HashSet<(u64, u64)>,
+    fds: Vec<OwnedFd>,
+}
 
 /// Why a path cannot be reached: a component on its way is a symlink or not a directory.
 pub fn blocked(e: &io::Error) -> bool {
@@ -32,7 +47,28 @@ impl Tree {
     /// Opens the workspace root.
     pub fn open(root: &Path) -> io::Result<Tree> {
         let flags = OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC;
-        Ok(Tree(rustix::fs::open(root, flags, Mode::empty())?))
+        Ok(Tree {
+            root: rustix::fs::open(root, flags, Mode::empty())?,
+            touched: RefCell::default(),
+        })
+    }
+
+    /// Notes that an entry of directory `dir` changed, to be made durable by
+    /// [`Tree::sync_dirs`].
+    fn touch(&self, dir: &OwnedFd) -> io::Result<()> {
+        let st = rustix::fs::fstat(dir)?;
+        #[allow(clippy::useless_conversion, clippy::unnecessary_cast)]
+        let key = (st.st_dev as u64, st.st_ino as u64);
+        let mut t = self.touched.borrow_mut();
+        if t.seen.insert(key) {
+            if t.seen.len() <= SYNC_EACH_MAX {
+                let fd = dir.try_clone()?;
+                t.fds.push(fd);
+            } else {
+                t.fds.clear();
+            }
+        }
+        Ok(())
     }
 
     /// The directory holding `path` and its last component; `Ok(None)` when a directory
@@ -42,13 +78,14 @@ impl Tree {
             Some((d, n)) => (Some(d), n),
             None => (None, path),
         };
-        let mut fd = rustix::fs::openat(&self.0, ".", DIR_FLAGS, Mode::empty())?;
+        let mut fd = rustix::fs::openat(&self.root, ".", DIR_FLAGS, Mode::empty())?;
         for c in dirs.into_iter().flat_map(|d| d.split('/')) {
             let next = match rustix::fs::openat(&fd, c, DIR_FLAGS, Mode::empty()) {
                 Ok(f) => f,
                 Err(rustix::io::Errno::NOENT) if create => {
                     match rustix::fs::mkdirat(&fd, c, Mode::from_raw_mode(0o755)) {
-                        Ok(()) | Err(rustix::io::Errno::EXIST) => {}
+                        Ok(()) => self.touch(&fd)?,
+                        Err(rustix::io::Errno::EXIST) => {}
                         Err(e) => return Err(e.into()),
                     }
                     rustix::fs::openat(&fd, c, DIR_FLAGS, Mode::empty())?
@@ -117,8 +154,8 @@ impl Tree {
     }
 
     /// Writes `bytes` with permission bits `mode` into a temp file beside `path` (its
-    /// directories made as needed), to be put in place by [`Staged::commit`]. Nothing is
-    /// synced: the caller makes every staged file durable at once ([`Tree::sync`]).
+    /// directories made as needed), to be put in place by [`Tree::commit`]. Nothing is
+    /// synced: the caller makes every staged file durable at once ([`Tree::sync_staged`]).
     pub fn stage_file(&self, path: &str, bytes: &[u8], mode: u32) -> io::Result<Staged> {
         let Some((dir, name)) = self.parent(path, true)? else {
             return Err(io::ErrorKind::NotFound.into());
@@ -137,6 +174,7 @@ impl Tree {
             dir,
             tmp,
             name: name.to_owned(),
+            symlink: false,
         };
         match written {
             Ok(()) => {
@@ -161,12 +199,41 @@ impl Tree {
             dir,
             tmp,
             name: name.to_owned(),
+            symlink: true,
         })
     }
 
-    /// Makes everything written so far durable: one `syncfs` of the workspace's filesystem.
-    pub fn sync(&self) -> io::Result<()> {
-        Ok(rustix::fs::syncfs(&self.0)?)
+    /// Makes the staged files' contents durable (a staged symlink: its directory), by the
+    /// rule of [`sync_files`]: an `fsync` each up to [`SYNC_EACH_MAX`], else one `syncfs`.
+    pub fn sync_staged(&self, staged: &[&Staged]) -> io::Result<()> {
+        let files: Vec<(BorrowedFd<'_>, &str)> = staged
+            .iter()
+            .map(|s| (s.dir.as_fd(), if s.symlink { "." } else { s.tmp.as_str() }))
+            .collect();
+        sync_files(self.root.as_fd(), &files)
+    }
+
+    /// Makes the entries changed since the last call durable (renames, removals, new
+    /// directories): an `fsync` of each directory concerned, or one `syncfs` when there
+    /// are more than [`SYNC_EACH_MAX`].
+    pub fn sync_dirs(&self) -> io::Result<()> {
+        let t = std::mem::take(&mut *self.touched.borrow_mut());
+        if t.seen.len() > SYNC_EACH_MAX {
+            return Ok(rustix::fs::syncfs(&self.root)?);
+        }
+        let dirs: Vec<(BorrowedFd<'_>, &str)> = t.fds.iter().map(|d| (d.as_fd(), ".")).collect();
+        sync_files(self.root.as_fd(), &dirs)
+    }
+
+    /// Renames a staged file over its target: one atomic step (on failure the temp name is
+    /// removed).
+    pub fn commit(&self, s: Staged) -> io::Result<()> {
+        let r = rustix::fs::renameat(&s.dir, &s.tmp, &s.dir, &s.name);
+        if r.is_err() {
+            let _ = rustix::fs::unlinkat(&s.dir, &s.tmp, AtFlags::empty());
+        }
+        r?;
+        self.touch(&s.dir)
     }
 
     /// Removes the file or symlink at `path` (absent: nothing to do).
@@ -175,7 +242,8 @@ impl Tree {
             return Ok(());
         };
         match rustix::fs::unlinkat(&dir, name, AtFlags::empty()) {
-            Ok(()) | Err(rustix::io::Errno::NOENT) => Ok(()),
+            Ok(()) => self.touch(&dir),
+            Err(rustix::io::Errno::NOENT) => Ok(()),
             Err(e) => Err(e.into()),
         }
     }
@@ -186,18 +254,10 @@ pub struct Staged {
     dir: OwnedFd,
     tmp: String,
     name: String,
+    symlink: bool,
 }
 
 impl Staged {
-    /// Renames it over its target: one atomic step.
-    pub fn commit(self) -> io::Result<()> {
-        let r = rustix::fs::renameat(&self.dir, &self.tmp, &self.dir, &self.name);
-        if r.is_err() {
-            let _ = rustix::fs::unlinkat(&self.dir, &self.tmp, AtFlags::empty());
-        }
-        Ok(r?)
-    }
-
     /// Removes the temp name.
     pub fn abandon(self) {
         let _ = rustix::fs::unlinkat(&self.dir, &self.tmp, AtFlags::empty());

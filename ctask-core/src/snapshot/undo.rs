@@ -316,9 +316,10 @@ fn not_restorable(c: &Change, store: Option<&Store>) -> Option<String> {
     }
 }
 
-/// Puts the old sides back in two steps: every content is written beside its target
-/// and made durable at once (one `syncfs`), then each is renamed into place (or the path
-/// removed) — so a crash leaves every file either old or new — and synced again.
+/// Puts the old sides back in two steps: every content is written beside its target and
+/// made durable (an `fsync` each up to 256 files, else one `syncfs`), then each is renamed
+/// into place (or the path removed) — so a crash leaves every file either old or new — and
+/// the directories concerned are synced.
 fn apply_all(tree: &Tree, store: Option<&Store>, todo: &[&Change], failures: &mut Vec<String>) {
     let mut staged = Vec::new();
     for c in todo {
@@ -335,14 +336,20 @@ fn apply_all(tree: &Tree, store: Option<&Store>, todo: &[&Change], failures: &mu
         }
         return;
     }
-    if let Err(e) = tree.sync() {
+    let files: Vec<&tree::Staged> = staged.iter().filter_map(|(_, s)| s.as_ref()).collect();
+    if let Err(e) = tree.sync_staged(&files) {
         failures.push(format!("cannot make the restored files durable: {e}"));
+        for (_, s) in staged.into_iter() {
+            if let Some(s) = s {
+                s.abandon();
+            }
+        }
         return;
     }
     for (c, s) in staged {
         crashpoint::hit("undo.before_file");
         let done = match s {
-            Some(s) => s.commit(),
+            Some(s) => tree.commit(s),
             None => tree.remove(&c.path),
         };
         if let Err(e) = done {
@@ -350,7 +357,7 @@ fn apply_all(tree: &Tree, store: Option<&Store>, todo: &[&Change], failures: &mu
         }
         crashpoint::hit("undo.after_file");
     }
-    if let Err(e) = tree.sync() {
+    if let Err(e) = tree.sync_dirs() {
         failures.push(format!("cannot make the restored files durable: {e}"));
     }
 }
