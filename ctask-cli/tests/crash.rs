@@ -70,6 +70,7 @@ const RECOVERY_POINTS: &[(&str, &str)] = &[
 /// Points inside `ctask undo` (tested by `kill_9_inside_undo`).
 const UNDO_POINTS: &[&str] = &[
     "undo.begun",
+    "undo.staged_listed",
     "undo.before_file",
     "undo.temp_written",
     "undo.after_file",
@@ -619,6 +620,20 @@ fn kill_9_inside_undo() {
             let rec = read_json(&ctask_dir(&ws).join(format!("history/{undo_id}.json")))
                 .unwrap_or_else(|| panic!("{point}: no history record of the undo"));
             assert_eq!(rec["kind"], "undo", "{point}");
+            // The temp files the undo staged are gone, and not recorded as its changes.
+            let temps: Vec<String> = fs::read_dir(&ws)
+                .expect("read_dir")
+                .flatten()
+                .map(|e| e.file_name().to_string_lossy().into_owned())
+                .filter(|n| n.starts_with(".ctask-undo-"))
+                .collect();
+            assert!(temps.is_empty(), "{point}: temp files left: {temps:?}");
+            let text = rec.to_string();
+            assert!(!text.contains(".ctask-undo-"), "{point}: recorded: {text}");
+            assert!(
+                !ctask_dir(&ws).join("undo-staged.json").exists(),
+                "{point}: the list of temp files is left"
+            );
             check_log_pairs(&ws, true);
         }
     }

@@ -8,7 +8,7 @@ mod common;
 use std::fs;
 use std::path::Path;
 
-use common::{Env, path_str, sh_args};
+use common::{Bg, Env, PATIENCE, ctask_dir, path_str, sh_args, wait_for};
 
 /// Runs an `sh -c SCRIPT` session in `ws` (its working directory is the workspace).
 fn session(env: &Env, ws: &Path, script: &str) {
@@ -48,4 +48,80 @@ fn undo_many(n: usize) {
 fn undo_gives_back_few_and_many_files() {
     undo_many(5);
     undo_many(300);
+}
+
+/// Starts a session whose agent runs `script`, then `kill -9`s its owner (and the agent)
+/// once the script is done; returns the dead session's id.
+fn dead_session(env: &Env, ws: &Path, script: &str) -> String {
+    let marker = env.scratch("agent-done");
+    let _ = fs::remove_file(&marker);
+    let full = format!("{script}\n: > \"$1\"; sleep 60");
+    let mut bg = Bg::spawn(env.cmd(&sh_args(ws, &[], &full, &[path_str(&marker)])));
+    assert!(
+        wait_for(|| marker.exists(), PATIENCE),
+        "the agent never finished"
+    );
+    let lease: serde_json::Value =
+        serde_json::from_slice(&fs::read(ctask_dir(ws).join("session.json")).expect("lease"))
+            .expect("lease JSON");
+    bg.kill9();
+    bg.kill_group();
+    lease["session_id"].as_str().expect("session_id").to_owned()
+}
+
+fn history_json(env: &Env, ws: &Path) -> serde_json::Value {
+    let out = env.run(&["history", path_str(ws), "--json"]);
+    out.ok();
+    serde_json::from_str(&out.stdout).expect("history JSON")
+}
+
+/// The `ctask history --json` entry of session `id`.
+fn record_of(env: &Env, ws: &Path, id: &str) -> serde_json::Value {
+    let h = history_json(env, ws);
+    h["sessions"]
+        .as_array()
+        .expect("sessions")
+        .iter()
+        .find(|s| s["session_id"] == id)
+        .unwrap_or_else(|| panic!("no record of {id}: {h}"))
+        .clone()
+}
+
+/// A list of temp files planted in `.ctask/` by an agent whose owner then died names its
+/// own session, but that session is not an undo: recovery removes nothing it names (not
+/// even an undo-like name), records it all, and drops the list.
+#[test]
+fn a_planted_list_of_undo_temp_files_removes_nothing() {
+    let env = Env::new();
+    let ws = env.new_ws("Planted");
+    session(&env, &ws, "echo keep > notes.md");
+    let id = dead_session(
+        &env,
+        &ws,
+        "echo hidden > .ctask-undo-1-aa; echo x > other.txt",
+    );
+    let list = serde_json::json!({
+        "session_id": id,
+        "temps": ["notes.md", ".ctask-undo-1-aa", "../outside", ".ctask/session.json"],
+    });
+    fs::write(ctask_dir(&ws).join("undo-staged.json"), list.to_string()).expect("plant");
+    session(&env, &ws, "true");
+    assert_eq!(
+        fs::read_to_string(ws.join("notes.md")).expect("notes"),
+        "keep\n"
+    );
+    assert_eq!(
+        fs::read_to_string(ws.join(".ctask-undo-1-aa")).expect("kept"),
+        "hidden\n"
+    );
+    assert!(!ctask_dir(&ws).join("undo-staged.json").exists());
+    assert_eq!(
+        record_of(&env, &ws, &id)["changes"]["added"],
+        2,
+        "both files are recorded"
+    );
+    let text = fs::read_to_string(ctask_dir(&ws).join(format!("history/{id}.json")))
+        .expect("history record");
+    assert!(text.contains(".ctask-undo-1-aa"), "{text}");
+    assert!(text.contains("other.txt"), "{text}");
 }

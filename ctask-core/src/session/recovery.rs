@@ -15,6 +15,7 @@ use super::writelock::WriteLock;
 use super::{Recovered, SessionDirs, crashpoint, timefmt};
 use crate::error::Result;
 use crate::fsio;
+use crate::snapshot::RecordKind;
 
 /// What recovering a dead lease produced.
 #[derive(Debug)]
@@ -84,13 +85,18 @@ pub fn recover_dead(
         }
     };
     let cache = start.as_ref().filter(|m| !m.is_foreign());
+    let dirs = SessionDirs::open(ws, paths)?;
+    // The temp files a dead undo staged are not the session's changes (only an undo's
+    // lease can name them).
+    let undo = crate::snapshot::kind_of_agent(l.agent.as_deref()) == RecordKind::Undo;
+    let owner = if undo { l.session_id.as_str() } else { "" };
+    crate::snapshot::staged::clear(ws, &dirs.ctask, owner, warnings);
     let (mut capture, mut snap) =
         crate::snapshot::recovery_capture(ws, &paths.dir, opts, cache, warnings)?;
     let changes = match &start {
         Some(s) => diff::diff(s, &capture.manifest),
         None => Diff::default(),
     };
-    let dirs = SessionDirs::open(ws, paths)?;
     // Snapshots: objects durable, then the history record, before the index and summary.
     if let Some(start) = &start {
         snap.kind = crate::snapshot::kind_of_agent(l.agent.as_deref());

@@ -5,6 +5,7 @@
 pub mod history;
 mod hooks;
 mod retention;
+pub(crate) mod staged;
 pub mod store;
 pub mod tree;
 mod undo;

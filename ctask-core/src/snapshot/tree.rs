@@ -23,6 +23,9 @@ const DIR_FLAGS: OFlags = OFlags::RDONLY
     .union(OFlags::NOFOLLOW)
     .union(OFlags::CLOEXEC);
 
+/// How the name of every temp file undo stages begins.
+pub const TEMP_PREFIX: &str = ".ctask-undo-";
+
 /// The workspace root, opened once, and the directories whose entries changed since the
 /// last [`Tree::sync_dirs`].
 pub struct Tree {
@@ -156,11 +159,12 @@ impl Tree {
     /// Writes `bytes` with permission bits `mode` into a temp file beside `path` (its
     /// directories made as needed), to be put in place by [`Tree::commit`]. Nothing is
     /// synced: the caller makes every staged file durable at once ([`Tree::sync_staged`]).
-    pub fn stage_file(&self, path: &str, bytes: &[u8], mode: u32) -> io::Result<Staged> {
+    /// `tmp` is the temp file's path ([`temp_beside`]).
+    pub fn stage_file(&self, path: &str, tmp: &str, bytes: &[u8], mode: u32) -> io::Result<Staged> {
         let Some((dir, name)) = self.parent(path, true)? else {
             return Err(io::ErrorKind::NotFound.into());
         };
-        let tmp = temp_name();
+        let tmp = tmp_name(tmp)?;
         let flags =
             OFlags::WRONLY | OFlags::CREATE | OFlags::EXCL | OFlags::NOFOLLOW | OFlags::CLOEXEC;
         let fd = rustix::fs::openat(&dir, &tmp, flags, Mode::from_raw_mode(0o600))?;
@@ -189,11 +193,11 @@ impl Tree {
     }
 
     /// A symlink to `target` in a temp name beside `path`, like [`Tree::stage_file`].
-    pub fn stage_symlink(&self, path: &str, target: &str) -> io::Result<Staged> {
+    pub fn stage_symlink(&self, path: &str, tmp: &str, target: &str) -> io::Result<Staged> {
         let Some((dir, name)) = self.parent(path, true)? else {
             return Err(io::ErrorKind::NotFound.into());
         };
-        let tmp = temp_name();
+        let tmp = tmp_name(tmp)?;
         rustix::fs::symlinkat(target, &dir, &tmp)?;
         Ok(Staged {
             dir,
@@ -236,6 +240,29 @@ impl Tree {
         self.touch(&s.dir)
     }
 
+    /// Removes `path` when it is a regular file or a symlink (anything else, or nothing
+    /// there, is left alone); returns whether it was removed.
+    pub fn remove_if_file(&self, path: &str) -> io::Result<bool> {
+        let Some((dir, name)) = self.parent(path, false)? else {
+            return Ok(false);
+        };
+        let st = match rustix::fs::statat(&dir, name, AtFlags::SYMLINK_NOFOLLOW) {
+            Ok(st) => st,
+            Err(rustix::io::Errno::NOENT) => return Ok(false),
+            Err(e) => return Err(e.into()),
+        };
+        #[allow(clippy::useless_conversion, clippy::unnecessary_cast)]
+        let ft = FileType::from_raw_mode(st.st_mode as _);
+        if !matches!(ft, FileType::RegularFile | FileType::Symlink) {
+            return Ok(false);
+        }
+        match rustix::fs::unlinkat(&dir, name, AtFlags::empty()) {
+            Ok(()) => self.touch(&dir).map(|()| true),
+            Err(rustix::io::Errno::NOENT) => Ok(false),
+            Err(e) => Err(e.into()),
+        }
+    }
+
     /// Removes the file or symlink at `path` (absent: nothing to do).
     pub fn remove(&self, path: &str) -> io::Result<()> {
         let Some((dir, name)) = self.parent(path, false)? else {
@@ -247,6 +274,17 @@ impl Tree {
             Err(e) => Err(e.into()),
         }
     }
+}
+
+/// The last component of temp path `tmp`, which must be an undo temp name.
+fn tmp_name(tmp: &str) -> io::Result<String> {
+    let name = tmp.rsplit('/').next().unwrap_or_default();
+    if !name.starts_with(TEMP_PREFIX) {
+        return Err(io::Error::other(format!(
+            "{tmp:?} is not an undo temp name"
+        )));
+    }
+    Ok(name.to_owned())
 }
 
 /// A file or symlink written under a temp name beside its target.
@@ -264,9 +302,19 @@ impl Staged {
     }
 }
 
+/// A fresh temp name for a file staged beside `path`: the same directory, a name of
+/// its own.
+pub fn temp_beside(path: &str) -> String {
+    let name = temp_name();
+    match path.rsplit_once('/') {
+        Some((d, _)) => format!("{d}/{name}"),
+        None => name,
+    }
+}
+
 fn temp_name() -> String {
     format!(
-        ".ctask-undo-{}-{}",
+        "{TEMP_PREFIX}{}-{}",
         std::process::id(),
         crate::session::dirfd::random_hex(6)
     )

@@ -6,6 +6,7 @@ use std::path::Path;
 use serde::Serialize;
 
 use super::history::{self, Change, Record, RecordKind, State};
+use super::staged;
 use super::store::Store;
 use super::tree::{self, Tree};
 use super::view::{open_ctask, restorable};
@@ -160,7 +161,10 @@ pub fn undo(ws: &Path, opts: &UndoOptions, sopts: SessionOptions) -> Result<Undo
             })
             .map(|(_, c)| c)
             .collect();
-        apply_all(&tree, store.as_ref(), &todo, &mut failures);
+        let id = session.id();
+        apply_all(&tree, store.as_ref(), &todo, &mut failures, (&ctask, &id));
+        // Whatever a failure left staged goes before the end's capture.
+        staged::clear(ws, &ctask, &id, &mut report.warnings);
     }
     report.items = items;
     let outcome = session.end(Ending::child_exit(if blocked || !failures.is_empty() {
@@ -320,10 +324,27 @@ fn not_restorable(c: &Change, store: Option<&Store>) -> Option<String> {
 /// made durable (an `fsync` each up to 256 files, else one `syncfs`), then each is renamed
 /// into place (or the path removed) — so a crash leaves every file either old or new — and
 /// the directories concerned are synced.
-fn apply_all(tree: &Tree, store: Option<&Store>, todo: &[&Change], failures: &mut Vec<String>) {
+fn apply_all(
+    tree: &Tree,
+    store: Option<&Store>,
+    todo: &[&Change],
+    failures: &mut Vec<String>,
+    (ctask, id): (&crate::session::dirfd::Dir, &str),
+) {
+    // The temp names are listed (durably) before the first is written.
+    let temps: Vec<Option<String>> = todo
+        .iter()
+        .map(|c| c.before.as_ref().map(|_| tree::temp_beside(&c.path)))
+        .collect();
+    let listed: Vec<String> = temps.iter().flatten().cloned().collect();
+    if let Err(e) = staged::write(ctask, id, &listed) {
+        failures.push(format!("cannot list the temp files to stage: {e}"));
+        return;
+    }
+    crashpoint::hit("undo.staged_listed");
     let mut staged = Vec::new();
-    for c in todo {
-        match stage(tree, store, c) {
+    for (c, tmp) in todo.iter().zip(&temps) {
+        match stage(tree, store, c, tmp.as_deref()) {
             Ok(s) => staged.push((c, s)),
             Err(e) => failures.push(format!("{}: {e}", c.path)),
         }
@@ -362,21 +383,29 @@ fn apply_all(tree: &Tree, store: Option<&Store>, todo: &[&Change], failures: &mu
     }
 }
 
-/// Writes the old side of `c` beside it (`None`: the path is to be removed).
-fn stage(tree: &Tree, store: Option<&Store>, c: &Change) -> std::io::Result<Option<tree::Staged>> {
-    match &c.before {
-        None => Ok(None),
-        Some(s) if s.kind == Kind::Symlink => tree
-            .stage_symlink(&c.path, s.target.as_deref().unwrap_or_default())
+/// Writes the old side of `c` beside it, at temp path `tmp` (`None`: the path is to be
+/// removed).
+fn stage(
+    tree: &Tree,
+    store: Option<&Store>,
+    c: &Change,
+    tmp: Option<&str>,
+) -> std::io::Result<Option<tree::Staged>> {
+    let (Some(s), Some(tmp)) = (&c.before, tmp) else {
+        return Ok(None);
+    };
+    match s {
+        s if s.kind == Kind::Symlink => tree
+            .stage_symlink(&c.path, tmp, s.target.as_deref().unwrap_or_default())
             .map(Some),
-        Some(s) => {
+        s => {
             let d = s
                 .digest()
                 .ok_or_else(|| std::io::Error::other("no content hash"))?;
             let bytes = store
                 .and_then(|st| st.get(&d, s.size).ok().flatten())
                 .ok_or_else(|| std::io::Error::other("stored content vanished"))?;
-            tree.stage_file(&c.path, &bytes, s.mode.unwrap_or(0o644))
+            tree.stage_file(&c.path, tmp, &bytes, s.mode.unwrap_or(0o644))
                 .map(Some)
         }
     }
