@@ -125,3 +125,62 @@ fn a_planted_list_of_undo_temp_files_removes_nothing() {
     assert!(text.contains(".ctask-undo-1-aa"), "{text}");
     assert!(text.contains("other.txt"), "{text}");
 }
+
+/// Whether `p` is a directory (not following a symlink).
+fn is_dir(p: &Path) -> bool {
+    fs::symlink_metadata(p).is_ok_and(|m| m.is_dir())
+}
+
+/// Undo of a session that added files in new directories removes the directories it
+/// empties; a directory that held a file before the session, or holds anything now, stays;
+/// redo makes them again.
+#[test]
+fn undo_removes_the_directories_it_empties_and_redo_makes_them_again() {
+    let env = Env::new();
+    let ws = env.new_ws("Dirs");
+    session(
+        &env,
+        &ws,
+        "mkdir -p old kept && echo a > old/a.txt && echo k > kept/k.txt",
+    );
+    session(
+        &env,
+        &ws,
+        "mkdir -p new/dir/deeper shared && echo f > new/dir/deeper/file && echo g > new/g.txt \
+         && echo s > shared/s.txt && echo b > old/b.txt && rm old/a.txt && echo x > kept/x.txt",
+    );
+    // Not the session's: a file put in `shared/` afterwards, by someone else.
+    fs::write(ws.join("shared/mine.txt"), "mine\n").expect("write");
+    // Only `old/b.txt` first: `old/` is left empty, but it held `a.txt` before the session.
+    env.run(&["undo", path_str(&ws), "old/b.txt"]).ok();
+    assert!(!ws.join("old/b.txt").exists());
+    assert!(
+        is_dir(&ws.join("old")),
+        "old/ held a file before the session"
+    );
+    // Then the whole session, by a fresh session's view (the partial undo is the newest
+    // record now, so name the session).
+    let h = history_json(&env, &ws);
+    let target = h["sessions"][1]["session_id"]
+        .as_str()
+        .expect("id")
+        .to_owned();
+    let out = env.run(&["undo", path_str(&ws), "--session", &target, "--force"]);
+    out.ok();
+    assert!(!ws.join("new").exists(), "new/ is left: {}", out.stdout);
+    assert!(
+        is_dir(&ws.join("shared")),
+        "shared/ holds a file of someone else"
+    );
+    assert!(ws.join("shared/mine.txt").exists());
+    assert!(!ws.join("shared/s.txt").exists());
+    assert!(is_dir(&ws.join("kept")));
+    assert_eq!(fs::read_to_string(ws.join("old/a.txt")).expect("a"), "a\n");
+    // Redo: the undo of the undo makes the directories again.
+    env.run(&["undo", path_str(&ws)]).ok();
+    assert_eq!(
+        fs::read_to_string(ws.join("new/dir/deeper/file")).expect("file"),
+        "f\n"
+    );
+    assert_eq!(fs::read_to_string(ws.join("new/g.txt")).expect("g"), "g\n");
+}

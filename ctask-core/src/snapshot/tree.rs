@@ -263,6 +263,24 @@ impl Tree {
         }
     }
 
+    /// Removes directory `path` when it is empty (not a symlink to one); returns whether
+    /// it was removed.
+    pub fn remove_empty_dir(&self, path: &str) -> io::Result<bool> {
+        let Some((dir, name)) = self.parent(path, false)? else {
+            return Ok(false);
+        };
+        match rustix::fs::unlinkat(&dir, name, AtFlags::REMOVEDIR) {
+            Ok(()) => self.touch(&dir).map(|()| true),
+            Err(
+                rustix::io::Errno::NOTEMPTY
+                | rustix::io::Errno::EXIST
+                | rustix::io::Errno::NOENT
+                | rustix::io::Errno::NOTDIR,
+            ) => Ok(false),
+            Err(e) => Err(e.into()),
+        }
+    }
+
     /// Removes the file or symlink at `path` (absent: nothing to do).
     pub fn remove(&self, path: &str) -> io::Result<()> {
         let Some((dir, name)) = self.parent(path, false)? else {

@@ -163,6 +163,14 @@ pub fn undo(ws: &Path, opts: &UndoOptions, sopts: SessionOptions) -> Result<Undo
             .collect();
         let id = session.id();
         apply_all(&tree, store.as_ref(), &todo, &mut failures, (&ctask, &id));
+        let all = if opts.outside {
+            &record.outside
+        } else {
+            &record.changes
+        };
+        if failures.is_empty() {
+            prune_dirs(&tree, &todo, all, &mut failures);
+        }
         // Whatever a failure left staged goes before the end's capture.
         staged::clear(ws, &ctask, &id, &mut report.warnings);
     }
@@ -380,6 +388,37 @@ fn apply_all(
     }
     if let Err(e) = tree.sync_dirs() {
         failures.push(format!("cannot make the restored files durable: {e}"));
+    }
+}
+
+/// Removes the directories the removals of `todo` left empty, deepest first, while no
+/// path of `all` (the record's list) existed under them before the session: the state
+/// given back had no such directory. A directory holding anything is never removed.
+fn prune_dirs(tree: &Tree, todo: &[&Change], all: &[Change], failures: &mut Vec<String>) {
+    let had_before = |d: &str| {
+        all.iter().any(|c| {
+            c.before.is_some()
+                && c.path.starts_with(d)
+                && c.path.as_bytes().get(d.len()) == Some(&b'/')
+        })
+    };
+    let mut dirs = std::collections::BTreeSet::new();
+    for c in todo.iter().filter(|c| c.before.is_none()) {
+        let mut p = c.path.as_str();
+        while let Some((d, _)) = p.rsplit_once('/') {
+            dirs.insert(d);
+            p = d;
+        }
+    }
+    let mut dirs: Vec<&str> = dirs.into_iter().filter(|d| !had_before(d)).collect();
+    dirs.sort_by_key(|d| std::cmp::Reverse(d.matches('/').count()));
+    for d in dirs {
+        if let Err(e) = tree.remove_empty_dir(d) {
+            failures.push(format!("{d}: {e}"));
+        }
+    }
+    if let Err(e) = tree.sync_dirs() {
+        failures.push(format!("cannot make the removed directories durable: {e}"));
     }
 }
 
