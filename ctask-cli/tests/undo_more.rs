@@ -184,3 +184,33 @@ fn undo_removes_the_directories_it_empties_and_redo_makes_them_again() {
     );
     assert_eq!(fs::read_to_string(ws.join("new/g.txt")).expect("g"), "g\n");
 }
+
+/// A session whose owner was killed is recovered with the changes made before it while
+/// nobody was there: `history` counts them and `undo --outside` gives them back.
+#[test]
+fn a_recovered_session_records_its_outside_changes() {
+    let env = Env::new();
+    let ws = env.new_ws("Recovered outside");
+    session(&env, &ws, "echo one > a.txt; echo stays > b.txt");
+    // While nobody is there.
+    fs::write(ws.join("a.txt"), "two\n").expect("write");
+    fs::write(ws.join("o.txt"), "outside\n").expect("write");
+    fs::remove_file(ws.join("b.txt")).expect("rm");
+    let id = dead_session(&env, &ws, "echo agent > d.txt");
+    session(&env, &ws, "true");
+    let rec = record_of(&env, &ws, &id);
+    assert_eq!(
+        rec["outside"],
+        serde_json::json!({"added": 1, "deleted": 1, "modified": 1}),
+        "{rec}"
+    );
+    assert_eq!(rec["changes"]["added"], 1, "{rec}");
+    assert_eq!(rec["outside_restorable"], true, "{rec}");
+    env.run(&["undo", path_str(&ws), "--session", &id, "--outside"])
+        .ok();
+    assert_eq!(fs::read_to_string(ws.join("a.txt")).expect("a"), "one\n");
+    assert_eq!(fs::read_to_string(ws.join("b.txt")).expect("b"), "stays\n");
+    assert!(!ws.join("o.txt").exists());
+    // The agent's own change is not touched by an undo of the outside changes.
+    assert_eq!(fs::read_to_string(ws.join("d.txt")).expect("d"), "agent\n");
+}
