@@ -169,7 +169,7 @@ pub fn undo(ws: &Path, opts: &UndoOptions, sopts: SessionOptions) -> Result<Undo
             &record.changes
         };
         if failures.is_empty() {
-            prune_dirs(&tree, &todo, all, &mut failures);
+            prune_dirs(&tree, &todo, all, &mut report.warnings);
         }
         // Whatever a failure left staged goes before the end's capture.
         staged::clear(ws, &ctask, &id, &mut report.warnings);
@@ -345,7 +345,14 @@ fn apply_all(
         .map(|c| c.before.as_ref().map(|_| tree::temp_beside(&c.path)))
         .collect();
     let listed: Vec<String> = temps.iter().flatten().cloned().collect();
-    if let Err(e) = staged::write(ctask, id, &listed) {
+    let written = if listed.is_empty() {
+        Ok(())
+    } else if crashpoint::fail("undo.list_staged") {
+        Err(Error::invalid("injected fault"))
+    } else {
+        staged::write(ctask, id, &listed)
+    };
+    if let Err(e) = written {
         failures.push(format!("cannot list the temp files to stage: {e}"));
         return;
     }
@@ -393,8 +400,9 @@ fn apply_all(
 
 /// Removes the directories the removals of `todo` left empty, deepest first, while no
 /// path of `all` (the record's list) existed under them before the session: the state
-/// given back had no such directory. A directory holding anything is never removed.
-fn prune_dirs(tree: &Tree, todo: &[&Change], all: &[Change], failures: &mut Vec<String>) {
+/// given back had no such directory. A directory holding anything is never removed; one
+/// that cannot be removed is a warning (every file is already as it was).
+fn prune_dirs(tree: &Tree, todo: &[&Change], all: &[Change], warnings: &mut Vec<String>) {
     let had_before = |d: &str| {
         all.iter().any(|c| {
             c.before.is_some()
@@ -413,12 +421,17 @@ fn prune_dirs(tree: &Tree, todo: &[&Change], all: &[Change], failures: &mut Vec<
     let mut dirs: Vec<&str> = dirs.into_iter().filter(|d| !had_before(d)).collect();
     dirs.sort_by_key(|d| std::cmp::Reverse(d.matches('/').count()));
     for d in dirs {
-        if let Err(e) = tree.remove_empty_dir(d) {
-            failures.push(format!("{d}: {e}"));
+        let removed = if crashpoint::fail("undo.remove_dir") {
+            Err(std::io::Error::other("injected fault"))
+        } else {
+            tree.remove_empty_dir(d)
+        };
+        if let Err(e) = removed {
+            warnings.push(format!("the emptied directory {d:?} was left: {e}"));
         }
     }
     if let Err(e) = tree.sync_dirs() {
-        failures.push(format!("cannot make the removed directories durable: {e}"));
+        warnings.push(format!("the removed directories may not be durable: {e}"));
     }
 }
 
