@@ -679,7 +679,7 @@ fn undo_faults_name_what_failed_and_leave_the_tree_whole() {
         .iter()
         .filter(|l| l.event == "end" && l.get("agent") == Some("sh"))
         .filter_map(|l| l.get("id").map(str::to_owned))
-        .last()
+        .next_back()
         .expect("the session's end line");
     let mut cmd = env.cmd(&["undo", path_str(&ws), "--session", &target]);
     cmd.env("CTASK_FAIL_AT", "undo.remove_dir");

@@ -163,6 +163,8 @@ pub fn undo(ws: &Path, opts: &UndoOptions, sopts: SessionOptions) -> Result<Undo
             .collect();
         let id = session.id();
         apply_all(&tree, store.as_ref(), &todo, &mut failures, (&ctask, &id));
+        // Whatever a failure left staged goes before the end's capture.
+        staged::clear(ws, &ctask, &id, &mut report.warnings);
         let all = if opts.outside {
             &record.outside
         } else {
@@ -171,8 +173,6 @@ pub fn undo(ws: &Path, opts: &UndoOptions, sopts: SessionOptions) -> Result<Undo
         if failures.is_empty() {
             prune_dirs(&tree, &todo, all, &mut report.warnings);
         }
-        // Whatever a failure left staged goes before the end's capture.
-        staged::clear(ws, &ctask, &id, &mut report.warnings);
     }
     report.items = items;
     let outcome = session.end(Ending::child_exit(if blocked || !failures.is_empty() {
