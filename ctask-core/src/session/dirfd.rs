@@ -37,15 +37,20 @@ pub const SYNC_EACH_MAX: usize = 256;
 /// Makes `files` durable — each a directory and a name in it (`"."`: the directory
 /// itself) — by an `fsync` of each when there are at most [`SYNC_EACH_MAX`], else by one
 /// `syncfs` of the filesystem `fs` is on (which also waits for every other program's
-/// pending writes there). A name is opened without following a symlink.
+/// pending writes there). A name is opened without following a symlink; an error names
+/// the file it concerns.
 pub fn sync_files(fs: BorrowedFd<'_>, files: &[(BorrowedFd<'_>, &str)]) -> io::Result<()> {
     if files.len() > SYNC_EACH_MAX {
         return Ok(rustix::fs::syncfs(fs)?);
     }
     for (dir, name) in files {
         let flags = OFlags::RDONLY | OFlags::NOFOLLOW | OFlags::NONBLOCK | OFlags::CLOEXEC;
-        let fd = rustix::fs::openat(dir, *name, flags, Mode::empty())?;
-        rustix::fs::fsync(&fd)?;
+        rustix::fs::openat(dir, *name, flags, Mode::empty())
+            .and_then(|fd| rustix::fs::fsync(&fd))
+            .map_err(|e| {
+                let e = io::Error::from(e);
+                io::Error::new(e.kind(), format!("{name}: {e}"))
+            })?;
     }
     Ok(())
 }
@@ -422,7 +427,7 @@ mod tests {
         // One by one: a name that is not there, or is a symlink, is an error.
         names.push("missing".into());
         let e = d.sync_names(&names).unwrap_err().to_string();
-        assert!(e.contains("No such file"), "{e}");
+        assert!(e.contains("missing: No such file"), "{e}");
         std::os::unix::fs::symlink("f0", t.path().join("link")).unwrap();
         let e = d.sync_names(&["link".to_string()]).unwrap_err().to_string();
         assert!(e.contains(&t.path().display().to_string()), "{e}");
