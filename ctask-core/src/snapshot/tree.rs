@@ -4,11 +4,12 @@
 //! directory renamed over the target.
 
 use std::cell::RefCell;
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::fs::File;
 use std::io::{self, Read, Write};
 use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 use std::path::Path;
+use std::rc::Rc;
 
 use rustix::fs::{AtFlags, FileType, Mode, OFlags};
 use sha2::{Digest, Sha256};
@@ -26,10 +27,12 @@ const DIR_FLAGS: OFlags = OFlags::RDONLY
 /// How the name of every temp file undo stages begins.
 pub const TEMP_PREFIX: &str = ".ctask-undo-";
 
-/// The workspace root, opened once, and the directories whose entries changed since the
+/// The workspace root, opened once, the directories files are staged in (one descriptor
+/// each, however many files it gets), and the directories whose entries changed since the
 /// last [`Tree::sync_dirs`].
 pub struct Tree {
     root: OwnedFd,
+    staging: RefCell<HashMap<String, Rc<OwnedFd>>>,
     touched: RefCell<Touched>,
 }
 
@@ -52,6 +55,7 @@ impl Tree {
         let flags = OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC;
         Ok(Tree {
             root: rustix::fs::open(root, flags, Mode::empty())?,
+            staging: RefCell::default(),
             touched: RefCell::default(),
         })
     }
@@ -99,6 +103,23 @@ impl Tree {
             fd = next;
         }
         Ok(Some((fd, name)))
+    }
+
+    /// The directory to stage `path`'s temp file in (made as needed, opened once per
+    /// directory) and its last component.
+    fn staging_dir<'p>(&self, path: &'p str) -> io::Result<(Rc<OwnedFd>, &'p str)> {
+        let (key, name) = path.rsplit_once('/').unwrap_or(("", path));
+        if let Some(fd) = self.staging.borrow().get(key) {
+            return Ok((Rc::clone(fd), name));
+        }
+        let Some((fd, _)) = self.parent(path, true)? else {
+            return Err(io::ErrorKind::NotFound.into());
+        };
+        let fd = Rc::new(fd);
+        self.staging
+            .borrow_mut()
+            .insert(key.to_owned(), Rc::clone(&fd));
+        Ok((fd, name))
     }
 
     /// What is at `path` now (`None`: nothing), hashing a regular file; with `store`, its
@@ -161,9 +182,7 @@ impl Tree {
     /// synced: the caller makes every staged file durable at once ([`Tree::sync_staged`]).
     /// `tmp` is the temp file's path ([`temp_beside`]).
     pub fn stage_file(&self, path: &str, tmp: &str, bytes: &[u8], mode: u32) -> io::Result<Staged> {
-        let Some((dir, name)) = self.parent(path, true)? else {
-            return Err(io::ErrorKind::NotFound.into());
-        };
+        let (dir, name) = self.staging_dir(path)?;
         let tmp = tmp_name(tmp)?;
         let flags =
             OFlags::WRONLY | OFlags::CREATE | OFlags::EXCL | OFlags::NOFOLLOW | OFlags::CLOEXEC;
@@ -194,9 +213,7 @@ impl Tree {
 
     /// A symlink to `target` in a temp name beside `path`, like [`Tree::stage_file`].
     pub fn stage_symlink(&self, path: &str, tmp: &str, target: &str) -> io::Result<Staged> {
-        let Some((dir, name)) = self.parent(path, true)? else {
-            return Err(io::ErrorKind::NotFound.into());
-        };
+        let (dir, name) = self.staging_dir(path)?;
         let tmp = tmp_name(tmp)?;
         rustix::fs::symlinkat(target, &dir, &tmp)?;
         Ok(Staged {
@@ -307,7 +324,7 @@ fn tmp_name(tmp: &str) -> io::Result<String> {
 
 /// A file or symlink written under a temp name beside its target.
 pub struct Staged {
-    dir: OwnedFd,
+    dir: Rc<OwnedFd>,
     tmp: String,
     name: String,
     symlink: bool,
