@@ -327,12 +327,6 @@ impl Dir {
         sync_files(fd, &files).map_err(|e| Error::io(&self.path, e))
     }
 
-    /// Flushes the whole filesystem the directory is on (`syncfs`): one call makes every
-    /// file written in it durable.
-    pub fn sync_fs(&self) -> Result<()> {
-        rustix::fs::syncfs(&self.fd).map_err(|e| Error::io(&self.path, e.into()))
-    }
-
     /// Size in bytes and modification time of `name` (not following a symlink).
     pub fn size_of(&self, name: &str) -> Option<(u64, Option<std::time::SystemTime>)> {
         let st = rustix::fs::statat(&self.fd, name, AtFlags::SYMLINK_NOFOLLOW).ok()?;

@@ -21,9 +21,6 @@ pub const OBJECTS_DIR: &str = "objects";
 pub(crate) const TEMP_PREFIX: &str = "tmp-";
 /// zstd level: the fastest of the ordinary levels (measured in docs/undo.md).
 const LEVEL: i32 = 1;
-/// Up to this many new loose objects are made durable one `fsync` each; above, one
-/// `syncfs`.
-const SYNC_EACH_MAX: usize = 256;
 
 /// An open store.
 #[derive(Debug)]
@@ -344,18 +341,7 @@ impl Store {
         drop(st);
         if !loose.is_empty() {
             touched = true;
-            if loose.len() <= SYNC_EACH_MAX {
-                for name in &loose {
-                    let file = self
-                        .dir
-                        .open_file(name, libc::O_RDONLY, 0)
-                        .map_err(|e| Error::io(self.dir.join(name), e))?;
-                    file.sync_all()
-                        .map_err(|e| Error::io(self.dir.join(name), e))?;
-                }
-            } else {
-                self.dir.sync_fs()?;
-            }
+            self.dir.sync_names(&loose)?;
         }
         if touched {
             self.dir.sync()?;
