@@ -223,3 +223,43 @@ fn a_recovered_session_records_its_outside_changes() {
     // The agent's own change is not touched by an undo of the outside changes.
     assert_eq!(fs::read_to_string(ws.join("d.txt")).expect("d"), "agent\n");
 }
+
+/// A dead session of a workspace that has a store but has since turned snapshots off
+/// (`snapshots: false` in task.yaml) is recovered without a history record or new
+/// contents: recovery keeps the workspace's settings.
+#[test]
+fn recovery_keeps_snapshots_off_when_the_workspace_turned_them_off() {
+    let env = Env::new();
+    let ws = env.new_ws("Recover off");
+    session(&env, &ws, "echo one > a.txt");
+    let records_before = fs::read_dir(ctask_dir(&ws).join("history"))
+        .unwrap()
+        .count();
+    let task = ws.join("task.yaml");
+    let mut text = fs::read_to_string(&task).unwrap();
+    text.push_str("snapshots: false\n");
+    fs::write(&task, text).unwrap();
+    let objects = || -> Vec<String> {
+        let mut v: Vec<String> = fs::read_dir(ctask_dir(&ws).join("objects"))
+            .unwrap()
+            .flatten()
+            .map(|e| e.file_name().to_string_lossy().into_owned())
+            .collect();
+        v.sort();
+        v
+    };
+    let stored_before = objects();
+    let id = dead_session(&env, &ws, "echo two > a.txt; echo new > b.txt");
+    session(&env, &ws, "true");
+    let log = fs::read_to_string(ws.join("logs/sessions.log")).unwrap();
+    assert!(
+        log.lines()
+            .any(|l| l.contains(" end ") && l.contains(&id) && l.contains("owner_died")),
+        "{log}"
+    );
+    let records_after = fs::read_dir(ctask_dir(&ws).join("history"))
+        .unwrap()
+        .count();
+    assert_eq!(records_after, records_before, "a record was written");
+    assert_eq!(objects(), stored_before, "contents were stored");
+}

@@ -51,6 +51,7 @@ impl Session {
                     &v.ws.dir,
                     &v.paths,
                     &lease,
+                    &opts.snapshots,
                     &opts.capture,
                     opts.summary_manifest_max,
                     &mut warnings,

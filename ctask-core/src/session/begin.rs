@@ -137,6 +137,7 @@ fn begin_owned(
                 &v.ws.dir,
                 &v.paths,
                 &lease,
+                &opts.snapshots,
                 &opts.capture,
                 opts.summary_manifest_max,
                 &mut warnings,

@@ -27,11 +27,13 @@ pub struct Recovery {
     pub capture: Option<Capture>,
 }
 
-/// Closes the session of dead lease `l` (the caller holds `session.lock`).
+/// Closes the session of dead lease `l` (the caller holds `session.lock`), with the
+/// workspace's snapshot settings `snap`.
 pub fn recover_dead(
     ws: &Path,
     paths: &CtaskPaths,
     l: &Lease,
+    snap: &crate::snapshot::Settings,
     opts: &CaptureOptions,
     summary_max: usize,
     warnings: &mut Vec<String>,
@@ -93,7 +95,7 @@ pub fn recover_dead(
     let owner = if undo { l.session_id.as_str() } else { "" };
     crate::snapshot::staged::clear(ws, &dirs.ctask, owner, warnings);
     let (mut capture, mut snap) =
-        crate::snapshot::recovery_capture(ws, &paths.dir, opts, cache, warnings)?;
+        crate::snapshot::recovery_capture(ws, &paths.dir, snap, opts, cache, warnings)?;
     let changes = match &start {
         Some(s) => diff::diff(s, &capture.manifest),
         None => Diff::default(),

@@ -187,17 +187,23 @@ impl Pending {
     }
 }
 
-/// Recovery's capture of a dead session: with the store when the workspace has one; the
-/// history record written before the summary; `after` runs once the summary is written.
+/// Recovery's capture of a dead session: with the store when the workspace has one and
+/// `settings` (the recovering caller's, i.e. the workspace's) keep snapshots; the history
+/// record is written before the summary.
 pub(crate) fn recovery_capture(
     ws: &Path,
     ctask_path: &Path,
+    settings: &Settings,
     opts: &CaptureOptions,
     cache: Option<&Manifest>,
     warnings: &mut Vec<String>,
 ) -> Result<(Capture, Pending)> {
-    let settings = Settings::default();
-    let store = open_store(ctask_path, &settings, false, warnings);
+    let settings = settings.clone();
+    let store = if settings.enabled {
+        open_store(ctask_path, &settings, false, warnings)
+    } else {
+        None
+    };
     let capture = manifest::capture_stored(ws, opts, cache, store.as_ref())?;
     let complete = store.as_ref().is_some_and(|s| s.failed() == 0) && cache.is_some();
     Ok((
