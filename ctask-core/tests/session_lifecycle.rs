@@ -498,3 +498,24 @@ fn a_forked_copy_is_inert() {
     let out = s.end(Ending::child_exit(0)).unwrap();
     assert_eq!(out.summary.exit_code, Some(0));
 }
+
+/// Status reads the lease, then the summary: a summary naming the lease's own session means
+/// that session ended in between (its summary is written before its lease is removed), so
+/// the workspace is reported free, not active with its own summary.
+#[test]
+fn a_summary_of_the_leases_own_session_means_it_has_ended() {
+    let f = fixture();
+    let s = Session::begin(&f.ws, opts()).unwrap();
+    let st = session::status(&f.ws, 30).unwrap();
+    assert_eq!(st.state.as_str(), "active");
+    let summary = ctask(&f.ws, "last-session-summary.json");
+    fs::write(&summary, format!("{{\"session_id\": \"{}\"}}\n", s.id())).unwrap();
+    let st = session::status(&f.ws, 30).unwrap();
+    assert_eq!(st.state.as_str(), "none");
+    assert!(st.lease.is_none());
+    // A summary of another session leaves the live owner active.
+    fs::write(&summary, "{\"session_id\": \"someone-else\"}\n").unwrap();
+    let st = session::status(&f.ws, 30).unwrap();
+    assert_eq!(st.state.as_str(), "active");
+    s.end(Ending::child_exit(0)).unwrap();
+}

@@ -78,7 +78,15 @@ pub fn status_of(ws_dir: &Path, stale_after_s: u64) -> Result<StatusReport> {
             None
         }
     };
-    let live = probe.state != State::None;
+    // The lease was read before the summary: a summary naming the lease's session means
+    // that session ended in between (its summary is written before its lease goes).
+    let ended = probe.lease.as_ref().is_some_and(|l| {
+        last_summary
+            .as_ref()
+            .is_some_and(|s| s.session_id == l.session_id)
+    });
+    let state = if ended { State::None } else { probe.state };
+    let live = state != State::None;
     let lease = probe.lease.filter(|_| live);
     let agent = lease.as_ref().and_then(|l| AgentStatus::of(l, Utc::now()));
     Ok(StatusReport {
@@ -86,14 +94,14 @@ pub fn status_of(ws_dir: &Path, stale_after_s: u64) -> Result<StatusReport> {
         agent_state_at: agent.as_ref().and_then(|a| a.at),
         agent_state_age_s: agent.as_ref().and_then(|a| a.age_s),
         agent_message: agent.and_then(|a| a.message),
-        state: probe.state,
+        state,
         mode: lease.as_ref().map(Lease::session_mode),
         heartbeat_age_s: lease.as_ref().and_then(|l| l.heartbeat_age_s(Utc::now())),
         tmux_session: lease.as_ref().and_then(|l| l.tmux_session.clone()),
         attached: lease
             .as_ref()
             .and_then(|l| l.tmux_session.as_deref())
-            .filter(|_| probe.state == State::Active)
+            .filter(|_| state == State::Active)
             .and_then(|name| Tmux::find().ok()?.attached(name)),
         lease,
         diagnostic,
