@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # make bench: build the release ctask binary and the harness, then build the test trees
-# under a temporary directory, measure and write docs/performance.md.
+# under a temporary directory, measure (snapshots on, the default, except where a row says
+# off) and write docs/performance.md.
 #
 # Environment: BENCH_SCALE (default 1; e.g. 0.1 for a quick trial: the report then goes to
 # the terminal only unless BENCH_OUT is set), BENCH_RUNS (default 5), BENCH_COLD_RUNS (default 3: runs with the
