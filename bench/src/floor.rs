@@ -294,7 +294,8 @@ pub fn report(b: &Bench, o: &mut String) {
         } else {
             format!(
                 "The per-file system calls alone, without hashing, exceed 2× the OpenSSL limit \
-                 on {}: no capture that opens and reads each file can meet the cold row there.",
+                 on {}: there, no capture that makes these calls for each file can meet the cold \
+                 row, however fast it hashes.",
                 over.join(", ")
             )
         }

@@ -101,6 +101,10 @@ pub struct Config {
     /// `BENCH_COLD_RUNS` (default 3): runs of each row measured with the page cache dropped
     /// (each reads the whole tree from disk).
     pub cold_runs: usize,
+    /// `BENCH_SNAP_COLD_RUNS` (default 3): runs of cold begin+end with snapshots on (each
+    /// fills a store from empty; the runs with snapshots off take turns with them, then go
+    /// on to `runs`).
+    pub snap_cold_runs: usize,
     /// `BENCH_KEEP=1`: keep the temporary directory.
     pub keep: bool,
     /// `BENCH_TMPDIR` (default `$TMPDIR` or `/tmp`): where the trees are built.
@@ -119,9 +123,14 @@ impl Config {
         let cold_runs: usize = var("BENCH_COLD_RUNS")
             .map_or(Ok(3), |v| v.parse())
             .map_err(|e| format!("BENCH_COLD_RUNS: {e}"))?;
-        if !(scale > 0.0 && scale <= 10.0) || runs == 0 || cold_runs == 0 {
+        let snap_cold_runs: usize = var("BENCH_SNAP_COLD_RUNS")
+            .map_or(Ok(3), |v| v.parse())
+            .map_err(|e| format!("BENCH_SNAP_COLD_RUNS: {e}"))?;
+        if !(scale > 0.0 && scale <= 10.0) || runs == 0 || cold_runs == 0 || snap_cold_runs == 0 {
             return Err(
-                "BENCH_SCALE must be in (0, 10], BENCH_RUNS and BENCH_COLD_RUNS at least 1".into(),
+                "BENCH_SCALE must be in (0, 10], BENCH_RUNS, BENCH_COLD_RUNS and \
+                        BENCH_SNAP_COLD_RUNS at least 1"
+                    .into(),
             );
         }
         // SAFETY: geteuid has no preconditions.
@@ -135,6 +144,7 @@ impl Config {
             scale,
             runs,
             cold_runs,
+            snap_cold_runs,
             drop_caches,
             keep: var("BENCH_KEEP").is_some_and(|v| v != "0"),
             tmp_base: var("BENCH_TMPDIR")

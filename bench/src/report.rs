@@ -121,7 +121,7 @@ pub fn markdown(b: &Bench) -> String {
         "Written by `make bench` (`bench/run.sh`, harness in `bench/`) on {} UTC; the run took {:.0} s. \
          Every figure above the hand-written notes at the end comes from that run (the notes \
          give the date of their own figures). Timed rows are the median of {} runs (the 10-file \
-         workspace: {}; rows with the page cache dropped: {}); CPU is user + system time of the process and what it waited for; peak RSS \
+         workspace: {}; rows with the page cache dropped: {}; cold begin+end with snapshots on: {}); CPU is user + system time of the process and what it waited for; peak RSS \
          is the largest `ru_maxrss` of the runs (from `wait4` in a small launcher process; `true` \
          measures {:.1} MiB that way).{}",
         b.started.format("%Y-%m-%d %H:%M"),
@@ -129,6 +129,7 @@ pub fn markdown(b: &Bench) -> String {
         cfg.runs,
         (cfg.runs * 3).max(10),
         cfg.cold_runs.min(cfg.runs),
+        cfg.snap_cold_runs.min(cfg.runs),
         b.rss_floor_kib as f64 / 1024.0,
         if cfg.scale == 1.0 {
             String::new()

@@ -126,15 +126,24 @@ impl Bench {
 
     /// Cold begin+end (no store, history, last summary or index), snapshots on and off in
     /// turn, each run from the same state; the store's size after each run with them on.
-    /// The off runs are issue 16's cold row (`resume_cold`).
+    /// The off runs (`runs`; the on ones: `BENCH_SNAP_COLD_RUNS`, at most `runs`) are
+    /// issue 16's cold row (`resume_cold`).
     pub(crate) fn cold_pair(&mut self, i: usize, runs: usize) -> Res<()> {
         let (key, dir) = (self.trees[i].key, self.trees[i].dir.clone());
         let objects = dir.join(".ctask").join(OBJECTS_DIR);
         let (mut on, mut off) = (Series::default(), Series::default());
         let mut store = Vec::new();
+        let on_runs = self.cfg.snap_cold_runs.min(runs);
         for r in 0..runs {
             // Which one goes first alternates, so neither always follows the other.
-            for snap in [r % 2 == 0, r % 2 == 1] {
+            let order = if r >= on_runs {
+                &[false][..]
+            } else if r % 2 == 0 {
+                &[true, false][..]
+            } else {
+                &[false, true][..]
+            };
+            for &snap in order {
                 self.set_snapshots(snap)?;
                 forget_all(&dir)?;
                 let x = self.once(&mut self.resume(&dir), None, Out::Null)?;
@@ -303,12 +312,14 @@ pub fn report(b: &Bench, o: &mut String) {
          *snapshots* column of the table of all measurements says which rows ran with which). \
          Cold begin+end removes the store (`.ctask/objects`), the history, the last summary and \
          the index before each run, so begin hashes (and, on, stores) every file; on and off \
-         runs take turns. The store's size is the bytes of the files under `.ctask/objects` \
+         runs take turns ({} runs on, the median; the off runs go on to {}). The store's size is the bytes of the files under `.ctask/objects` \
          after such a run (median), against the tree's bytes; a store keeps one copy of each \
          distinct content, so the ratio depends on how many the tree has (given; trees a and b \
          draw theirs from a pool). The undo row: a session whose agent appends a line to 1 % of \
          the files (a new random choice each run), then `ctask undo`, timed alone, against the \
-         begin+end with no change (snapshots on)."
+         begin+end with no change (snapshots on).\n",
+        b.config().snap_cold_runs.min(b.config().runs),
+        b.config().runs
     );
     let checked: Vec<String> = b
         .snaps
