@@ -38,7 +38,8 @@ const SESSION_POINTS: &[&str] = &[
     "begin.start_line",
     "end.before_capture",
     "end.captured",
-    "store.object_renamed",
+    "store.object_packed",
+    "store.pack_written",
     "snapshot.objects_synced",
     "snapshot.history_written",
     "finalize.write_locked",
@@ -66,6 +67,10 @@ const RECOVERY_POINTS: &[(&str, &str)] = &[
     ),
     ("finalize.summary_written", "recovery.finalized_end_line"),
 ];
+
+/// Points reached only when a content too large for a pack is stored (tested by
+/// `kill_9_while_a_large_content_is_stored`).
+const LOOSE_POINTS: &[&str] = &["store.object_renamed"];
 
 /// Points inside `ctask undo` (tested by `kill_9_inside_undo`).
 const UNDO_POINTS: &[&str] = &[
@@ -386,6 +391,7 @@ fn every_crash_point_is_tested() {
         .copied()
         .chain(RECOVERY_POINTS.iter().flat_map(|(a, b)| [*a, *b]))
         .chain(UNDO_POINTS.iter().copied())
+        .chain(LOOSE_POINTS.iter().copied())
         .collect();
     let untested: Vec<String> = found
         .iter()
@@ -619,6 +625,37 @@ fn kill_9_inside_undo() {
             let rec = read_json(&ctask_dir(&ws).join(format!("history/{undo_id}.json")))
                 .unwrap_or_else(|| panic!("{point}: no history record of the undo"));
             assert_eq!(rec["kind"], "undo", "{point}");
+            check_log_pairs(&ws, true);
+        }
+    }
+}
+
+/// `kill -9` right after a content above the pack size (a loose object) is stored at end:
+/// the next begin recovers the session, which records the file, and its content can be
+/// shown from the store.
+#[test]
+fn kill_9_while_a_large_content_is_stored() {
+    for point in LOOSE_POINTS {
+        for n in 0..runs() {
+            let env = Env::new();
+            let ws = setup(&env, "Loose crash");
+            let script = "{ echo big; head -c 400000 /dev/zero; } > big.bin";
+            let mut cmd = env.cmd(&sh_args(&ws, &[], script, &[]));
+            cmd.env("CTASK_CRASH_AT", point);
+            let out = Bg::spawn(cmd).wait();
+            assert_eq!(out.signal(), Some(libc::SIGKILL), "{point} ({n}): {out:#?}");
+            let id = lease_id(&ws).expect("the dead session's lease is left behind");
+            env.run(&sh_args(&ws, &[], "true", &[])).ok();
+            let lines = log_lines(&ws);
+            let end = lines
+                .iter()
+                .find(|l| l.event == "end" && l.get("id") == Some(id.as_str()))
+                .unwrap_or_else(|| panic!("{point}: the dead session was not closed"));
+            assert_eq!(end.get("reason"), Some("owner_died"), "{point}");
+            assert_eq!(end.get("added"), Some("1"), "{point}");
+            let shown = env.run(&["show", path_str(&ws), "big.bin", "--session", &id]);
+            shown.ok();
+            assert_eq!(shown.stdout.len(), 400_004, "{point}: stored content");
             check_log_pairs(&ws, true);
         }
     }

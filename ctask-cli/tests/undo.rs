@@ -11,7 +11,7 @@ use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use common::{Bg, Env, ctask_dir, path_str, sh_args, sha256_hex, wait_for};
+use common::{Bg, Env, ctask_dir, path_str, sh_args, sha256_hex, store, wait_for};
 
 /// Every path of the tree but `.ctask/` and `logs/`: kind, permission bits, and the
 /// content (or a symlink's target).
@@ -53,16 +53,7 @@ fn history_json(env: &Env, ws: &Path) -> serde_json::Value {
 }
 
 fn objects(ws: &Path) -> Vec<String> {
-    let mut v: Vec<String> = fs::read_dir(ctask_dir(ws).join("objects"))
-        .map(|rd| {
-            rd.flatten()
-                .map(|e| e.file_name().to_string_lossy().into_owned())
-                .filter(|n| n.len() == 64)
-                .collect()
-        })
-        .unwrap_or_default();
-    v.sort();
-    v
+    store::stored(ws)
 }
 
 fn log_len(ws: &Path) -> usize {
@@ -319,7 +310,7 @@ fn removed_objects_make_a_session_not_restorable() {
     session(&env, &ws, "printf 'v1\\n' > f.txt");
     session(&env, &ws, "printf 'v2\\n' > f.txt");
     let v1 = sha256_hex(b"v1\n");
-    fs::remove_file(ctask_dir(&ws).join("objects").join(&v1)).unwrap();
+    store::remove(&ws, &v1);
     let now = state(&ws);
     assert_eq!(history_json(&env, &ws)["sessions"][0]["restorable"], false);
     let out = env.run(&["undo", path_str(&ws)]);
@@ -342,10 +333,8 @@ fn a_corrupted_object_is_refused_by_name_and_nothing_else_is_harmed() {
         "printf 'good a\\n' > a.txt; printf 'good b\\n' > b.txt",
     );
     session(&env, &ws, "printf 'a2\\n' > a.txt; printf 'b2\\n' > b.txt");
-    // a.txt's old content replaced by a valid frame of other bytes.
-    let obj = ctask_dir(&ws).join("objects").join(sha256_hex(b"good a\n"));
-    let other = ctask_dir(&ws).join("objects").join(sha256_hex(b"a2\n"));
-    fs::copy(&other, &obj).unwrap();
+    // A byte of a.txt's old content flipped where it is stored.
+    store::damage(&ws, &sha256_hex(b"good a\n"));
     let now = state(&ws);
     let out = env.run(&["undo", path_str(&ws)]);
     out.code_is(1);
@@ -482,4 +471,31 @@ fn show_prints_a_stored_content() {
     let out = env.run(&["show", path_str(&ws), "nope.txt"]);
     out.code_is(1);
     assert!(out.stderr.contains("nope.txt"), "{}", out.stderr);
+}
+
+/// The summary says when the end manifest is stored whole; a store removed since is filled
+/// again by the next begin (the summary's word is not taken for a store that is gone), and
+/// one pack per capture holds what it stored.
+#[test]
+fn a_removed_store_is_filled_again_at_the_next_begin() {
+    let env = Env::new();
+    let ws = env.new_ws("refill");
+    session(
+        &env,
+        &ws,
+        "printf 'one\\n' > a.txt; printf 'two\\n' > b.txt",
+    );
+    let summary: serde_json::Value = serde_json::from_slice(
+        &fs::read(ctask_dir(&ws).join("last-session-summary.json")).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(summary["snapshots_complete"], true, "{summary}");
+    assert_eq!(store::packs(&ws).len(), 2, "begin's pack and end's pack");
+    fs::remove_dir_all(store::objects_dir(&ws)).unwrap();
+    session(&env, &ws, "printf 'three\\n' > a.txt");
+    // b.txt did not change in the second session: its content was stored by its begin.
+    assert!(store::stored(&ws).contains(&sha256_hex(b"two\n")));
+    env.run(&["undo", path_str(&ws)]).ok();
+    assert_eq!(fs::read_to_string(ws.join("a.txt")).unwrap(), "one\n");
+    assert_eq!(fs::read_to_string(ws.join("b.txt")).unwrap(), "two\n");
 }

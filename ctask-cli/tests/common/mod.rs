@@ -8,6 +8,7 @@
 pub mod env;
 pub mod faces;
 pub mod proc;
+pub mod store;
 
 use std::collections::BTreeMap;
 use std::fs;

@@ -157,7 +157,10 @@ fn begin_owned(
     crashpoint::hit("begin.recovered");
     // Step 4: one capture, diffed against the last end manifest.
     let last = baseline::load(&v.paths, &v.ws.dir, &opts.capture, &mut warnings)?;
-    let last_id = last.summary.as_ref().map(|s| s.session_id.clone());
+    let stored_whole = last
+        .summary
+        .as_ref()
+        .is_some_and(|s| s.snapshots_complete == Some(true));
     // With snapshots on, the capture also stores the contents it reads (docs/undo.md).
     let (capture, snap) = crate::snapshot::begin_capture(
         &v.ws.dir,
@@ -167,7 +170,7 @@ fn begin_owned(
         &opts.capture,
         cache_of(&last),
         last.baseline.as_ref().map(|b| &b.manifest),
-        last_id.as_deref(),
+        stored_whole,
         reused,
         &mut warnings,
     )?;

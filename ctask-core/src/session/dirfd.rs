@@ -174,6 +174,17 @@ impl Dir {
         name: &str,
         fill: impl FnOnce(&mut dyn Write) -> io::Result<()>,
     ) -> Result<()> {
+        self.replace_with(name, fill)?;
+        self.sync()
+    }
+
+    /// [`Dir::write_atomic_with`] without the directory's fsync: the rename becomes
+    /// durable with the next fsync of this directory (the caller's next atomic write).
+    pub fn replace_with(
+        &self,
+        name: &str,
+        fill: impl FnOnce(&mut dyn Write) -> io::Result<()>,
+    ) -> Result<()> {
         let target = self.join(name);
         let (tmp_name, file) = self.create_temp()?;
         let result = (|| {
@@ -190,7 +201,7 @@ impl Dir {
             let _ = self.unlink(&tmp_name);
             return Err(Error::io(&target, e));
         }
-        self.sync()
+        Ok(())
     }
 
     /// Replaces `name` atomically with `bytes`.

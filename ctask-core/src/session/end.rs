@@ -178,14 +178,12 @@ fn end_inner(inner: &mut Inner, ending: Ending) -> Result<Outcome> {
     // 4. Under write.lock: summary, end line, start manifest, lease.
     match inner.role {
         Role::Owner => {
-            // The store's marker and retention first: once the summary is out, only the
-            // lease removal and the unlock are left (a prober sees the end at once).
+            // The store's retention first: once the summary is out, only the lease
+            // removal and the unlock are left (a prober sees the end at once).
             crate::snapshot::finish_end(
                 &inner.dirs.ctask,
                 &inner.snap,
-                &inner.id,
                 &summary.end_manifest,
-                true,
                 &mut warnings,
             );
             finalize(
@@ -260,6 +258,7 @@ fn build_summary(
         outside_changes: inner.outside_changes.clone(),
         ctask_version: Some(crate::VERSION.to_owned()),
         end_manifest_captured_at: Some(end.captured_at),
+        snapshots_complete: inner.snap.stored_whole(),
         end_manifest: end.entries,
         end_manifest_omitted: None,
     }

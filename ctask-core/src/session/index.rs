@@ -39,14 +39,16 @@ pub fn read(ctask_dir: &std::path::Path) -> Result<IndexFile> {
 }
 
 /// Writes the index of session `session_id` (its end manifest `entries`, captured at
-/// `captured_at`) atomically through the `.ctask/` directory descriptor `dir`.
+/// `captured_at`) atomically through the `.ctask/` directory descriptor `dir`. Its rename
+/// is made durable by the summary's write that follows in the same directory (an index
+/// that did not survive a power loss names an older session and is ignored).
 pub fn write_in(
     dir: &Dir,
     session_id: &str,
     captured_at: &DateTime<Utc>,
     entries: &[Entry],
 ) -> Result<()> {
-    dir.write_atomic_with(paths::INDEX, |w| {
+    dir.replace_with(paths::INDEX, |w| {
         binary::write_to(w, Role::Index, session_id, captured_at, entries)
     })
 }

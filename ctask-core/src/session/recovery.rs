@@ -109,6 +109,7 @@ pub fn recover_dead(
     drop(start);
     // The summary borrows the capture's entries for the writes, and gives them back.
     let mut s = dead_summary(l, &changes, &mut capture.manifest);
+    s.snapshots_complete = snap.stored_whole();
     crashpoint::hit("recovery.captured");
     let finalized = record::finalize(
         &dirs,
@@ -119,14 +120,6 @@ pub fn recover_dead(
     );
     capture.manifest.entries = std::mem::take(&mut s.end_manifest);
     finalized?;
-    crate::snapshot::finish_end(
-        &dirs.ctask,
-        &snap,
-        &l.session_id,
-        &capture.manifest.entries,
-        false,
-        warnings,
-    );
     crashpoint::hit("recovery.closed");
     warnings.push(format!(
         "session {} (pid {} on {}) ended without closing; its changes were recorded",
@@ -194,6 +187,7 @@ fn dead_summary(l: &Lease, changes: &Diff, end: &mut Manifest) -> Summary {
         outside_changes: None,
         ctask_version: Some(crate::VERSION.to_owned()),
         end_manifest_captured_at: Some(end.captured_at),
+        snapshots_complete: None,
         end_manifest: std::mem::take(&mut end.entries),
         end_manifest_omitted: None,
     }

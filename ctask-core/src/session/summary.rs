@@ -233,6 +233,10 @@ pub struct SummaryOf<M: ManifestField> {
         skip_serializing_if = "Option::is_none"
     )]
     pub end_manifest_captured_at: Option<DateTime<Utc>>,
+    /// With snapshots on: whether the store holds every content of the end manifest, so
+    /// the next begin need not look for missing ones (docs/undo.md).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub snapshots_complete: Option<bool>,
 }
 
 /// A full summary, as written to `last-session-summary.json`.
@@ -266,6 +270,7 @@ impl<M: ManifestField> SummaryOf<M> {
             end_manifest,
             end_manifest_omitted: self.end_manifest_omitted,
             end_manifest_captured_at: self.end_manifest_captured_at,
+            snapshots_complete: self.snapshots_complete,
         }
     }
 }
@@ -296,6 +301,7 @@ impl Summary {
             end_manifest: Omitted,
             end_manifest_omitted: self.end_manifest_omitted,
             end_manifest_captured_at: self.end_manifest_captured_at,
+            snapshots_complete: self.snapshots_complete,
         }
     }
 
@@ -483,6 +489,7 @@ mod tests {
             end_manifest: entries,
             end_manifest_omitted: None,
             end_manifest_captured_at: None,
+            snapshots_complete: None,
         }
     }
 

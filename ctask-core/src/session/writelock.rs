@@ -13,7 +13,9 @@
 //! The lock is created with its content in one step (a hard link of a complete temp file,
 //! which fails like `O_EXCL` when the lock exists), so a reader never sees it empty; on a
 //! file system without hard links (vfat, some FUSE/SMB) it is created with `O_CREAT|O_EXCL`
-//! and then written, as the reference tool does.
+//! and then written, as the reference tool does. Its content is not `fsync`ed: every
+//! process on the machine sees it whole at once, and after a power loss no holder is left
+//! — a lock that lost its content is judged by its mtime like any empty one.
 
 use std::io::{self, Write};
 use std::path::Path;
@@ -132,7 +134,7 @@ fn try_create(dir: &Dir, name: &str) -> Result<Option<WriteLock>> {
     let path = dir.join(name);
     let (token, body) = holder_body(&path)?;
     let (tmp, mut file) = dir.create_temp()?;
-    let written = file.write_all(&body).and_then(|()| file.sync_data());
+    let written = file.write_all(&body);
     drop(file);
     let linked = written.and_then(|()| dir.link(&tmp, name));
     let _ = dir.unlink(&tmp);
@@ -180,7 +182,7 @@ fn try_create_exclusive(dir: &Dir, name: &str) -> Result<Option<WriteLock>> {
         Err(e) if e.kind() == io::ErrorKind::AlreadyExists => return Ok(None),
         Err(e) => return Err(dirfd::nofollow_error(&path, e)),
     };
-    if let Err(e) = file.write_all(&body).and_then(|()| file.sync_data()) {
+    if let Err(e) = file.write_all(&body) {
         // Ours, but without its token yet: remove it directly.
         let _ = dir.unlink(name);
         return Err(Error::io(&path, e));

@@ -1,6 +1,6 @@
 //! What begin, end and recovery do for snapshots, each one call from the session code:
-//! capture with the store, store what the store lacks, write the history record, name the
-//! stored baseline in the marker, collect.
+//! capture with the store, store what the store lacks, write the history record, say
+//! whether the end manifest is stored whole (in the summary), collect.
 
 use std::path::Path;
 
@@ -31,7 +31,8 @@ pub(crate) struct Pending {
 }
 
 /// Begin's capture (or the one recovery just made, `reused`), with every content read
-/// stored; then, unless the marker says the baseline is stored whole, whatever the store
+/// stored; then, unless the last summary says its end manifest is stored whole
+/// (`stored_whole`, believed only of a store that already existed), whatever the store
 /// lacks is read and stored; the objects are made durable. A store that cannot be opened
 /// (a symlink in its place) turns snapshots off for the session, with a warning.
 #[allow(clippy::too_many_arguments)]
@@ -43,7 +44,7 @@ pub(crate) fn begin_capture(
     opts: &CaptureOptions,
     cache: Option<&Manifest>,
     base: Option<&Manifest>,
-    last_id: Option<&str>,
+    stored_whole: bool,
     reused: Option<Capture>,
     warnings: &mut Vec<String>,
 ) -> Result<(Capture, Pending)> {
@@ -64,9 +65,8 @@ pub(crate) fn begin_capture(
     let Some(store) = store else {
         return Ok((capture, pending));
     };
-    let marked = last_id.is_some() && store.marker().as_deref() == last_id;
     let mut complete = store.failed() == 0;
-    if !marked {
+    if !(stored_whole && !store.created()) {
         complete &= fill(ws, &store, &capture.manifest.entries);
     }
     store.sync()?;
@@ -169,29 +169,21 @@ pub(crate) fn record_end(
     crate::session::crashpoint::hit("snapshot.history_written");
 }
 
-/// Names the session in the marker when its end manifest is stored whole, then (with
-/// `collect`; recovery does not know the settings) collects under `write.lock`, keeping
-/// what `end` (the end manifest about to be the baseline) names.
-pub(crate) fn finish_end(
-    ctask: &Dir,
-    p: &Pending,
-    id: &str,
-    end: &[Entry],
-    collect: bool,
-    warnings: &mut Vec<String>,
-) {
+/// Collects under `write.lock` (at end; recovery does not know the settings), keeping what
+/// `end` (the end manifest about to be the baseline) names.
+pub(crate) fn finish_end(ctask: &Dir, p: &Pending, end: &[Entry], warnings: &mut Vec<String>) {
     let Some(store) = &p.store else { return };
-    let complete = p.complete && store.failed() == 0;
-    let marked = store.set_marker(if complete { Some(id) } else { None });
-    let collected = marked.and_then(|()| {
-        if collect {
-            retention::collect(ctask, store, &p.settings, end)
-        } else {
-            Ok(())
-        }
-    });
-    if let Err(e) = collected {
+    if let Err(e) = retention::collect(ctask, store, &p.settings, end) {
         warnings.push(format!("snapshot store: {e}"));
+    }
+}
+
+impl Pending {
+    /// With snapshots on: whether every content of the end manifest is stored (the start
+    /// manifest's were, and nothing the end capture read failed to be stored).
+    pub(crate) fn stored_whole(&self) -> Option<bool> {
+        let store = self.store.as_ref()?;
+        Some(self.complete && store.failed() == 0)
     }
 }
 

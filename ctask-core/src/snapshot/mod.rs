@@ -4,6 +4,7 @@
 
 pub mod history;
 mod hooks;
+mod pack;
 mod retention;
 pub mod store;
 pub mod tree;
@@ -74,7 +75,8 @@ pub(crate) fn is_snapshot_dir(name: &str) -> bool {
 }
 
 /// Whether the snapshot directory `dir` holds only what ctask writes there: regular files
-/// named as objects, the marker, temp objects, or history records (provisional cleanup).
+/// named as objects or packs, an old marker, temp files, or history records (provisional
+/// cleanup).
 pub(crate) fn holds_only_own_files(dir: &std::path::Path) -> bool {
     let Ok(rd) = std::fs::read_dir(dir) else {
         return false;
@@ -84,7 +86,8 @@ pub(crate) fn holds_only_own_files(dir: &std::path::Path) -> bool {
             let name = e.file_name();
             let ok_name = name.to_str().is_some_and(|n| {
                 store::is_object_name(n)
-                    || n == store::MARKER
+                    || store::is_pack_name(n)
+                    || n == store::OLD_MARKER
                     || n.starts_with("tmp-")
                     || n.starts_with(crate::fsio::TEMP_PREFIX)
                     || n.ends_with(".json")

@@ -6,7 +6,7 @@ use std::collections::{HashMap, HashSet};
 
 use super::Settings;
 use super::history::{self, Record};
-use super::store::{Store, hex};
+use super::store::{Store, unhex};
 use crate::error::Result;
 use crate::session::dirfd::Dir;
 use crate::session::manifest::Entry;
@@ -26,11 +26,8 @@ pub(crate) fn collect(ctask: &Dir, store: &Store, s: &Settings, baseline: &[Entr
     let _guard = WriteLock::acquire_in(ctask, WRITE_LOCK, writelock::OUTLAST)?;
     store.sweep_temp();
     let records = history::read_all(ctask)?;
-    let objects: HashMap<String, u64> = store.objects()?.into_iter().collect();
-    let mut live: HashSet<String> = baseline
-        .iter()
-        .filter_map(|e| e.sha256.as_ref().map(hex))
-        .collect();
+    let objects: HashMap<[u8; 32], u64> = store.objects()?.into_iter().collect();
+    let mut live: HashSet<[u8; 32]> = baseline.iter().filter_map(|e| e.sha256).collect();
     let base_bytes: u64 = live.iter().filter_map(|h| objects.get(h)).sum();
     let mut used = base_bytes;
     let mut kept = 0usize;
@@ -47,7 +44,7 @@ pub(crate) fn collect(ctask: &Dir, store: &Store, s: &Settings, baseline: &[Entr
             drop_ids.push(id.clone());
             continue;
         }
-        let new: Vec<String> = hashes(r).filter(|h| !live.contains(h)).collect();
+        let new: Vec<[u8; 32]> = hashes(r).filter(|h| !live.contains(h)).collect();
         let extra: u64 = new.iter().filter_map(|h| objects.get(h)).sum();
         if used + extra > s.max_bytes && kept > 0 {
             drop_ids.push(id.clone());
@@ -61,17 +58,14 @@ pub(crate) fn collect(ctask: &Dir, store: &Store, s: &Settings, baseline: &[Entr
     for id in &drop_ids {
         history::remove(ctask, id)?;
     }
-    for name in objects.keys().filter(|h| !live.contains(*h)) {
-        store.remove(name)?;
-    }
-    Ok(())
+    store.retain(&live)
 }
 
-fn hashes(r: &Record) -> impl Iterator<Item = String> + '_ {
+fn hashes(r: &Record) -> impl Iterator<Item = [u8; 32]> + '_ {
     r.changes
         .iter()
         .chain(&r.outside)
         .flat_map(|c| [c.before.as_ref(), c.after.as_ref()])
         .flatten()
-        .filter_map(|s| s.sha256.clone())
+        .filter_map(|s| s.sha256.as_deref().and_then(unhex))
 }

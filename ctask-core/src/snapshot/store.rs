@@ -1,27 +1,28 @@
-//! The object store `.ctask/objects/`: file contents by SHA-256, each a zstd frame in a
-//! file named by the 64 hex digits of the content's hash, written once (temp file, then
-//! rename) and never modified. A marker file `complete` names the session whose end
-//! manifest is stored in full (docs/undo.md).
+//! The object store `.ctask/objects/`: file contents by SHA-256, each a zstd frame. The
+//! contents a capture reads whole (below its 256 KiB read buffer) go into one pack per
+//! capture ([`super::pack`]); larger ones are loose objects, a file named by the 64 hex
+//! digits of the content's hash. Everything is written once (temp file, then rename) and
+//! never modified (docs/undo.md).
 
+use std::collections::{HashMap, HashSet};
 use std::io::{self, Read, Write};
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Mutex, MutexGuard};
 
 use sha2::{Digest, Sha256};
 
+use super::pack::{self, PackWriter, Slot};
 use crate::error::{Error, Result};
 use crate::session::dirfd::Dir;
 
 /// Name of the store directory inside `.ctask/`.
 pub const OBJECTS_DIR: &str = "objects";
-/// Name of the marker inside the store.
-pub const MARKER: &str = "complete";
-/// Prefix of the store's temp files.
-const TEMP_PREFIX: &str = "tmp-";
+/// Prefix of the store's temp files (loose objects and packs being written).
+pub(crate) const TEMP_PREFIX: &str = "tmp-";
 /// zstd level: the fastest of the ordinary levels (measured in docs/undo.md).
 const LEVEL: i32 = 1;
-/// The most of the marker that is read.
-const MARKER_CAP: u64 = 4096;
-/// Up to this many new objects are made durable one `fsync` each; above, one `syncfs`.
+/// Up to this many new loose objects are made durable one `fsync` each; above, one
+/// `syncfs`.
 const SYNC_EACH_MAX: usize = 256;
 
 /// An open store.
@@ -31,10 +32,73 @@ pub struct Store {
     max_file_bytes: u64,
     written: AtomicU64,
     failed: AtomicU64,
-    /// The objects this handle wrote (so a failed begin can take them back).
-    new_objects: std::sync::Mutex<Vec<String>>,
+    state: Mutex<State>,
     /// The store directory was made by this handle.
     created: bool,
+}
+
+/// The marker file earlier builds kept in the store (the summary's `snapshots_complete`
+/// says it now); removed by collection.
+pub(crate) const OLD_MARKER: &str = "complete";
+
+/// What a store handle knows and holds.
+#[derive(Debug, Default)]
+struct State {
+    /// What is stored, read on first need.
+    view: Option<View>,
+    /// The pack this handle is writing, and where its objects lie.
+    pack: Option<PackWriter>,
+    in_pack: HashMap<[u8; 32], Place>,
+    /// Loose objects written and not yet made durable.
+    unsynced: Vec<String>,
+    /// Files this handle made (loose objects and packs), so a failed begin can take them
+    /// back.
+    made: Vec<String>,
+}
+
+/// The stored objects, as listed from the directory and the packs' indexes.
+#[derive(Debug, Default)]
+struct View {
+    loose: HashMap<[u8; 32], u64>,
+    /// Each object's first place in a pack.
+    packed: HashMap<[u8; 32], Place>,
+    packs: Vec<PackFile>,
+}
+
+/// Where a packed object lies: its pack (index into [`View::packs`]), frame offset and
+/// length.
+#[derive(Debug, Clone, Copy)]
+struct Place {
+    pack: u32,
+    len: u32,
+    offset: u64,
+}
+
+impl Place {
+    fn of(pack: usize, s: &Slot) -> Place {
+        Place {
+            pack: u32::try_from(pack).unwrap_or(u32::MAX),
+            len: s.len,
+            offset: s.offset,
+        }
+    }
+
+    fn slot(&self, hash: &[u8; 32]) -> Slot {
+        Slot {
+            hash: *hash,
+            offset: self.offset,
+            len: self.len,
+        }
+    }
+}
+
+/// One pack of the store.
+#[derive(Debug)]
+struct PackFile {
+    name: String,
+    bytes: u64,
+    /// Its slots; `None` when its index cannot be read (it names nothing).
+    slots: Option<Vec<Slot>>,
 }
 
 /// Lower-case hex of a digest.
@@ -47,12 +111,65 @@ pub fn hex(d: &[u8; 32]) -> String {
     s
 }
 
+/// The digest written as `hex` (64 lower-case hex digits), if it is one.
+pub fn unhex(hex: &str) -> Option<[u8; 32]> {
+    if !is_object_name(hex) {
+        return None;
+    }
+    let mut d = [0u8; 32];
+    for (i, pair) in hex.as_bytes().chunks_exact(2).enumerate() {
+        let v = |c: u8| {
+            if c.is_ascii_digit() {
+                c - b'0'
+            } else {
+                c - b'a' + 10
+            }
+        };
+        d[i] = v(pair[0]) << 4 | v(pair[1]);
+    }
+    Some(d)
+}
+
 /// Whether `name` is an object's name (64 lower-case hex digits).
 pub fn is_object_name(name: &str) -> bool {
     name.len() == 64
         && name
             .bytes()
             .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+}
+
+/// Whether `name` is a pack's name.
+pub(crate) fn is_pack_name(name: &str) -> bool {
+    pack::is_pack_name(name)
+}
+
+impl View {
+    /// Lists the store directory and reads every pack's index.
+    fn load(dir: &Dir) -> Result<View> {
+        let mut v = View::default();
+        let mut names = dir.names()?;
+        names.sort();
+        for name in names {
+            if let Some(d) = unhex(&name) {
+                if let Some((size, _)) = dir.size_of(&name) {
+                    v.loose.insert(d, size);
+                }
+            } else if is_pack_name(&name) {
+                let bytes = dir.size_of(&name).map_or(0, |(s, _)| s);
+                let slots = pack::read_index(dir, &name).ok();
+                let at = v.packs.len();
+                for s in slots.iter().flatten() {
+                    v.packed.entry(s.hash).or_insert(Place::of(at, s));
+                }
+                v.packs.push(PackFile { name, bytes, slots });
+            }
+        }
+        Ok(v)
+    }
+
+    fn has(&self, d: &[u8; 32]) -> bool {
+        self.loose.contains_key(d) || self.packed.contains_key(d)
+    }
 }
 
 impl Store {
@@ -69,7 +186,7 @@ impl Store {
             max_file_bytes,
             written: AtomicU64::new(0),
             failed: AtomicU64::new(0),
-            new_objects: std::sync::Mutex::new(Vec::new()),
+            state: Mutex::new(State::default()),
             created: !existed,
         }))
     }
@@ -89,13 +206,29 @@ impl Store {
         self.failed.load(Ordering::Relaxed)
     }
 
-    /// Whether the content of hash `d` is stored.
-    pub fn has(&self, d: &[u8; 32]) -> bool {
-        self.dir.size_of(&hex(d)).is_some()
+    fn state(&self) -> MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    /// Stores `bytes`, whose hash is `d`, unless already there. A failure is counted, not
-    /// returned: a content that is not stored is only not restorable.
+    /// The state with its view loaded (an unreadable directory is an empty view: nothing
+    /// counts as stored).
+    fn viewed(&self) -> MutexGuard<'_, State> {
+        let mut st = self.state();
+        if st.view.is_none() {
+            st.view = Some(View::load(&self.dir).unwrap_or_default());
+        }
+        st
+    }
+
+    /// Whether the content of hash `d` is stored (or being stored by this handle).
+    pub fn has(&self, d: &[u8; 32]) -> bool {
+        let st = self.viewed();
+        st.in_pack.contains_key(d) || st.view.as_ref().is_some_and(|v| v.has(d))
+    }
+
+    /// Stores `bytes`, whose hash is `d`, unless already there, in this handle's pack. A
+    /// failure is counted, not returned: a content that is not stored is only not
+    /// restorable.
     pub fn put(&self, d: &[u8; 32], bytes: &[u8]) {
         if self.has(d) {
             return;
@@ -112,37 +245,32 @@ impl Store {
             }
             c.as_mut().and_then(|c| c.compress(bytes).ok())
         });
-        let ok = frame
-            .ok_or_else(|| io::Error::other("cannot compress"))
-            .and_then(|frame| self.place(d, &frame));
-        if ok.is_err() {
+        let Some(frame) = frame else {
             self.failed.fetch_add(1, Ordering::Relaxed);
+            return;
+        };
+        let mut st = self.state();
+        if st.in_pack.contains_key(d) {
+            return;
         }
-    }
-
-    /// Writes a finished frame as the object of hash `d` (temp file, then rename).
-    fn place(&self, d: &[u8; 32], frame: &[u8]) -> io::Result<()> {
-        let name = format!("{TEMP_PREFIX}{}", crate::session::dirfd::random_hex(8));
-        let flags = libc::O_WRONLY | libc::O_CREAT | libc::O_EXCL;
-        let mut file = self.dir.open_file(&name, flags, 0o600)?;
-        let target = hex(d);
-        let r = file
-            .write_all(frame)
-            .and_then(|()| self.dir.rename(&name, &target));
-        if r.is_err() {
-            let _ = self.dir.unlink(&name);
-            return r;
+        if st.pack.is_none() {
+            st.pack = PackWriter::create(&self.dir, TEMP_PREFIX).ok();
         }
-        self.written.fetch_add(1, Ordering::Relaxed);
-        if let Ok(mut v) = self.new_objects.lock() {
-            v.push(target);
+        let appended = st.pack.as_mut().map(|w| w.append(d, &frame));
+        match appended {
+            Some(Ok(slot)) => {
+                st.in_pack.insert(*d, Place::of(usize::MAX, &slot));
+                self.written.fetch_add(1, Ordering::Relaxed);
+                crate::session::crashpoint::hit("store.object_packed");
+            }
+            _ => {
+                self.failed.fetch_add(1, Ordering::Relaxed);
+            }
         }
-        crate::session::crashpoint::hit("store.object_renamed");
-        Ok(())
     }
 
     /// A writer that compresses a content into a temp file of the store, to be named by
-    /// its hash once known ([`ObjectWriter::finish`]).
+    /// its hash once known ([`ObjectWriter::finish`]): a loose object.
     pub fn writer(&self) -> Option<ObjectWriter<'_>> {
         let name = format!("{TEMP_PREFIX}{}", crate::session::dirfd::random_hex(8));
         let file = self
@@ -161,31 +289,63 @@ impl Store {
         })
     }
 
-    /// Makes every object written so far durable, then the directory: each new object's
-    /// own `fsync` when there are few (a `syncfs` would also wait for every other program's
-    /// writes to the filesystem), one `syncfs` when there are many.
+    /// Makes every object written so far durable, then the directory: this handle's pack
+    /// is finished (index, one `fsync`, renamed); new loose objects get their own `fsync`
+    /// when there are few (a `syncfs` would also wait for every other program's writes to
+    /// the filesystem), one `syncfs` when there are many. Objects written after it go
+    /// into a new pack.
     pub fn sync(&self) -> Result<()> {
-        if self.written() == 0 {
-            return Ok(());
-        }
-        let names = self
-            .new_objects
-            .lock()
-            .map(|v| v.clone())
-            .unwrap_or_default();
-        if names.len() as u64 == self.written() && names.len() <= SYNC_EACH_MAX {
-            for name in &names {
-                let file = self
-                    .dir
-                    .open_file(name, libc::O_RDONLY, 0)
-                    .map_err(|e| Error::io(self.dir.join(name), e))?;
-                file.sync_all()
-                    .map_err(|e| Error::io(self.dir.join(name), e))?;
+        let mut st = self.state();
+        let mut touched = false;
+        if let Some(w) = st.pack.take() {
+            let count = w.len();
+            match w.finish(&self.dir) {
+                Ok((name, slots)) => {
+                    st.made.push(name.clone());
+                    st.in_pack.clear();
+                    if let Some(v) = st.view.as_mut() {
+                        let at = v.packs.len();
+                        for s in &slots {
+                            v.packed.entry(s.hash).or_insert(Place::of(at, s));
+                        }
+                        let bytes = self.dir.size_of(&name).map_or(0, |(s, _)| s);
+                        v.packs.push(PackFile {
+                            name,
+                            bytes,
+                            slots: Some(slots),
+                        });
+                    }
+                    touched = true;
+                    crate::session::crashpoint::hit("store.pack_written");
+                }
+                Err(e) => {
+                    st.in_pack.clear();
+                    self.failed.fetch_add(count as u64, Ordering::Relaxed);
+                    return Err(Error::io(self.dir.path(), e));
+                }
             }
-        } else {
-            self.dir.sync_fs()?;
         }
-        self.dir.sync()
+        let loose = std::mem::take(&mut st.unsynced);
+        drop(st);
+        if !loose.is_empty() {
+            touched = true;
+            if loose.len() <= SYNC_EACH_MAX {
+                for name in &loose {
+                    let file = self
+                        .dir
+                        .open_file(name, libc::O_RDONLY, 0)
+                        .map_err(|e| Error::io(self.dir.join(name), e))?;
+                    file.sync_all()
+                        .map_err(|e| Error::io(self.dir.join(name), e))?;
+                }
+            } else {
+                self.dir.sync_fs()?;
+            }
+        }
+        if touched {
+            self.dir.sync()?;
+        }
+        Ok(())
     }
 
     /// The content of hash `d`, decompressed, at most `cap` bytes, checked against its
@@ -193,76 +353,158 @@ impl Store {
     /// a format error naming the object.
     pub fn get(&self, d: &[u8; 32], cap: u64) -> Result<Option<Vec<u8>>> {
         let name = hex(d);
+        let corrupt = |path: std::path::PathBuf| {
+            Error::format(
+                path,
+                format!("stored content {name} is corrupted (does not match its hash)"),
+            )
+        };
+        let loose_path = self.dir.join(&name);
+        let out = match self
+            .dir
+            .open_file(&name, libc::O_RDONLY | libc::O_NONBLOCK, 0)
+        {
+            Ok(file) => {
+                if !file
+                    .metadata()
+                    .map_err(|e| Error::io(&loose_path, e))?
+                    .is_file()
+                {
+                    return Err(Error::format(&loose_path, "is not a regular file"));
+                }
+                inflate(file, cap).ok_or_else(|| corrupt(loose_path.clone()))?
+            }
+            Err(e) if e.kind() == io::ErrorKind::NotFound => {
+                let Some((path, frame)) = self.packed_frame(d)? else {
+                    return Ok(None);
+                };
+                inflate(&frame[..], cap).ok_or_else(|| corrupt(path))?
+            }
+            Err(e) => return Err(Error::io(&loose_path, e)),
+        };
+        let got: [u8; 32] = Sha256::digest(&out).into();
+        if &got != d {
+            return Err(corrupt(loose_path));
+        }
+        Ok(Some(out))
+    }
+
+    /// The frame of packed object `d` and the path of its pack, when one holds it.
+    fn packed_frame(&self, d: &[u8; 32]) -> Result<Option<(std::path::PathBuf, Vec<u8>)>> {
+        let mut st = self.viewed();
+        if let Some(place) = st.in_pack.get(d).copied()
+            && let Some(w) = st.pack.as_mut()
+        {
+            let frame = w
+                .read(&place.slot(d))
+                .map_err(|e| Error::io(self.dir.path(), e))?;
+            return Ok(Some((self.dir.path().to_owned(), frame)));
+        }
+        let Some(v) = st.view.as_ref() else {
+            return Ok(None);
+        };
+        let Some(place) = v.packed.get(d).copied() else {
+            return Ok(None);
+        };
+        let Some(name) = v.packs.get(place.pack as usize).map(|p| p.name.clone()) else {
+            return Ok(None);
+        };
+        let slot = place.slot(d);
+        drop(st);
         let path = self.dir.join(&name);
         let file = match self
             .dir
             .open_file(&name, libc::O_RDONLY | libc::O_NONBLOCK, 0)
         {
             Ok(f) => f,
+            // Collected since the view was read.
             Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
             Err(e) => return Err(Error::io(&path, e)),
         };
-        if !file.metadata().map_err(|e| Error::io(&path, e))?.is_file() {
-            return Err(Error::format(&path, "is not a regular file"));
-        }
-        let corrupt = || {
-            Error::format(
-                &path,
-                "stored content is corrupted (does not match its hash)",
-            )
-        };
-        let dec = zstd::stream::read::Decoder::new(file).map_err(|_| corrupt())?;
-        let mut out = Vec::new();
-        dec.take(cap.saturating_add(1))
-            .read_to_end(&mut out)
-            .map_err(|_| corrupt())?;
-        if out.len() as u64 > cap {
-            return Err(corrupt());
-        }
-        let got: [u8; 32] = Sha256::digest(&out).into();
-        if &got != d {
-            return Err(corrupt());
-        }
-        Ok(Some(out))
+        let frame = pack::read_frame(&file, &slot).map_err(|e| Error::io(&path, e))?;
+        Ok(Some((path, frame)))
     }
 
-    /// The session named by the marker, if any.
-    pub fn marker(&self) -> Option<String> {
-        let bytes = self.dir.read_capped(MARKER, MARKER_CAP).ok()??;
-        let s = String::from_utf8(bytes).ok()?;
-        Some(s.trim().to_owned())
+    /// Every stored object (read afresh from the directory): its hash and its stored
+    /// bytes (its frame's length when packed).
+    pub fn objects(&self) -> Result<Vec<([u8; 32], u64)>> {
+        let v = View::load(&self.dir)?;
+        let mut out: Vec<([u8; 32], u64)> = v.loose.iter().map(|(d, s)| (*d, *s)).collect();
+        out.extend(
+            v.packed
+                .iter()
+                .filter(|(d, _)| !v.loose.contains_key(*d))
+                .map(|(d, p)| (*d, u64::from(p.len))),
+        );
+        Ok(out)
     }
 
-    /// Names session `id` in the marker (`None`: removes it).
-    pub fn set_marker(&self, id: Option<&str>) -> Result<()> {
-        match id {
-            Some(id) => self.dir.write_atomic(MARKER, format!("{id}\n").as_bytes()),
-            None => self.dir.unlink(MARKER).map(|_| ()),
-        }
-    }
-
-    /// Every object: its hash (hex) and its stored size.
-    pub fn objects(&self) -> Result<Vec<(String, u64)>> {
-        Ok(self
-            .dir
-            .names()?
-            .into_iter()
-            .filter(|n| is_object_name(n))
-            .filter_map(|n| self.dir.size_of(&n).map(|(s, _)| (n, s)))
-            .collect())
-    }
-
-    /// Total bytes of the objects.
+    /// Total bytes the store's objects and packs take.
     pub fn total_bytes(&self) -> Result<u64> {
-        Ok(self.objects()?.iter().map(|(_, s)| s).sum())
+        let v = View::load(&self.dir)?;
+        Ok(v.loose.values().sum::<u64>() + v.packs.iter().map(|p| p.bytes).sum::<u64>())
     }
 
-    /// Removes object `name` (hex).
-    pub fn remove(&self, name: &str) -> Result<()> {
-        if is_object_name(name) {
-            self.dir.unlink(name)?;
+    /// Removes every object not in `live` (read afresh from the directory): loose objects
+    /// are removed; a pack none of whose objects is live is removed; a pack whose live
+    /// objects take less than half its frames' bytes is rewritten with only them (the new
+    /// pack durable before the old one goes); a pack whose index cannot be read is
+    /// removed. An object held twice counts only in its first place.
+    pub fn retain(&self, live: &HashSet<[u8; 32]>) -> Result<()> {
+        let view = View::load(&self.dir)?;
+        let mut seen: HashSet<[u8; 32]> = HashSet::new();
+        let mut changed = false;
+        for d in view.loose.keys() {
+            if live.contains(d) && seen.insert(*d) {
+                continue;
+            }
+            changed |= self.dir.unlink(&hex(d))?;
         }
+        for p in &view.packs {
+            let Some(slots) = &p.slots else {
+                changed |= self.dir.unlink(&p.name)?;
+                continue;
+            };
+            let keep: Vec<Slot> = slots
+                .iter()
+                .filter(|s| live.contains(&s.hash) && seen.insert(s.hash))
+                .copied()
+                .collect();
+            let all: u64 = slots.iter().map(|s| u64::from(s.len)).sum();
+            let kept: u64 = keep.iter().map(|s| u64::from(s.len)).sum();
+            if keep.len() == slots.len() || (!keep.is_empty() && kept * 2 >= all) {
+                continue;
+            }
+            if !keep.is_empty() {
+                self.repack(&p.name, &keep)?;
+            }
+            changed |= self.dir.unlink(&p.name)?;
+        }
+        changed |= self.dir.unlink(OLD_MARKER)?;
+        if changed {
+            self.dir.sync()?;
+        }
+        let mut st = self.state();
+        st.view = None;
         Ok(())
+    }
+
+    /// Writes the objects `keep` of pack `name` into a new pack, durable.
+    fn repack(&self, name: &str, keep: &[Slot]) -> Result<()> {
+        let path = self.dir.join(name);
+        let file = self
+            .dir
+            .open_file(name, libc::O_RDONLY | libc::O_NONBLOCK, 0)
+            .map_err(|e| Error::io(&path, e))?;
+        let mut frames = Vec::with_capacity(keep.len());
+        for s in keep {
+            frames.push((
+                s.hash,
+                pack::read_frame(&file, s).map_err(|e| Error::io(&path, e))?,
+            ));
+        }
+        pack::write(&self.dir, TEMP_PREFIX, frames).map_err(|e| Error::io(self.dir.path(), e))?;
+        self.dir.sync()
     }
 
     /// Removes temp files older than an hour (writers killed mid-write).
@@ -282,26 +524,55 @@ impl Store {
     }
 
     /// Takes back what this handle wrote (a begin that failed leaves `.ctask/` as it found
-    /// it): its new objects, and the store directory when it made it. `ctask` is the
-    /// `.ctask/` directory holding the store.
+    /// it): its pack being written, its new objects and packs, and the store directory when
+    /// it made it. `ctask` is the `.ctask/` directory holding the store.
     pub fn discard(&self, ctask: &Dir) {
-        let names = self
-            .new_objects
-            .lock()
-            .map(|mut v| std::mem::take(&mut *v))
-            .unwrap_or_default();
-        for n in names {
+        let mut st = self.state();
+        if let Some(w) = st.pack.take() {
+            w.abandon(&self.dir);
+        }
+        st.in_pack.clear();
+        st.unsynced.clear();
+        st.view = None;
+        for n in std::mem::take(&mut st.made) {
             let _ = self.dir.unlink(&n);
         }
+        drop(st);
         if self.created {
             let _ = ctask.remove_empty_dir(OBJECTS_DIR);
         }
+    }
+
+    /// Whether this handle made the store directory (it was not there before).
+    pub fn created(&self) -> bool {
+        self.created
     }
 
     /// The path of the store (for messages).
     pub fn path(&self) -> &std::path::Path {
         self.dir.path()
     }
+
+    /// Records loose object `name` (hash `d`) as written by this handle.
+    fn wrote_loose(&self, d: &[u8; 32], name: String) {
+        self.written.fetch_add(1, Ordering::Relaxed);
+        let size = self.dir.size_of(&name).map_or(0, |(s, _)| s);
+        let mut st = self.state();
+        if let Some(v) = st.view.as_mut() {
+            v.loose.insert(*d, size);
+        }
+        st.unsynced.push(name.clone());
+        st.made.push(name);
+    }
+}
+
+/// Decompresses a zstd stream, refusing more than `cap` bytes; `None` when it is not a
+/// valid frame or too long.
+fn inflate(src: impl Read, cap: u64) -> Option<Vec<u8>> {
+    let dec = zstd::stream::read::Decoder::new(src).ok()?;
+    let mut out = Vec::new();
+    dec.take(cap.saturating_add(1)).read_to_end(&mut out).ok()?;
+    (out.len() as u64 <= cap).then_some(out)
 }
 
 /// A content being compressed into the store.
@@ -329,15 +600,12 @@ impl ObjectWriter<'_> {
         let mut buf = enc.finish()?;
         buf.flush()?;
         drop(buf);
-        let target = hex(d);
-        if self.store.dir.size_of(&target).is_some() {
+        if self.store.has(d) {
             let _ = self.store.dir.unlink(&self.name);
         } else {
+            let target = hex(d);
             self.store.dir.rename(&self.name, &target)?;
-            self.store.written.fetch_add(1, Ordering::Relaxed);
-            if let Ok(mut v) = self.store.new_objects.lock() {
-                v.push(target);
-            }
+            self.store.wrote_loose(d, target);
             crate::session::crashpoint::hit("store.object_renamed");
         }
         self.name.clear();
@@ -362,29 +630,160 @@ impl Drop for ObjectWriter<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::collections::HashSet;
+
+    fn sha(data: &[u8]) -> [u8; 32] {
+        Sha256::digest(data).into()
+    }
+
+    /// The packs in the store directory.
+    fn packs(store: &Store) -> Vec<String> {
+        let mut v: Vec<String> = store
+            .dir
+            .names()
+            .unwrap()
+            .into_iter()
+            .filter(|n| is_pack_name(n))
+            .collect();
+        v.sort();
+        v
+    }
 
     #[test]
-    fn contents_round_trip_and_corruption_is_caught() {
+    fn packed_contents_round_trip_and_corruption_is_caught() {
         let d = tempfile::tempdir().unwrap();
         let ctask = Dir::open(d.path()).unwrap();
         let store = Store::open(&ctask, true, 1024).unwrap().unwrap();
         let data = b"hello, store".repeat(100);
-        let h: [u8; 32] = Sha256::digest(&data).into();
+        let h = sha(&data);
         assert!(!store.has(&h));
         store.put(&h, &data);
+        store.put(&h, &data);
         assert!(store.has(&h) && store.written() == 1);
+        // Readable before and after its pack is finished.
         assert_eq!(store.get(&h, data.len() as u64).unwrap().unwrap(), data);
+        store.sync().unwrap();
+        assert_eq!(packs(&store).len(), 1);
+        assert_eq!(store.get(&h, data.len() as u64).unwrap().unwrap(), data);
+        // A fresh handle finds it in the pack.
+        let again = Store::open(&ctask, false, 1024).unwrap().unwrap();
+        assert!(again.has(&h));
+        assert_eq!(again.get(&h, data.len() as u64).unwrap().unwrap(), data);
         // Bounded: a content longer than its recorded size is refused.
-        assert!(store.get(&h, 10).is_err());
-        // Another valid frame under this name does not match the hash.
-        let other = b"other".to_vec();
-        let o: [u8; 32] = Sha256::digest(&other).into();
-        store.put(&o, &other);
-        std::fs::copy(store.path().join(hex(&o)), store.path().join(hex(&h))).unwrap();
-        let e = store.get(&h, 10_000).unwrap_err().to_string();
+        assert!(again.get(&h, 10).is_err());
+        // A flipped byte in the frame: refused, naming the object.
+        let pack = d.path().join(OBJECTS_DIR).join(&packs(&store)[0]);
+        let mut bytes = std::fs::read(&pack).unwrap();
+        bytes[14] ^= 0x55;
+        std::fs::write(&pack, &bytes).unwrap();
+        let fresh = Store::open(&ctask, false, 1024).unwrap().unwrap();
+        let e = fresh.get(&h, 10_000).unwrap_err().to_string();
         assert!(e.contains("corrupted") && e.contains(&hex(&h)), "{e}");
         let missing = [9u8; 32];
-        assert!(store.get(&missing, 1).unwrap().is_none());
+        assert!(fresh.get(&missing, 1).unwrap().is_none());
+    }
+
+    #[test]
+    fn a_loose_object_is_caught_when_corrupted() {
+        let d = tempfile::tempdir().unwrap();
+        let ctask = Dir::open(d.path()).unwrap();
+        let store = Store::open(&ctask, true, 1 << 20).unwrap().unwrap();
+        let (a, b) = (b"first".repeat(1000), b"second".repeat(1000));
+        for x in [&a, &b] {
+            let mut w = store.writer().unwrap();
+            w.write(x).unwrap();
+            w.finish(&sha(x)).unwrap();
+        }
+        store.sync().unwrap();
+        assert_eq!(store.written(), 2);
+        assert_eq!(store.get(&sha(&a), 1 << 20).unwrap().unwrap(), a);
+        // Another valid frame under a's name does not match the hash.
+        let dir = d.path().join(OBJECTS_DIR);
+        std::fs::copy(dir.join(hex(&sha(&b))), dir.join(hex(&sha(&a)))).unwrap();
+        let e = store.get(&sha(&a), 1 << 20).unwrap_err().to_string();
+        assert!(e.contains("corrupted") && e.contains(&hex(&sha(&a))), "{e}");
+    }
+
+    #[test]
+    fn one_pack_per_sync_and_retain_keeps_exactly_the_live_objects() {
+        let d = tempfile::tempdir().unwrap();
+        let ctask = Dir::open(d.path()).unwrap();
+        let store = Store::open(&ctask, true, 1 << 20).unwrap().unwrap();
+        let contents: Vec<Vec<u8>> = (0..40)
+            .map(|i| format!("content {i}\n").repeat(50).into_bytes())
+            .collect();
+        for c in &contents[..20] {
+            store.put(&sha(c), c);
+        }
+        store.sync().unwrap();
+        for c in &contents[20..] {
+            store.put(&sha(c), c);
+        }
+        store.sync().unwrap();
+        let before = packs(&store);
+        assert_eq!(before.len(), 2);
+        assert_eq!(store.objects().unwrap().len(), 40);
+        // Live: 15 of the first pack (kept as it is), 3 of the second (rewritten with only
+        // them, so nothing of its other 17 remains).
+        let live: HashSet<[u8; 32]> = contents[..15]
+            .iter()
+            .chain(&contents[20..23])
+            .map(|c| sha(c))
+            .collect();
+        store.retain(&live).unwrap();
+        let after = packs(&store);
+        assert_eq!(after.len(), 2);
+        assert!(after.contains(&before[0]) || after.contains(&before[1]));
+        let fresh = Store::open(&ctask, false, 1 << 20).unwrap().unwrap();
+        for (i, c) in contents.iter().enumerate() {
+            // The first pack is kept whole: its dead objects stay until it is mostly dead.
+            let want_stored = i < 20 || live.contains(&sha(c));
+            assert_eq!(fresh.has(&sha(c)), want_stored, "content {i}");
+            if live.contains(&sha(c)) {
+                assert_eq!(&fresh.get(&sha(c), 1 << 20).unwrap().unwrap(), c);
+            }
+        }
+        // Nothing live: every pack goes.
+        fresh.retain(&HashSet::new()).unwrap();
+        assert!(packs(&fresh).is_empty());
+        assert!(fresh.objects().unwrap().is_empty());
+    }
+
+    #[test]
+    fn a_content_held_twice_and_an_unusable_pack_are_collected() {
+        let d = tempfile::tempdir().unwrap();
+        let ctask = Dir::open(d.path()).unwrap();
+        let store = Store::open(&ctask, true, 1 << 20).unwrap().unwrap();
+        let c = b"twice".repeat(100);
+        store.put(&sha(&c), &c);
+        store.sync().unwrap();
+        let dir = d.path().join(OBJECTS_DIR);
+        let first = packs(&store).remove(0);
+        // A copy (as a crash between a rewrite and the removal of the old pack leaves),
+        // and a pack cut short.
+        std::fs::copy(dir.join(&first), dir.join("pack-ffffffffffffffff.pack")).unwrap();
+        let bytes = std::fs::read(dir.join(&first)).unwrap();
+        std::fs::write(
+            dir.join("pack-0000000000000000.pack"),
+            &bytes[..bytes.len() - 3],
+        )
+        .unwrap();
+        let live: HashSet<[u8; 32]> = [sha(&c)].into();
+        store.retain(&live).unwrap();
+        assert_eq!(packs(&store), vec![first]);
+        assert_eq!(store.get(&sha(&c), 1 << 20).unwrap().unwrap(), c);
+    }
+
+    #[test]
+    fn a_discarded_handle_takes_back_its_pack() {
+        let d = tempfile::tempdir().unwrap();
+        let ctask = Dir::open(d.path()).unwrap();
+        let store = Store::open(&ctask, true, 1 << 20).unwrap().unwrap();
+        store.put(&sha(b"x"), b"x");
+        store.sync().unwrap();
+        store.put(&sha(b"y"), b"y");
+        store.discard(&ctask);
+        assert!(!d.path().join(OBJECTS_DIR).exists());
     }
 
     #[test]
