@@ -410,8 +410,9 @@ fn targets(b: &Bench, o: &mut String, ossl: impl Fn(u64) -> f64) {
         "Issue 16's targets hold with the default settings, except the cold row, which is \
          measured with snapshots off: so every row here ran with snapshots on (no `snapshots` \
          key), except cold begin+end (on trees a, b and r, and on the 10k and 30k-file trees of \
-         the growth rows), which ran with `snapshots: false` in the run's `config.yaml`; the \
-         10-file workspace's cold row is not issue 16's cold row and ran with snapshots on. \
+         the growth rows), which ran with `snapshots: false` in the run's `config.yaml`, and peak \
+         RSS, which counts every `ctask` command run on the tree, on or off; the 10-file \
+         workspace's cold row is not issue 16's cold row and ran with snapshots on. \
          Ratios of medians measured side by side in this run, on wall time (the CPU-time ratio \
          in brackets). The OpenSSL limit is the tree's bytes ÷ (`openssl speed`'s one-core rate \
          × {} cores), above. Peak RSS: the largest `ru_maxrss` of any `ctask` command run on the \
