@@ -552,3 +552,39 @@ func TestUndo(t *testing.T) {
 		t.Errorf("Undo of an unknown session: %v", err)
 	}
 }
+
+// `snapshots: false` in task.yaml holds for a session begun from Go: nothing is stored;
+// without it the same session stores.
+func TestSnapshotsOffInTaskYAML(t *testing.T) {
+	roots := setup(t)
+	for _, off := range []bool{true, false} {
+		ws := newWorkspace(t, roots, fmt.Sprintf("Go snapshots %v", off))
+		if off {
+			f, err := os.OpenFile(filepath.Join(ws.Path, "task.yaml"), os.O_APPEND|os.O_WRONLY, 0)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := f.WriteString("snapshots: false\n"); err != nil {
+				t.Fatal(err)
+			}
+			f.Close()
+		}
+		s, err := ctask.Begin(ws.Path, ctask.Options{Agent: "go-test"})
+		if err != nil {
+			t.Fatalf("Begin: %v", err)
+		}
+		if err := os.WriteFile(filepath.Join(ws.Path, "made.txt"), []byte("made\n"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := s.End(0); err != nil {
+			t.Fatalf("End: %v", err)
+		}
+		s.Close()
+		for _, d := range []string{"objects", "history"} {
+			_, err := os.Stat(filepath.Join(ws.Path, ".ctask", d))
+			if stored := err == nil; stored == off {
+				t.Errorf("snapshots off=%v: .ctask/%s exists=%v", off, d, stored)
+			}
+		}
+	}
+}

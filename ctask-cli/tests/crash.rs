@@ -75,6 +75,7 @@ const LOOSE_POINTS: &[&str] = &["store.object_renamed"];
 /// Points inside `ctask undo` (tested by `kill_9_inside_undo`).
 const UNDO_POINTS: &[&str] = &[
     "undo.begun",
+    "undo.staged_listed",
     "undo.before_file",
     "undo.temp_written",
     "undo.after_file",
@@ -625,6 +626,20 @@ fn kill_9_inside_undo() {
             let rec = read_json(&ctask_dir(&ws).join(format!("history/{undo_id}.json")))
                 .unwrap_or_else(|| panic!("{point}: no history record of the undo"));
             assert_eq!(rec["kind"], "undo", "{point}");
+            // The temp files the undo staged are gone, and not recorded as its changes.
+            let temps: Vec<String> = fs::read_dir(&ws)
+                .expect("read_dir")
+                .flatten()
+                .map(|e| e.file_name().to_string_lossy().into_owned())
+                .filter(|n| n.starts_with(".ctask-undo-"))
+                .collect();
+            assert!(temps.is_empty(), "{point}: temp files left: {temps:?}");
+            let text = rec.to_string();
+            assert!(!text.contains(".ctask-undo-"), "{point}: recorded: {text}");
+            assert!(
+                !ctask_dir(&ws).join("undo-staged.json").exists(),
+                "{point}: the list of temp files is left"
+            );
             check_log_pairs(&ws, true);
         }
     }
@@ -664,4 +679,56 @@ fn kill_9_while_a_large_content_is_stored() {
 fn lease_id(ws: &Path) -> Option<String> {
     let v = read_json(&ctask_dir(ws).join("session.json"))?;
     v["session_id"].as_str().map(str::to_owned)
+}
+
+/// Fault points of undo. The list of its temp files cannot be written: the undo fails
+/// naming it, and nothing of the tree changes (no temp file, no list left). An emptied
+/// directory cannot be removed: a warning names it, every file is given back.
+#[test]
+fn undo_faults_name_what_failed_and_leave_the_tree_whole() {
+    let env = Env::new();
+    let ws = env.new_ws("Undo faults");
+    env.run(&sh_args(&ws, &[], "echo old > f.txt", &[])).ok();
+    env.run(&sh_args(
+        &ws,
+        &[],
+        "echo new > f.txt; mkdir -p d/e && echo x > d/e/x.txt",
+        &[],
+    ))
+    .ok();
+    let before = tree_snapshot(&ws);
+    let mut cmd = env.cmd(&["undo", path_str(&ws)]);
+    cmd.env("CTASK_FAIL_AT", "undo.list_staged");
+    let out = env.run_cmd(cmd);
+    out.code_is(1);
+    no_panic(&out.stderr);
+    assert!(
+        out.stderr.contains("cannot list the temp files to stage"),
+        "{}",
+        out.stderr
+    );
+    assert_eq!(tree_snapshot(&ws), before, "the tree changed");
+    assert!(!ctask_dir(&ws).join("undo-staged.json").exists());
+    check_log_pairs(&ws, true);
+
+    // The undo session that failed is the newest record: name the session to undo.
+    let target = log_lines(&ws)
+        .iter()
+        .filter(|l| l.event == "end" && l.get("agent") == Some("sh"))
+        .filter_map(|l| l.get("id").map(str::to_owned))
+        .next_back()
+        .expect("the session's end line");
+    let mut cmd = env.cmd(&["undo", path_str(&ws), "--session", &target]);
+    cmd.env("CTASK_FAIL_AT", "undo.remove_dir");
+    let out = env.run_cmd(cmd);
+    out.ok();
+    assert!(
+        out.stderr
+            .contains("the emptied directory \"d/e\" was left"),
+        "{}",
+        out.stderr
+    );
+    assert_eq!(fs::read_to_string(ws.join("f.txt")).expect("f"), "old\n");
+    assert!(!ws.join("d/e/x.txt").exists());
+    assert!(ws.join("d/e").is_dir());
 }

@@ -981,3 +981,23 @@ fn detach_with_direct_is_a_usage_error() {
     }
     assert_eq!(snapshot(&ws), before);
 }
+
+/// `snapshots: false` in `task.yaml` holds for a persistent session too (its supervisor
+/// begins and ends it): nothing is stored; without it, the same session stores.
+#[test]
+fn snapshots_false_in_task_yaml_holds_for_a_persistent_session() {
+    let Some(env) = Env::new() else { return };
+    let ws = env.new_ws("Persistent no snapshots", None);
+    let task = ws.join("task.yaml");
+    let plain = fs::read_to_string(&task).expect("task.yaml");
+    fs::write(&task, format!("{plain}snapshots: false\n")).expect("task.yaml");
+    let (id, _) = env.detach(&ws, "echo hi > f.txt", &[]);
+    let sum = env.wait_ended(&ws, &id);
+    assert_eq!(sum["files_added"], serde_json::json!(["f.txt"]), "{sum:#}");
+    assert!(!ws.join(".ctask/objects").exists(), "objects were stored");
+    assert!(!ws.join(".ctask/history").exists(), "a record was written");
+    fs::write(&task, plain).expect("task.yaml");
+    let (id, _) = env.detach(&ws, "echo again > g.txt", &[]);
+    env.wait_ended(&ws, &id);
+    assert!(ws.join(format!(".ctask/history/{id}.json")).exists());
+}

@@ -249,3 +249,36 @@ fn watch_refuses_a_bad_since_and_an_unknown_workspace() {
     assert!(out.stderr.contains("no-such-workspace"), "{}", out.stderr);
     assert_eq!((tree_snapshot(&env.root()), log_text(&ws)), before);
 }
+
+/// `list` and `watch` share one listing: a workspace reached through a symlink inside the
+/// root (at either level) is in neither.
+#[test]
+fn list_and_watch_agree_and_follow_no_symlink_in_a_root() {
+    let env = Env::new();
+    let ws = env.new_ws("real");
+    let outside = env.scratch("outside-ws");
+    std::fs::create_dir(&outside).expect("mkdir");
+    std::fs::copy(ws.join("task.yaml"), outside.join("task.yaml")).expect("copy");
+    let category = ws.parent().expect("category");
+    std::os::unix::fs::symlink(&outside, category.join("2000-01-01_link")).expect("symlink");
+    std::os::unix::fs::symlink(&outside, env.root().join("linked")).expect("symlink");
+    let cat_outside = env.scratch("outside-cat");
+    std::fs::create_dir(&cat_outside).expect("mkdir");
+    std::os::unix::fs::symlink(&outside, cat_outside.join("2000-01-01_deep")).expect("symlink");
+    std::os::unix::fs::symlink(&cat_outside, env.root().join("linked-cat")).expect("symlink");
+    let out = env.run(&["list", "-a", "--json"]);
+    out.ok();
+    let listed: Vec<Value> = serde_json::from_str(&out.stdout).expect("JSON");
+    let paths: Vec<&str> = listed.iter().filter_map(|w| w["path"].as_str()).collect();
+    assert_eq!(paths, vec![path_str(&ws)], "{}", out.stdout);
+    let mut watch = Bg::spawn_to(
+        env.cmd(&["watch", "--json"]),
+        env.scratch("watch.out"),
+        env.scratch("watch.err"),
+    );
+    wait_for_stderr(&watch, "watching ");
+    let err = watch.stderr();
+    watch.signal(libc::SIGTERM);
+    watch.wait();
+    assert!(err.contains("watching 1 workspace(s)"), "{err}");
+}

@@ -83,7 +83,7 @@ pub(crate) const DEFAULT_AGENT: &str = "library";
 impl BeginOptions {
     /// What to begin, with the core's session options; unset values come from the
     /// configuration.
-    pub fn into_begin(mut self) -> FfiResult<Begin> {
+    pub fn into_begin(mut self, dir: &std::path::Path) -> FfiResult<Begin> {
         let mode = match self.mode.as_deref() {
             None => Mode::Direct,
             Some(m) => m
@@ -101,7 +101,7 @@ impl BeginOptions {
                         .with("key", key));
                     }
                 }
-                self.into_session_options().map(Begin::Direct)
+                self.into_session_options(dir).map(Begin::Direct)
             }
             Mode::Persistent => {
                 let argv = persistent_argv(self.argv.take())?;
@@ -109,7 +109,7 @@ impl BeginOptions {
                 if self.agent.is_none() {
                     self.agent = Some(argv[0].clone());
                 }
-                let opts = self.into_session_options()?;
+                let opts = self.into_session_options(dir)?;
                 Ok(Begin::Persistent {
                     opts,
                     argv,
@@ -119,8 +119,8 @@ impl BeginOptions {
         }
     }
 
-    /// The core's session options, checked by the core's rules.
-    fn into_session_options(self) -> FfiResult<SessionOptions> {
+    /// The core's session options for workspace `dir`, checked by the core's rules.
+    fn into_session_options(self, dir: &std::path::Path) -> FfiResult<SessionOptions> {
         // The user's config.yaml and environment fill in what the options leave out.
         // It is always read: it names the user's hooks.
         let settings = Settings::from_env(&Overrides::default())?;
@@ -146,6 +146,7 @@ impl BeginOptions {
             },
             root: self.root.as_deref().map(PathBuf::from),
             summary_manifest_max: settings.summary_manifest_max.value,
+            snapshots: ctask_core::snapshot::Settings::for_dir(&settings, dir),
             hooks: settings.hooks.value,
             ..defaults
         };

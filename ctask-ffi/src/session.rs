@@ -122,7 +122,7 @@ pub unsafe extern "C" fn ctask_session_begin(
         // SAFETY: as above.
         let opts = unsafe { opt_str(options_json, "options_json") }?;
         let opts: BeginOptions = options::parse(opts, "options_json")?;
-        let kind = match opts.into_begin()? {
+        let kind = match opts.into_begin(Path::new(dir))? {
             Begin::Direct(opts) => Kind::Direct {
                 session: Session::begin(Path::new(dir), opts)?,
             },

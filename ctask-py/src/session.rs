@@ -46,6 +46,7 @@ impl Config {
             stale_after_seconds: settings.stale_after_seconds.value,
             summary_manifest_max: settings.summary_manifest_max.value,
             hooks: settings.hooks.value.clone(),
+            snapshots: ctask_core::snapshot::Settings::for_dir(&settings, &self.path),
             ..SessionOptions::default()
         })
     }

@@ -901,6 +901,37 @@ static void test_undo(void) {
     CHECK(json == (char *)UNTOUCHED);
 }
 
+/* `snapshots: false` in task.yaml: a session begun through the C API stores nothing; the
+ * same session in a workspace without it does. */
+static void test_snapshots_off(void) {
+    const char *titles[] = {"snapshots-off-c", "snapshots-on-c"};
+    for (int i = 0; i < 2; i++) {
+        char ws[512];
+        char path[600];
+        ctask_session *s = NULL;
+        struct stat st;
+        create_workspace(titles[i], ws, sizeof ws);
+        if (i == 0) {
+            snprintf(path, sizeof path, "%s/task.yaml", ws);
+            FILE *f = fopen(path, "a");
+            if (f == NULL) {
+                perror(path);
+                exit(2);
+            }
+            fputs("snapshots: false\n", f);
+            fclose(f);
+        }
+        CHECK_STATUS(ctask_session_begin(ws, "{\"heartbeat\": false}", &s), CTASK_OK);
+        write_file(ws, "made.txt", "made by the session\n");
+        CHECK_STATUS(ctask_session_end(s, 0, NULL), CTASK_OK);
+        ctask_session_free(s);
+        snprintf(path, sizeof path, "%s/.ctask/objects", ws);
+        CHECK((stat(path, &st) == 0) == (i == 1));
+        snprintf(path, sizeof path, "%s/.ctask/history", ws);
+        CHECK((stat(path, &st) == 0) == (i == 1));
+    }
+}
+
 int main(void) {
     char template[] = "/tmp/ctask-c-test-XXXXXX";
     if (mkdtemp(template) == NULL) {
@@ -938,6 +969,7 @@ int main(void) {
     test_persistent();
     test_watch();
     test_undo();
+    test_snapshots_off();
 
     nftw(root, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
     printf("ctask-c-api: %d passed, %d failed\n", passed, failed);

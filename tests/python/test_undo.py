@@ -78,3 +78,22 @@ def test_undo_refused_during_a_session_and_bad_arguments(ws: ctask.Workspace) ->
         ctask.undo(ws.path, session_id="no-such")
     with pytest.raises(TypeError):
         ctask.undo(42)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("how", ["session", "run"])
+def test_snapshots_false_in_task_yaml_keeps_nothing(ws: ctask.Workspace, how: str) -> None:
+    task = ws.path / "task.yaml"
+    plain = task.read_text()
+    task.write_text(plain + "snapshots: false\n")
+    if how == "session":
+        with ctask.Session(ws.path) as s:
+            (ws.path / "made.txt").write_text("made\n")
+        assert s.summary is not None and s.summary.files_added == ["made.txt"]
+    else:
+        _session(ws, "open('made.txt','w').write('made\\n')")
+    assert not (ws.path / ".ctask" / "objects").exists()
+    assert not (ws.path / ".ctask" / "history").exists()
+    # Without the setting, the same session stores.
+    task.write_text(plain)
+    _session(ws, "open('again.txt','w').write('again\\n')")
+    assert (ws.path / ".ctask" / "history").is_dir()

@@ -50,7 +50,7 @@ pub fn launch(
             )
         }
         Entry::Adopt { .. } => {
-            let opts = options(settings, "adopted".into(), Default::default());
+            let opts = options(settings, ws, "adopted".into(), Default::default());
             let started = persistent::adopt_detached(&ws.dir, &opts, &helper)?;
             report(&started);
             attach_started(&tmux, settings, ws, &started, interactive)
@@ -60,7 +60,7 @@ pub fn launch(
             if let Some(program) = argv.first() {
                 ctask_core::session::launch::find_program(program)?;
             }
-            let opts = options(settings, label, spec.env);
+            let opts = options(settings, ws, label, spec.env);
             let (_, started) = persistent::start(&ws.dir, argv, &opts, &helper)?;
             report(&started);
             attach_started(&tmux, settings, ws, &started, interactive)
@@ -78,9 +78,10 @@ pub fn agent_in_tmux(settings: &Settings, ws: &Workspace) -> bool {
 }
 
 /// The session options of a persistent launch: label, agent environment, the configured
-/// intervals and root.
+/// intervals, root and the workspace's snapshot settings.
 fn options(
     settings: &Settings,
+    ws: &Workspace,
     agent: String,
     agent_env: std::collections::BTreeMap<String, String>,
 ) -> SessionOptions {
@@ -93,6 +94,7 @@ fn options(
         summary_manifest_max: settings.summary_manifest_max.value,
         root: Some(settings.root.value.clone()),
         hooks: settings.hooks.value.clone(),
+        snapshots: ctask_core::snapshot::Settings::for_workspace(settings, ws),
         ..SessionOptions::default()
     }
 }

@@ -253,7 +253,7 @@ fn write_start(
     // Temp files of writers killed mid-write (never one still being written).
     fsio::sweep_temp_files(&paths.dir);
     let written = (|| {
-        lease::write_in(ctask, &l)?;
+        lease::write_first_in(ctask, &l)?;
         crashpoint::hit("begin.lease_written");
         manifest::write_start_in(ctask, &l.session_id, start)?;
         crashpoint::hit("begin.start_manifest_written");

@@ -5,7 +5,7 @@
 
 use std::fs::File;
 use std::io::{self, Read, Write};
-use std::os::fd::OwnedFd;
+use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 
@@ -27,6 +27,30 @@ pub struct Dir {
 fn check_name(name: &str) -> Result<()> {
     if name.contains('\0') {
         return Err(Error::invalid(format!("file name {name:?} contains NUL")));
+    }
+    Ok(())
+}
+
+/// The most files [`sync_files`] makes durable one by one; past it, one `syncfs` is cheaper.
+pub const SYNC_EACH_MAX: usize = 256;
+
+/// Makes `files` durable — each a directory and a name in it (`"."`: the directory
+/// itself) — by an `fsync` of each when there are at most [`SYNC_EACH_MAX`], else by one
+/// `syncfs` of the filesystem `fs` is on (which also waits for every other program's
+/// pending writes there). A name is opened without following a symlink; an error names
+/// the file it concerns.
+pub fn sync_files(fs: BorrowedFd<'_>, files: &[(BorrowedFd<'_>, &str)]) -> io::Result<()> {
+    if files.len() > SYNC_EACH_MAX {
+        return Ok(rustix::fs::syncfs(fs)?);
+    }
+    for (dir, name) in files {
+        let flags = OFlags::RDONLY | OFlags::NOFOLLOW | OFlags::NONBLOCK | OFlags::CLOEXEC;
+        rustix::fs::openat(dir, *name, flags, Mode::empty())
+            .and_then(|fd| rustix::fs::fsync(&fd))
+            .map_err(|e| {
+                let e = io::Error::from(e);
+                io::Error::new(e.kind(), format!("{name}: {e}"))
+            })?;
     }
     Ok(())
 }
@@ -211,10 +235,16 @@ impl Dir {
 
     /// Serialises `value` as pretty JSON (with a final newline) into `name`, atomically.
     pub fn write_json_atomic<T: serde::Serialize>(&self, name: &str, value: &T) -> Result<()> {
+        self.replace_json(name, value)?;
+        self.sync()
+    }
+
+    /// [`Dir::write_json_atomic`] without the directory's fsync (see [`Dir::replace_with`]).
+    pub fn replace_json<T: serde::Serialize>(&self, name: &str, value: &T) -> Result<()> {
         let mut bytes = serde_json::to_vec_pretty(value)
             .map_err(|e| Error::format(self.join(name), format!("cannot serialise: {e}")))?;
         bytes.push(b'\n');
-        self.write_atomic(name, &bytes)
+        self.replace_with(name, |w| w.write_all(&bytes))
     }
 
     /// Creates a new temp file (the writer's host-and-pid prefix) exclusively; returns its
@@ -287,6 +317,14 @@ impl Dir {
             }
         }
         Ok(out)
+    }
+
+    /// Makes the files `names` inside durable by the rule of [`sync_files`]; errors name
+    /// the directory.
+    pub fn sync_names(&self, names: &[String]) -> Result<()> {
+        let fd = self.fd.as_fd();
+        let files: Vec<(BorrowedFd<'_>, &str)> = names.iter().map(|n| (fd, n.as_str())).collect();
+        sync_files(fd, &files).map_err(|e| Error::io(&self.path, e))
     }
 
     /// Flushes the whole filesystem the directory is on (`syncfs`): one call makes every
@@ -383,4 +421,49 @@ pub fn random_hex(n: usize) -> String {
         }
     }
     b.iter().map(|x| format!("{x:02x}")).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn dir_with(n: usize) -> (tempfile::TempDir, Dir, Vec<String>) {
+        let t = tempfile::tempdir().unwrap();
+        let names: Vec<String> = (0..n).map(|i| format!("f{i}")).collect();
+        for n in &names {
+            std::fs::write(t.path().join(n), b"x").unwrap();
+        }
+        let d = Dir::open(t.path()).unwrap();
+        (t, d, names)
+    }
+
+    #[test]
+    fn sync_names_fsyncs_each_file_up_to_the_bound() {
+        let (t, d, mut names) = dir_with(3);
+        d.sync_names(&names).unwrap();
+        // One by one: a name that is not there, or is a symlink, is an error.
+        names.push("missing".into());
+        let e = d.sync_names(&names).unwrap_err().to_string();
+        assert!(e.contains("missing: No such file"), "{e}");
+        std::os::unix::fs::symlink("f0", t.path().join("link")).unwrap();
+        let e = d.sync_names(&["link".to_string()]).unwrap_err().to_string();
+        assert!(e.contains(&t.path().display().to_string()), "{e}");
+    }
+
+    #[test]
+    fn sync_names_past_the_bound_is_one_syncfs() {
+        let (_t, d, mut names) = dir_with(SYNC_EACH_MAX + 1);
+        // One syncfs: the names are not opened, so one that is missing does not matter.
+        names[0] = "missing".into();
+        d.sync_names(&names).unwrap();
+        names.truncate(SYNC_EACH_MAX);
+        assert!(d.sync_names(&names).is_err());
+    }
+
+    #[test]
+    fn sync_files_takes_a_directory_itself_as_dot() {
+        let (_t, d, _) = dir_with(1);
+        let fd = d.fd.as_fd();
+        sync_files(fd, &[(fd, "."), (fd, "f0")]).unwrap();
+    }
 }

@@ -213,6 +213,12 @@ pub fn write_in(dir: &super::dirfd::Dir, lease: &Lease) -> Result<()> {
     dir.write_json_atomic(super::paths::LEASE, lease)
 }
 
+/// [`write_in`] without the directory's fsync, for begin: the start manifest written next
+/// in the same directory makes both renames durable before the `start` line is logged.
+pub fn write_first_in(dir: &super::dirfd::Dir, lease: &Lease) -> Result<()> {
+    dir.replace_json(super::paths::LEASE, lease)
+}
+
 fn parse(bytes: &[u8]) -> Result<LeaseFile> {
     match serde_json::from_slice::<Lease>(bytes) {
         Ok(l) => Ok(LeaseFile::Present(Box::new(l))),

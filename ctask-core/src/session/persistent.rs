@@ -60,6 +60,9 @@ pub struct SuperviseRequest {
     /// The user's hooks (the supervisor begins and ends the session).
     #[serde(default)]
     pub hooks: crate::hooks::Hooks,
+    /// The snapshot settings in force for the workspace.
+    #[serde(default)]
+    pub snapshots: crate::snapshot::Settings,
 }
 
 fn default_poll_ms() -> u64 {
@@ -90,6 +93,7 @@ impl SuperviseRequest {
             exec_helper,
             poll_ms: default_poll_ms(),
             hooks: opts.hooks.clone(),
+            snapshots: opts.snapshots.clone(),
         }
     }
 }
@@ -418,6 +422,7 @@ fn start_owned(req: &SuperviseRequest) -> Result<(Session, Tmux, String)> {
         stale_after_seconds: req.stale_after_seconds,
         root: req.root.clone(),
         hooks: req.hooks.clone(),
+        snapshots: req.snapshots.clone(),
         ..SessionOptions::default()
     };
     let session = if req.adopt {

@@ -4,6 +4,7 @@
 use std::path::Path;
 
 use super::RecoveryOutcome;
+use super::baseline;
 use super::diff::{self, Diff};
 use super::lease::{self, LOCK_MARKER, Lease, LeaseFile};
 use super::log;
@@ -15,6 +16,7 @@ use super::writelock::WriteLock;
 use super::{Recovered, SessionDirs, crashpoint, timefmt};
 use crate::error::Result;
 use crate::fsio;
+use crate::snapshot::RecordKind;
 
 /// What recovering a dead lease produced.
 #[derive(Debug)]
@@ -84,16 +86,24 @@ pub fn recover_dead(
         }
     };
     let cache = start.as_ref().filter(|m| !m.is_foreign());
+    let dirs = SessionDirs::open(ws, paths)?;
+    // The temp files a dead undo staged are not the session's changes (only an undo's
+    // lease can name them).
+    let undo = crate::snapshot::kind_of_agent(l.agent.as_deref()) == RecordKind::Undo;
+    let owner = if undo { l.session_id.as_str() } else { "" };
+    crate::snapshot::staged::clear(ws, &dirs.ctask, owner, warnings);
     let (mut capture, mut snap) =
         crate::snapshot::recovery_capture(ws, &paths.dir, opts, cache, warnings)?;
     let changes = match &start {
         Some(s) => diff::diff(s, &capture.manifest),
         None => Diff::default(),
     };
-    let dirs = SessionDirs::open(ws, paths)?;
     // Snapshots: objects durable, then the history record, before the index and summary.
     if let Some(start) = &start {
         snap.kind = crate::snapshot::kind_of_agent(l.agent.as_deref());
+        if snap.store.is_some() {
+            snap.outside = outside_before(ws, paths, opts, start);
+        }
         let began = l.started_at.unwrap_or(start.captured_at);
         crate::snapshot::record_end(
             &dirs.ctask,
@@ -131,6 +141,25 @@ pub fn recover_dead(
         Some(s),
         Some(capture),
     ))
+}
+
+/// The changes made before the dead session while nobody was there, as its begin found
+/// them: the baseline it began from (the last summary, still the previous session's, and
+/// its index) against its start manifest. No baseline: none. Problems reading the baseline
+/// were already warned about by that begin.
+fn outside_before(
+    ws: &Path,
+    paths: &CtaskPaths,
+    opts: &CaptureOptions,
+    start: &Manifest,
+) -> Vec<crate::snapshot::Change> {
+    let mut ignored = Vec::new();
+    match baseline::load(paths, ws, opts, &mut ignored) {
+        Ok(baseline::Last {
+            baseline: Some(b), ..
+        }) => crate::snapshot::history::changes(&b.manifest, start),
+        _ => Vec::new(),
+    }
 }
 
 /// Reclaims an unparseable `session.json` (the caller holds `session.lock`).

@@ -66,7 +66,7 @@ pub(crate) fn begin_capture(
         return Ok((capture, pending));
     };
     let mut complete = store.failed() == 0;
-    if !(stored_whole && !store.created()) {
+    if !stored_whole || store.created() {
         complete &= fill(ws, &store, &capture.manifest.entries);
     }
     store.sync()?;

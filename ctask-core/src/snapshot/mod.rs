@@ -6,6 +6,7 @@ pub mod history;
 mod hooks;
 mod pack;
 mod retention;
+pub(crate) mod staged;
 pub mod store;
 pub mod tree;
 mod undo;
@@ -29,7 +30,8 @@ pub const DEFAULT_MAX_BYTES: u64 = 2 * 1024 * 1024 * 1024;
 
 /// The snapshot settings (config keys `snapshots`, `snapshot_max_file_bytes`,
 /// `snapshot_keep_sessions`, `snapshot_max_bytes`).
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(default)]
 pub struct Settings {
     /// Keep contents and history at all.
     pub enabled: bool,
@@ -65,6 +67,21 @@ impl Settings {
             max_file_bytes: s.snapshot_max_file_bytes.value,
             keep_sessions: usize::try_from(s.snapshot_keep_sessions.value).unwrap_or(usize::MAX),
             max_bytes: s.snapshot_max_bytes.value,
+        }
+    }
+
+    /// The settings in force for directory `dir`: [`Settings::for_workspace`] when it is a
+    /// workspace that opens, else the resolved config alone. Every face begins with these.
+    pub fn for_dir(s: &crate::workspace::Settings, dir: &std::path::Path) -> Settings {
+        match crate::workspace::Workspace::open(dir) {
+            Ok(ws) => Settings::for_workspace(s, &ws),
+            Err(_) => Settings {
+                enabled: s.snapshots.value,
+                max_file_bytes: s.snapshot_max_file_bytes.value,
+                keep_sessions: usize::try_from(s.snapshot_keep_sessions.value)
+                    .unwrap_or(usize::MAX),
+                max_bytes: s.snapshot_max_bytes.value,
+            },
         }
     }
 }

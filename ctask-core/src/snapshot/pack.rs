@@ -27,6 +27,9 @@ const FOOTER_LEN: u64 = 56;
 /// The longest frame a pack holds (packed contents are below the capture's read buffer,
 /// 256 KiB; zstd's bound for that is a little more). A longer length is corruption.
 pub(crate) const MAX_FRAME: u32 = 1024 * 1024;
+/// The largest index read (about 3 million contents in one pack); a longer one is refused,
+/// so a planted file cannot make a reader allocate what it claims.
+const MAX_INDEX: u64 = 128 * 1024 * 1024;
 /// Name prefix and suffix of a finished pack.
 const PREFIX: &str = "pack-";
 const SUFFIX: &str = ".pack";
@@ -195,6 +198,7 @@ pub(crate) fn read_index(dir: &Dir, name: &str) -> Result<Vec<Slot>> {
     let index_len = count
         .checked_mul(SLOT_LEN)
         .filter(|l| index_at.checked_add(*l) == Some(size - FOOTER_LEN) && index_at >= HEADER_LEN)
+        .filter(|l| *l <= MAX_INDEX)
         .ok_or_else(|| bad("index does not fit the file"))?;
     let mut index = vec![0u8; usize::try_from(index_len).map_err(|_| bad("index too long"))?];
     file.read_exact_at(&mut index, index_at)
@@ -290,6 +294,28 @@ mod tests {
             std::fs::write(&path, &good[..good.len() - cut]).unwrap();
             assert!(read_index(&dir, &name).is_err(), "cut {cut}");
         }
+    }
+
+    #[test]
+    fn an_index_claiming_more_than_the_bound_is_refused_unread() {
+        let d = tempfile::tempdir().unwrap();
+        let dir = Dir::open(d.path()).unwrap();
+        let name = "pack-00000000000000aa.pack";
+        let count = MAX_INDEX / SLOT_LEN + 1;
+        let index_at = HEADER_LEN;
+        let size = index_at + count * SLOT_LEN + FOOTER_LEN;
+        let f = std::fs::File::create(d.path().join(name)).unwrap();
+        f.set_len(size).unwrap();
+        let mut head = MAGIC.to_vec();
+        head.extend_from_slice(&VERSION.to_le_bytes());
+        f.write_all_at(&head, 0).unwrap();
+        let mut foot = index_at.to_le_bytes().to_vec();
+        foot.extend_from_slice(&count.to_le_bytes());
+        foot.extend_from_slice(&[0; 32]);
+        foot.extend_from_slice(END_MAGIC);
+        f.write_all_at(&foot, size - FOOTER_LEN).unwrap();
+        let e = read_index(&dir, name).unwrap_err().to_string();
+        assert!(e.contains("does not fit"), "{e}");
     }
 
     #[test]

@@ -2,7 +2,7 @@
 //! and the objects they and the current baseline name, oldest records dropped first while
 //! the store is above `snapshot_max_bytes`; never an object the baseline names.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
 
 use super::Settings;
 use super::history::{self, Record};
@@ -14,21 +14,26 @@ use crate::session::paths::WRITE_LOCK;
 use crate::session::writelock::{self, WriteLock};
 
 /// Collects under `write.lock`; `baseline` is the end manifest just written. Runs only when
-/// something may be due: objects were written, or there are more records than kept.
+/// something may be due: there are more records than kept, or objects were written and the
+/// store is above its bound.
 pub(crate) fn collect(ctask: &Dir, store: &Store, s: &Settings, baseline: &[Entry]) -> Result<()> {
     let records_on_disk = match ctask.stat(history::HISTORY_DIR)? {
         Some(_) => ctask.open_sub(history::HISTORY_DIR, false)?.names()?.len(),
         None => 0,
     };
-    if store.written() == 0 && records_on_disk <= s.keep_sessions {
+    // Nothing is due while no record is to go and the store is within its bound: every
+    // content stored since the last collection is named by the baseline or a record.
+    if records_on_disk <= s.keep_sessions
+        && (store.written() == 0 || store.total_bytes()? <= s.max_bytes)
+    {
         return Ok(());
     }
     let _guard = WriteLock::acquire_in(ctask, WRITE_LOCK, writelock::OUTLAST)?;
     store.sweep_temp();
     let records = history::read_all(ctask)?;
-    let objects: HashMap<[u8; 32], u64> = store.objects()?.into_iter().collect();
+    let cat = store.catalog()?;
     let mut live: HashSet<[u8; 32]> = baseline.iter().filter_map(|e| e.sha256).collect();
-    let base_bytes: u64 = live.iter().filter_map(|h| objects.get(h)).sum();
+    let base_bytes: u64 = live.iter().filter_map(|h| cat.size(h)).sum();
     let mut used = base_bytes;
     let mut kept = 0usize;
     let mut drop_ids = Vec::new();
@@ -45,7 +50,7 @@ pub(crate) fn collect(ctask: &Dir, store: &Store, s: &Settings, baseline: &[Entr
             continue;
         }
         let new: Vec<[u8; 32]> = hashes(r).filter(|h| !live.contains(h)).collect();
-        let extra: u64 = new.iter().filter_map(|h| objects.get(h)).sum();
+        let extra: u64 = new.iter().filter_map(|h| cat.size(h)).sum();
         if used + extra > s.max_bytes && kept > 0 {
             drop_ids.push(id.clone());
             kept = s.keep_sessions; // everything older goes too
@@ -58,7 +63,7 @@ pub(crate) fn collect(ctask: &Dir, store: &Store, s: &Settings, baseline: &[Entr
     for id in &drop_ids {
         history::remove(ctask, id)?;
     }
-    store.retain(&live)
+    store.retain(&cat, &live)
 }
 
 fn hashes(r: &Record) -> impl Iterator<Item = [u8; 32]> + '_ {

@@ -92,13 +92,31 @@ impl Place {
     }
 }
 
+/// What the store holds, read for collection ([`Store::catalog`]).
+#[derive(Debug)]
+pub(crate) struct Catalog {
+    view: View,
+}
+
+impl Catalog {
+    /// The stored bytes of the content of hash `d` (its frame's length when packed).
+    pub(crate) fn size(&self, d: &[u8; 32]) -> Option<u64> {
+        let v = &self.view;
+        v.loose
+            .get(d)
+            .copied()
+            .or_else(|| v.packed.get(d).map(|p| u64::from(p.len)))
+    }
+}
+
 /// One pack of the store.
 #[derive(Debug)]
 struct PackFile {
     name: String,
-    bytes: u64,
-    /// Its slots; `None` when its index cannot be read (it names nothing).
-    slots: Option<Vec<Slot>>,
+    /// Its index could be read (else it names nothing).
+    usable: bool,
+    /// Its slots, when the view was read to collect (else empty).
+    slots: Vec<Slot>,
 }
 
 /// Lower-case hex of a digest.
@@ -144,8 +162,9 @@ pub(crate) fn is_pack_name(name: &str) -> bool {
 }
 
 impl View {
-    /// Lists the store directory and reads every pack's index.
-    fn load(dir: &Dir) -> Result<View> {
+    /// Lists the store directory and reads every pack's index; `keep_slots`: each pack
+    /// keeps its slots too (for collection).
+    fn load(dir: &Dir, keep_slots: bool) -> Result<View> {
         let mut v = View::default();
         let mut names = dir.names()?;
         names.sort();
@@ -155,13 +174,18 @@ impl View {
                     v.loose.insert(d, size);
                 }
             } else if is_pack_name(&name) {
-                let bytes = dir.size_of(&name).map_or(0, |(s, _)| s);
                 let slots = pack::read_index(dir, &name).ok();
                 let at = v.packs.len();
                 for s in slots.iter().flatten() {
                     v.packed.entry(s.hash).or_insert(Place::of(at, s));
                 }
-                v.packs.push(PackFile { name, bytes, slots });
+                let usable = slots.is_some();
+                let slots = slots.filter(|_| keep_slots).unwrap_or_default();
+                v.packs.push(PackFile {
+                    name,
+                    usable,
+                    slots,
+                });
             }
         }
         Ok(v)
@@ -215,7 +239,7 @@ impl Store {
     fn viewed(&self) -> MutexGuard<'_, State> {
         let mut st = self.state();
         if st.view.is_none() {
-            st.view = Some(View::load(&self.dir).unwrap_or_default());
+            st.view = Some(View::load(&self.dir, false).unwrap_or_default());
         }
         st
     }
@@ -300,26 +324,17 @@ impl Store {
         if let Some(w) = st.pack.take() {
             let count = w.len();
             match w.finish(&self.dir) {
-                Ok((name, slots)) => {
-                    st.made.push(name.clone());
-                    st.in_pack.clear();
-                    if let Some(v) = st.view.as_mut() {
-                        let at = v.packs.len();
-                        for s in &slots {
-                            v.packed.entry(s.hash).or_insert(Place::of(at, s));
-                        }
-                        let bytes = self.dir.size_of(&name).map_or(0, |(s, _)| s);
-                        v.packs.push(PackFile {
-                            name,
-                            bytes,
-                            slots: Some(slots),
-                        });
-                    }
+                Ok((name, _)) => {
+                    st.made.push(name);
+                    // Read again when next needed (an end with changes): holding every
+                    // place of a cold capture until then would only cost memory.
+                    st.in_pack = HashMap::new();
+                    st.view = None;
                     touched = true;
                     crate::session::crashpoint::hit("store.pack_written");
                 }
                 Err(e) => {
-                    st.in_pack.clear();
+                    st.in_pack = HashMap::new();
                     self.failed.fetch_add(count as u64, Ordering::Relaxed);
                     return Err(Error::io(self.dir.path(), e));
                 }
@@ -425,54 +440,57 @@ impl Store {
         Ok(Some((path, frame)))
     }
 
-    /// Every stored object (read afresh from the directory): its hash and its stored
-    /// bytes (its frame's length when packed).
-    pub fn objects(&self) -> Result<Vec<([u8; 32], u64)>> {
-        let v = View::load(&self.dir)?;
-        let mut out: Vec<([u8; 32], u64)> = v.loose.iter().map(|(d, s)| (*d, *s)).collect();
-        out.extend(
-            v.packed
-                .iter()
-                .filter(|(d, _)| !v.loose.contains_key(*d))
-                .map(|(d, p)| (*d, u64::from(p.len))),
-        );
-        Ok(out)
+    /// What the store holds, read afresh from the directory, for collection.
+    pub(crate) fn catalog(&self) -> Result<Catalog> {
+        Ok(Catalog {
+            view: View::load(&self.dir, true)?,
+        })
     }
 
-    /// Total bytes the store's objects and packs take.
+    /// Total bytes the store's objects and packs take (their files' sizes).
     pub fn total_bytes(&self) -> Result<u64> {
-        let v = View::load(&self.dir)?;
-        Ok(v.loose.values().sum::<u64>() + v.packs.iter().map(|p| p.bytes).sum::<u64>())
+        Ok(self
+            .dir
+            .names()?
+            .iter()
+            .filter(|n| is_object_name(n) || is_pack_name(n))
+            .filter_map(|n| self.dir.size_of(n))
+            .map(|(s, _)| s)
+            .sum())
     }
 
-    /// Removes every object not in `live` (read afresh from the directory): loose objects
-    /// are removed; a pack none of whose objects is live is removed; a pack whose live
-    /// objects take less than half its frames' bytes is rewritten with only them (the new
-    /// pack durable before the old one goes); a pack whose index cannot be read is
-    /// removed. An object held twice counts only in its first place.
-    pub fn retain(&self, live: &HashSet<[u8; 32]>) -> Result<()> {
-        let view = View::load(&self.dir)?;
-        let mut seen: HashSet<[u8; 32]> = HashSet::new();
+    /// Removes every object of `cat` not in `live`: loose objects are removed; a pack none
+    /// of whose objects is live is removed; a pack whose live objects take less than half
+    /// its frames' bytes is rewritten with only them (the new pack durable before the old
+    /// one goes); a pack whose index cannot be read is removed. An object held twice counts
+    /// only in its first place (loose, else its first pack).
+    pub(crate) fn retain(&self, cat: &Catalog, live: &HashSet<[u8; 32]>) -> Result<()> {
+        let view = &cat.view;
         let mut changed = false;
-        for d in view.loose.keys() {
-            if live.contains(d) && seen.insert(*d) {
-                continue;
-            }
+        for d in view.loose.keys().filter(|d| !live.contains(*d)) {
             changed |= self.dir.unlink(&hex(d))?;
         }
-        for p in &view.packs {
-            let Some(slots) = &p.slots else {
+        for (at, p) in view.packs.iter().enumerate() {
+            if !p.usable {
                 changed |= self.dir.unlink(&p.name)?;
                 continue;
+            }
+            let first_here = |s: &Slot| {
+                !view.loose.contains_key(&s.hash)
+                    && view
+                        .packed
+                        .get(&s.hash)
+                        .is_some_and(|pl| pl.pack as usize == at && pl.offset == s.offset)
             };
-            let keep: Vec<Slot> = slots
+            let keep: Vec<Slot> = p
+                .slots
                 .iter()
-                .filter(|s| live.contains(&s.hash) && seen.insert(s.hash))
+                .filter(|s| live.contains(&s.hash) && first_here(s))
                 .copied()
                 .collect();
-            let all: u64 = slots.iter().map(|s| u64::from(s.len)).sum();
+            let all: u64 = p.slots.iter().map(|s| u64::from(s.len)).sum();
             let kept: u64 = keep.iter().map(|s| u64::from(s.len)).sum();
-            if keep.len() == slots.len() || (!keep.is_empty() && kept * 2 >= all) {
+            if keep.len() == p.slots.len() || (!keep.is_empty() && kept * 2 >= all) {
                 continue;
             }
             if !keep.is_empty() {
@@ -722,7 +740,8 @@ mod tests {
         store.sync().unwrap();
         let before = packs(&store);
         assert_eq!(before.len(), 2);
-        assert_eq!(store.objects().unwrap().len(), 40);
+        let cat = store.catalog().unwrap();
+        assert!(contents.iter().all(|c| cat.size(&sha(c)).is_some()));
         // Live: 15 of the first pack (kept as it is), 3 of the second (rewritten with only
         // them, so nothing of its other 17 remains).
         let live: HashSet<[u8; 32]> = contents[..15]
@@ -730,7 +749,7 @@ mod tests {
             .chain(&contents[20..23])
             .map(|c| sha(c))
             .collect();
-        store.retain(&live).unwrap();
+        store.retain(&cat, &live).unwrap();
         let after = packs(&store);
         assert_eq!(after.len(), 2);
         assert!(after.contains(&before[0]) || after.contains(&before[1]));
@@ -744,9 +763,11 @@ mod tests {
             }
         }
         // Nothing live: every pack goes.
-        fresh.retain(&HashSet::new()).unwrap();
+        fresh
+            .retain(&fresh.catalog().unwrap(), &HashSet::new())
+            .unwrap();
         assert!(packs(&fresh).is_empty());
-        assert!(fresh.objects().unwrap().is_empty());
+        assert_eq!(fresh.total_bytes().unwrap(), 0);
     }
 
     #[test]
@@ -769,7 +790,7 @@ mod tests {
         )
         .unwrap();
         let live: HashSet<[u8; 32]> = [sha(&c)].into();
-        store.retain(&live).unwrap();
+        store.retain(&store.catalog().unwrap(), &live).unwrap();
         assert_eq!(packs(&store), vec![first]);
         assert_eq!(store.get(&sha(&c), 1 << 20).unwrap().unwrap(), c);
     }

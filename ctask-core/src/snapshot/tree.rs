@@ -3,16 +3,20 @@
 //! symlink in any component is never followed; every write is a temp file in the same
 //! directory renamed over the target.
 
+use std::cell::RefCell;
+use std::collections::{HashMap, HashSet};
 use std::fs::File;
 use std::io::{self, Read, Write};
-use std::os::fd::OwnedFd;
+use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 use std::path::Path;
+use std::rc::Rc;
 
 use rustix::fs::{AtFlags, FileType, Mode, OFlags};
 use sha2::{Digest, Sha256};
 
 use super::history::State;
 use super::store::Store;
+use crate::session::dirfd::{SYNC_EACH_MAX, sync_files};
 use crate::session::manifest::Kind;
 
 const DIR_FLAGS: OFlags = OFlags::RDONLY
@@ -20,8 +24,25 @@ const DIR_FLAGS: OFlags = OFlags::RDONLY
     .union(OFlags::NOFOLLOW)
     .union(OFlags::CLOEXEC);
 
-/// The workspace root, opened once.
-pub struct Tree(OwnedFd);
+/// How the name of every temp file undo stages begins.
+pub const TEMP_PREFIX: &str = ".ctask-undo-";
+
+/// The workspace root, opened once, the directories files are staged in (one descriptor
+/// each, however many files it gets), and the directories whose entries changed since the
+/// last [`Tree::sync_dirs`].
+pub struct Tree {
+    root: OwnedFd,
+    staging: RefCell<HashMap<String, Rc<OwnedFd>>>,
+    touched: RefCell<Touched>,
+}
+
+/// Directories whose entries changed (a rename, an unlink, a new sub-directory), each
+/// once; past [`SYNC_EACH_MAX`] only the count matters (one `syncfs` then).
+#[derive(Default)]
+struct Touched {
+    seen: HashSet<(u64, u64)>,
+    fds: Vec<OwnedFd>,
+}
 
 /// Why a path cannot be reached: a component on its way is a symlink or not a directory.
 pub fn blocked(e: &io::Error) -> bool {
@@ -32,7 +53,29 @@ impl Tree {
     /// Opens the workspace root.
     pub fn open(root: &Path) -> io::Result<Tree> {
         let flags = OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC;
-        Ok(Tree(rustix::fs::open(root, flags, Mode::empty())?))
+        Ok(Tree {
+            root: rustix::fs::open(root, flags, Mode::empty())?,
+            staging: RefCell::default(),
+            touched: RefCell::default(),
+        })
+    }
+
+    /// Notes that an entry of directory `dir` changed, to be made durable by
+    /// [`Tree::sync_dirs`].
+    fn touch(&self, dir: &OwnedFd) -> io::Result<()> {
+        let st = rustix::fs::fstat(dir)?;
+        #[allow(clippy::useless_conversion, clippy::unnecessary_cast)]
+        let key = (st.st_dev as u64, st.st_ino as u64);
+        let mut t = self.touched.borrow_mut();
+        if t.seen.insert(key) {
+            if t.seen.len() <= SYNC_EACH_MAX {
+                let fd = dir.try_clone()?;
+                t.fds.push(fd);
+            } else {
+                t.fds.clear();
+            }
+        }
+        Ok(())
     }
 
     /// The directory holding `path` and its last component; `Ok(None)` when a directory
@@ -42,13 +85,14 @@ impl Tree {
             Some((d, n)) => (Some(d), n),
             None => (None, path),
         };
-        let mut fd = rustix::fs::openat(&self.0, ".", DIR_FLAGS, Mode::empty())?;
+        let mut fd = rustix::fs::openat(&self.root, ".", DIR_FLAGS, Mode::empty())?;
         for c in dirs.into_iter().flat_map(|d| d.split('/')) {
             let next = match rustix::fs::openat(&fd, c, DIR_FLAGS, Mode::empty()) {
                 Ok(f) => f,
                 Err(rustix::io::Errno::NOENT) if create => {
                     match rustix::fs::mkdirat(&fd, c, Mode::from_raw_mode(0o755)) {
-                        Ok(()) | Err(rustix::io::Errno::EXIST) => {}
+                        Ok(()) => self.touch(&fd)?,
+                        Err(rustix::io::Errno::EXIST) => {}
                         Err(e) => return Err(e.into()),
                     }
                     rustix::fs::openat(&fd, c, DIR_FLAGS, Mode::empty())?
@@ -59,6 +103,23 @@ impl Tree {
             fd = next;
         }
         Ok(Some((fd, name)))
+    }
+
+    /// The directory to stage `path`'s temp file in (made as needed, opened once per
+    /// directory) and its last component.
+    fn staging_dir<'p>(&self, path: &'p str) -> io::Result<(Rc<OwnedFd>, &'p str)> {
+        let (key, name) = path.rsplit_once('/').unwrap_or(("", path));
+        if let Some(fd) = self.staging.borrow().get(key) {
+            return Ok((Rc::clone(fd), name));
+        }
+        let Some((fd, _)) = self.parent(path, true)? else {
+            return Err(io::ErrorKind::NotFound.into());
+        };
+        let fd = Rc::new(fd);
+        self.staging
+            .borrow_mut()
+            .insert(key.to_owned(), Rc::clone(&fd));
+        Ok((fd, name))
     }
 
     /// What is at `path` now (`None`: nothing), hashing a regular file; with `store`, its
@@ -117,13 +178,12 @@ impl Tree {
     }
 
     /// Writes `bytes` with permission bits `mode` into a temp file beside `path` (its
-    /// directories made as needed), to be put in place by [`Staged::commit`]. Nothing is
-    /// synced: the caller makes every staged file durable at once ([`Tree::sync`]).
-    pub fn stage_file(&self, path: &str, bytes: &[u8], mode: u32) -> io::Result<Staged> {
-        let Some((dir, name)) = self.parent(path, true)? else {
-            return Err(io::ErrorKind::NotFound.into());
-        };
-        let tmp = temp_name();
+    /// directories made as needed), to be put in place by [`Tree::commit`]. Nothing is
+    /// synced: the caller makes every staged file durable at once ([`Tree::sync_staged`]).
+    /// `tmp` is the temp file's path ([`temp_beside`]).
+    pub fn stage_file(&self, path: &str, tmp: &str, bytes: &[u8], mode: u32) -> io::Result<Staged> {
+        let (dir, name) = self.staging_dir(path)?;
+        let tmp = tmp_name(tmp)?;
         let flags =
             OFlags::WRONLY | OFlags::CREATE | OFlags::EXCL | OFlags::NOFOLLOW | OFlags::CLOEXEC;
         let fd = rustix::fs::openat(&dir, &tmp, flags, Mode::from_raw_mode(0o600))?;
@@ -137,6 +197,7 @@ impl Tree {
             dir,
             tmp,
             name: name.to_owned(),
+            symlink: false,
         };
         match written {
             Ok(()) => {
@@ -151,22 +212,90 @@ impl Tree {
     }
 
     /// A symlink to `target` in a temp name beside `path`, like [`Tree::stage_file`].
-    pub fn stage_symlink(&self, path: &str, target: &str) -> io::Result<Staged> {
-        let Some((dir, name)) = self.parent(path, true)? else {
-            return Err(io::ErrorKind::NotFound.into());
-        };
-        let tmp = temp_name();
+    pub fn stage_symlink(&self, path: &str, tmp: &str, target: &str) -> io::Result<Staged> {
+        let (dir, name) = self.staging_dir(path)?;
+        let tmp = tmp_name(tmp)?;
         rustix::fs::symlinkat(target, &dir, &tmp)?;
         Ok(Staged {
             dir,
             tmp,
             name: name.to_owned(),
+            symlink: true,
         })
     }
 
-    /// Makes everything written so far durable: one `syncfs` of the workspace's filesystem.
-    pub fn sync(&self) -> io::Result<()> {
-        Ok(rustix::fs::syncfs(&self.0)?)
+    /// Makes the staged files' contents durable (a staged symlink: its directory), by the
+    /// rule of [`sync_files`]: an `fsync` each up to [`SYNC_EACH_MAX`], else one `syncfs`.
+    pub fn sync_staged(&self, staged: &[&Staged]) -> io::Result<()> {
+        let files: Vec<(BorrowedFd<'_>, &str)> = staged
+            .iter()
+            .map(|s| (s.dir.as_fd(), if s.symlink { "." } else { s.tmp.as_str() }))
+            .collect();
+        sync_files(self.root.as_fd(), &files)
+    }
+
+    /// Makes the entries changed since the last call durable (renames, removals, new
+    /// directories): an `fsync` of each directory concerned, or one `syncfs` when there
+    /// are more than [`SYNC_EACH_MAX`].
+    pub fn sync_dirs(&self) -> io::Result<()> {
+        let t = std::mem::take(&mut *self.touched.borrow_mut());
+        if t.seen.len() > SYNC_EACH_MAX {
+            return Ok(rustix::fs::syncfs(&self.root)?);
+        }
+        let dirs: Vec<(BorrowedFd<'_>, &str)> = t.fds.iter().map(|d| (d.as_fd(), ".")).collect();
+        sync_files(self.root.as_fd(), &dirs)
+    }
+
+    /// Renames a staged file over its target: one atomic step (on failure the temp name is
+    /// removed).
+    pub fn commit(&self, s: Staged) -> io::Result<()> {
+        let r = rustix::fs::renameat(&s.dir, &s.tmp, &s.dir, &s.name);
+        if r.is_err() {
+            let _ = rustix::fs::unlinkat(&s.dir, &s.tmp, AtFlags::empty());
+        }
+        r?;
+        self.touch(&s.dir)
+    }
+
+    /// Removes `path` when it is a regular file or a symlink (anything else, or nothing
+    /// there, is left alone); returns whether it was removed.
+    pub fn remove_if_file(&self, path: &str) -> io::Result<bool> {
+        let Some((dir, name)) = self.parent(path, false)? else {
+            return Ok(false);
+        };
+        let st = match rustix::fs::statat(&dir, name, AtFlags::SYMLINK_NOFOLLOW) {
+            Ok(st) => st,
+            Err(rustix::io::Errno::NOENT) => return Ok(false),
+            Err(e) => return Err(e.into()),
+        };
+        #[allow(clippy::useless_conversion, clippy::unnecessary_cast)]
+        let ft = FileType::from_raw_mode(st.st_mode as _);
+        if !matches!(ft, FileType::RegularFile | FileType::Symlink) {
+            return Ok(false);
+        }
+        match rustix::fs::unlinkat(&dir, name, AtFlags::empty()) {
+            Ok(()) => self.touch(&dir).map(|()| true),
+            Err(rustix::io::Errno::NOENT) => Ok(false),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// Removes directory `path` when it is empty (not a symlink to one); returns whether
+    /// it was removed.
+    pub fn remove_empty_dir(&self, path: &str) -> io::Result<bool> {
+        let Some((dir, name)) = self.parent(path, false)? else {
+            return Ok(false);
+        };
+        match rustix::fs::unlinkat(&dir, name, AtFlags::REMOVEDIR) {
+            Ok(()) => self.touch(&dir).map(|()| true),
+            Err(
+                rustix::io::Errno::NOTEMPTY
+                | rustix::io::Errno::EXIST
+                | rustix::io::Errno::NOENT
+                | rustix::io::Errno::NOTDIR,
+            ) => Ok(false),
+            Err(e) => Err(e.into()),
+        }
     }
 
     /// Removes the file or symlink at `path` (absent: nothing to do).
@@ -175,38 +304,52 @@ impl Tree {
             return Ok(());
         };
         match rustix::fs::unlinkat(&dir, name, AtFlags::empty()) {
-            Ok(()) | Err(rustix::io::Errno::NOENT) => Ok(()),
+            Ok(()) => self.touch(&dir),
+            Err(rustix::io::Errno::NOENT) => Ok(()),
             Err(e) => Err(e.into()),
         }
     }
 }
 
+/// The last component of temp path `tmp`, which must be an undo temp name.
+fn tmp_name(tmp: &str) -> io::Result<String> {
+    let name = tmp.rsplit('/').next().unwrap_or_default();
+    if !name.starts_with(TEMP_PREFIX) {
+        return Err(io::Error::other(format!(
+            "{tmp:?} is not an undo temp name"
+        )));
+    }
+    Ok(name.to_owned())
+}
+
 /// A file or symlink written under a temp name beside its target.
 pub struct Staged {
-    dir: OwnedFd,
+    dir: Rc<OwnedFd>,
     tmp: String,
     name: String,
+    symlink: bool,
 }
 
 impl Staged {
-    /// Renames it over its target: one atomic step.
-    pub fn commit(self) -> io::Result<()> {
-        let r = rustix::fs::renameat(&self.dir, &self.tmp, &self.dir, &self.name);
-        if r.is_err() {
-            let _ = rustix::fs::unlinkat(&self.dir, &self.tmp, AtFlags::empty());
-        }
-        Ok(r?)
-    }
-
     /// Removes the temp name.
     pub fn abandon(self) {
         let _ = rustix::fs::unlinkat(&self.dir, &self.tmp, AtFlags::empty());
     }
 }
 
+/// A fresh temp name for a file staged beside `path`: the same directory, a name of
+/// its own.
+pub fn temp_beside(path: &str) -> String {
+    let name = temp_name();
+    match path.rsplit_once('/') {
+        Some((d, _)) => format!("{d}/{name}"),
+        None => name,
+    }
+}
+
 fn temp_name() -> String {
     format!(
-        ".ctask-undo-{}-{}",
+        "{TEMP_PREFIX}{}-{}",
         std::process::id(),
         crate::session::dirfd::random_hex(6)
     )

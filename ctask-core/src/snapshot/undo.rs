@@ -6,6 +6,7 @@ use std::path::Path;
 use serde::Serialize;
 
 use super::history::{self, Change, Record, RecordKind, State};
+use super::staged;
 use super::store::Store;
 use super::tree::{self, Tree};
 use super::view::{open_ctask, restorable};
@@ -160,7 +161,18 @@ pub fn undo(ws: &Path, opts: &UndoOptions, sopts: SessionOptions) -> Result<Undo
             })
             .map(|(_, c)| c)
             .collect();
-        apply_all(&tree, store.as_ref(), &todo, &mut failures);
+        let id = session.id();
+        apply_all(&tree, store.as_ref(), &todo, &mut failures, (&ctask, &id));
+        // Whatever a failure left staged goes before the end's capture.
+        staged::clear(ws, &ctask, &id, &mut report.warnings);
+        let all = if opts.outside {
+            &record.outside
+        } else {
+            &record.changes
+        };
+        if failures.is_empty() {
+            prune_dirs(&tree, &todo, all, &mut report.warnings);
+        }
     }
     report.items = items;
     let outcome = session.end(Ending::child_exit(if blocked || !failures.is_empty() {
@@ -316,13 +328,38 @@ fn not_restorable(c: &Change, store: Option<&Store>) -> Option<String> {
     }
 }
 
-/// Puts the old sides back in two steps: every content is written beside its target
-/// and made durable at once (one `syncfs`), then each is renamed into place (or the path
-/// removed) — so a crash leaves every file either old or new — and synced again.
-fn apply_all(tree: &Tree, store: Option<&Store>, todo: &[&Change], failures: &mut Vec<String>) {
+/// Puts the old sides back in two steps: every content is written beside its target and
+/// made durable (an `fsync` each up to 256 files, else one `syncfs`), then each is renamed
+/// into place (or the path removed) — so a crash leaves every file either old or new — and
+/// the directories concerned are synced.
+fn apply_all(
+    tree: &Tree,
+    store: Option<&Store>,
+    todo: &[&Change],
+    failures: &mut Vec<String>,
+    (ctask, id): (&crate::session::dirfd::Dir, &str),
+) {
+    // The temp names are listed (durably) before the first is written.
+    let temps: Vec<Option<String>> = todo
+        .iter()
+        .map(|c| c.before.as_ref().map(|_| tree::temp_beside(&c.path)))
+        .collect();
+    let listed: Vec<String> = temps.iter().flatten().cloned().collect();
+    let written = if listed.is_empty() {
+        Ok(())
+    } else if crashpoint::fail("undo.list_staged") {
+        Err(Error::invalid("injected fault"))
+    } else {
+        staged::write(ctask, id, &listed)
+    };
+    if let Err(e) = written {
+        failures.push(format!("cannot list the temp files to stage: {e}"));
+        return;
+    }
+    crashpoint::hit("undo.staged_listed");
     let mut staged = Vec::new();
-    for c in todo {
-        match stage(tree, store, c) {
+    for (c, tmp) in todo.iter().zip(&temps) {
+        match stage(tree, store, c, tmp.as_deref()) {
             Ok(s) => staged.push((c, s)),
             Err(e) => failures.push(format!("{}: {e}", c.path)),
         }
@@ -335,14 +372,20 @@ fn apply_all(tree: &Tree, store: Option<&Store>, todo: &[&Change], failures: &mu
         }
         return;
     }
-    if let Err(e) = tree.sync() {
+    let files: Vec<&tree::Staged> = staged.iter().filter_map(|(_, s)| s.as_ref()).collect();
+    if let Err(e) = tree.sync_staged(&files) {
         failures.push(format!("cannot make the restored files durable: {e}"));
+        for (_, s) in staged.into_iter() {
+            if let Some(s) = s {
+                s.abandon();
+            }
+        }
         return;
     }
     for (c, s) in staged {
         crashpoint::hit("undo.before_file");
         let done = match s {
-            Some(s) => s.commit(),
+            Some(s) => tree.commit(s),
             None => tree.remove(&c.path),
         };
         if let Err(e) = done {
@@ -350,26 +393,71 @@ fn apply_all(tree: &Tree, store: Option<&Store>, todo: &[&Change], failures: &mu
         }
         crashpoint::hit("undo.after_file");
     }
-    if let Err(e) = tree.sync() {
+    if let Err(e) = tree.sync_dirs() {
         failures.push(format!("cannot make the restored files durable: {e}"));
     }
 }
 
-/// Writes the old side of `c` beside it (`None`: the path is to be removed).
-fn stage(tree: &Tree, store: Option<&Store>, c: &Change) -> std::io::Result<Option<tree::Staged>> {
-    match &c.before {
-        None => Ok(None),
-        Some(s) if s.kind == Kind::Symlink => tree
-            .stage_symlink(&c.path, s.target.as_deref().unwrap_or_default())
+/// Removes the directories the removals of `todo` left empty, deepest first, while no
+/// path of `all` (the record's list) existed under them before the session: the state
+/// given back had no such directory. A directory holding anything is never removed; one
+/// that cannot be removed is a warning (every file is already as it was).
+fn prune_dirs(tree: &Tree, todo: &[&Change], all: &[Change], warnings: &mut Vec<String>) {
+    let had_before = |d: &str| {
+        all.iter().any(|c| {
+            c.before.is_some()
+                && c.path.starts_with(d)
+                && c.path.as_bytes().get(d.len()) == Some(&b'/')
+        })
+    };
+    let mut dirs = std::collections::BTreeSet::new();
+    for c in todo.iter().filter(|c| c.before.is_none()) {
+        let mut p = c.path.as_str();
+        while let Some((d, _)) = p.rsplit_once('/') {
+            dirs.insert(d);
+            p = d;
+        }
+    }
+    let mut dirs: Vec<&str> = dirs.into_iter().filter(|d| !had_before(d)).collect();
+    dirs.sort_by_key(|d| std::cmp::Reverse(d.matches('/').count()));
+    for d in dirs {
+        let removed = if crashpoint::fail("undo.remove_dir") {
+            Err(std::io::Error::other("injected fault"))
+        } else {
+            tree.remove_empty_dir(d)
+        };
+        if let Err(e) = removed {
+            warnings.push(format!("the emptied directory {d:?} was left: {e}"));
+        }
+    }
+    if let Err(e) = tree.sync_dirs() {
+        warnings.push(format!("the removed directories may not be durable: {e}"));
+    }
+}
+
+/// Writes the old side of `c` beside it, at temp path `tmp` (`None`: the path is to be
+/// removed).
+fn stage(
+    tree: &Tree,
+    store: Option<&Store>,
+    c: &Change,
+    tmp: Option<&str>,
+) -> std::io::Result<Option<tree::Staged>> {
+    let (Some(s), Some(tmp)) = (&c.before, tmp) else {
+        return Ok(None);
+    };
+    match s {
+        s if s.kind == Kind::Symlink => tree
+            .stage_symlink(&c.path, tmp, s.target.as_deref().unwrap_or_default())
             .map(Some),
-        Some(s) => {
+        s => {
             let d = s
                 .digest()
                 .ok_or_else(|| std::io::Error::other("no content hash"))?;
             let bytes = store
                 .and_then(|st| st.get(&d, s.size).ok().flatten())
                 .ok_or_else(|| std::io::Error::other("stored content vanished"))?;
-            tree.stage_file(&c.path, &bytes, s.mode.unwrap_or(0o644))
+            tree.stage_file(&c.path, tmp, &bytes, s.mode.unwrap_or(0o644))
                 .map(Some)
         }
     }

@@ -9,7 +9,6 @@
 
 mod event;
 mod tail;
-mod tree;
 
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::os::unix::fs::MetadataExt;
@@ -30,7 +29,7 @@ use crate::error::{Error, Result};
 use crate::session::log::{LOG_DIR, LogEntry};
 use crate::timefmt;
 use crate::workspace::taskfile::Status;
-use crate::workspace::{TASK_FILE, Workspace, slug};
+use crate::workspace::{TASK_FILE, Workspace, listing, slug};
 use tail::Tail;
 
 /// Default time between two looks at every workspace when polling.
@@ -89,7 +88,7 @@ mod millis {
 impl WatchOptions {
     /// Adds `path` as a workspace to watch when it holds `task.yaml`, else as a root.
     pub fn add_path(&mut self, path: PathBuf) {
-        if tree::is_workspace(&path) {
+        if listing::is_workspace(&path) {
             self.workspaces.push(path);
         } else {
             self.roots.push(path);
@@ -400,9 +399,9 @@ impl Watcher {
     /// Lists the workspaces again: new ones are added (a `created` event unless this is
     /// the first listing), vanished ones removed (`deleted`, after their last lines).
     fn rescan_set(&mut self, initial: bool) {
-        let mut listing = tree::list(&self.roots);
+        let mut listing = listing::list(&self.roots);
         for w in &self.named {
-            if tree::is_workspace(w) {
+            if listing::is_workspace(w) {
                 listing.workspaces.insert(w.clone());
             }
             if let Some(p) = w.parent() {

@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use crate::error::Error;
 use crate::workspace::config::Settings;
 use crate::workspace::info::WorkspaceInfo;
-use crate::workspace::model::{TASK_FILE, Workspace, category_from_layout};
+use crate::workspace::model::{Workspace, category_from_layout};
 use crate::workspace::slug;
 use crate::workspace::taskfile::{Kind, Status};
 
@@ -109,9 +109,10 @@ impl Found {
 
 /// Finds every workspace under the task root and the project root, two levels deep
 /// (`<root>/<ws>` and `<root>/<category>/<ws>`); a directory is a workspace when it holds
-/// `task.yaml`. Directories are de-duplicated by canonical path (the project root may lie
-/// inside the task root); names starting with `.` are skipped, and so are directories
-/// that cannot be listed. The result is sorted by path. Nothing is written.
+/// `task.yaml` ([`listing`](super::listing): a symlink inside a root is never followed).
+/// Directories are de-duplicated by canonical path (the project root may lie inside the
+/// task root); names starting with `.` are skipped, and so are directories that cannot be
+/// listed. The result is sorted by path. Nothing is written.
 pub fn discover(settings: &Settings) -> Vec<Found> {
     let mut seen = HashSet::new();
     let mut found = Vec::new();
@@ -145,37 +146,15 @@ pub fn discover(settings: &Settings) -> Vec<Found> {
     found
 }
 
-/// Workspace directories under `root` (with whether they sit directly in it).
+/// Workspace directories under `root` (with whether they sit directly in it), by the
+/// listing watch uses too.
 fn candidates(root: &Path) -> Vec<(PathBuf, bool)> {
-    let mut out = Vec::new();
-    for first in subdirs(root) {
-        if holds_task_file(&first) {
-            out.push((first, true));
-            continue;
-        }
-        for second in subdirs(&first) {
-            if holds_task_file(&second) {
-                out.push((second, false));
-            }
-        }
-    }
-    out
-}
-
-fn subdirs(dir: &Path) -> Vec<PathBuf> {
-    let Ok(entries) = fs::read_dir(dir) else {
-        return Vec::new();
-    };
-    let mut dirs: Vec<PathBuf> = entries
-        .filter_map(|e| e.ok())
-        .filter(|e| !e.file_name().to_string_lossy().starts_with('.'))
-        .map(|e| e.path())
-        .filter(|p| p.is_dir())
-        .collect();
-    dirs.sort();
-    dirs
-}
-
-fn holds_task_file(dir: &Path) -> bool {
-    fs::symlink_metadata(dir.join(TASK_FILE)).is_ok()
+    super::listing::list(&[root.to_path_buf()])
+        .workspaces
+        .into_iter()
+        .map(|w| {
+            let top = w.parent() == Some(root);
+            (w, top)
+        })
+        .collect()
 }

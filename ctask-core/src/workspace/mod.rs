@@ -8,6 +8,7 @@ pub mod config;
 pub mod create;
 pub mod discover;
 pub mod info;
+pub mod listing;
 mod model;
 pub mod resolve;
 pub mod slug;
