@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
 # make bench: build the release ctask binary and the harness, then build the test trees
-# under a temporary directory, measure and write docs/performance.md.
+# under a temporary directory, measure (snapshots on, the default, except where a row says
+# off) and write docs/performance.md.
 #
 # Environment: BENCH_SCALE (default 1; e.g. 0.1 for a quick trial: the report then goes to
 # the terminal only unless BENCH_OUT is set), BENCH_RUNS (default 5), BENCH_COLD_RUNS (default 3: runs with the
-# page cache dropped), BENCH_DROP_CACHES
+# page cache dropped), BENCH_SNAP_COLD_RUNS (default 3: cold begin+end runs with snapshots on,
+# each filling a store from empty), BENCH_DROP_CACHES
 # (default: 1 when root), BENCH_KEEP=1 (keep the trees), BENCH_TMPDIR, BENCH_OUT, CARGO,
 # BENCH_REAL_SOURCES (colon-separated directories the real-file tree is copied from; default:
 # the machine's crate sources, C headers, /usr/share, Rust docs, /usr/lib), BENCH_BACKENDS=0

@@ -5,16 +5,19 @@
 //! Usage: `ctask-bench run --ctask PATH [--profile-bin PATH] [--out FILE]` (settings from
 //! `BENCH_*` variables, see [`Config`]). Children: `capture DIR [--cache FILE] [--write
 //! FILE]` times one library capture; `sha BACKEND FILE-LIST` measures one SHA-256 backend
-//! alone; `profile DIR OUT` (a build with the `profile` feature) profiles a cold capture.
+//! alone; `profile DIR OUT` (a build with the `profile` feature) profiles a cold capture;
+//! `floor DIR LIST io|sha` times the cold capture's floor; `edit DIR LIST TAG` is the agent
+//! of the sessions that are undone.
 
+mod floor;
 mod hashers;
 mod measure;
 mod profile;
 mod realtree;
 mod report;
+mod snapshots;
 mod suites;
 mod trees;
-mod undo;
 
 use std::collections::BTreeMap;
 use std::fs::{self, File};
@@ -34,7 +37,8 @@ fn main() {
     let result = match args.first().map(String::as_str) {
         Some("capture") => capture_child(&args[1..]),
         Some("run") => run(&args[1..]),
-        Some("undo") => undo::run(&args[1..]),
+        Some("floor") => floor::child(&args[1..]),
+        Some("edit") => snapshots::edit_child(&args[1..]),
         Some("sha") => hashers::standalone(&args[1..]),
         Some("profile") => profile::child(&args[1..]),
         Some("exec") => match measure::launcher(&args[1..]) {
@@ -42,7 +46,8 @@ fn main() {
             Err(e) => Err(e),
         },
         _ => Err("usage: ctask-bench run --ctask PATH [--profile-bin PATH] [--out FILE] | \
-                  capture DIR [--cache FILE] [--write FILE] | sha BACKEND FILE-LIST | profile DIR OUT"
+                  capture DIR [--cache FILE] [--write FILE] | sha BACKEND FILE-LIST | profile DIR OUT | \
+                  floor DIR LIST io|sha | edit DIR LIST TAG"
             .into()),
     };
     if let Err(e) = result {
@@ -96,6 +101,10 @@ pub struct Config {
     /// `BENCH_COLD_RUNS` (default 3): runs of each row measured with the page cache dropped
     /// (each reads the whole tree from disk).
     pub cold_runs: usize,
+    /// `BENCH_SNAP_COLD_RUNS` (default 3): runs of cold begin+end with snapshots on (each
+    /// fills a store from empty; the runs with snapshots off take turns with them, then go
+    /// on to `runs`).
+    pub snap_cold_runs: usize,
     /// `BENCH_KEEP=1`: keep the temporary directory.
     pub keep: bool,
     /// `BENCH_TMPDIR` (default `$TMPDIR` or `/tmp`): where the trees are built.
@@ -114,9 +123,14 @@ impl Config {
         let cold_runs: usize = var("BENCH_COLD_RUNS")
             .map_or(Ok(3), |v| v.parse())
             .map_err(|e| format!("BENCH_COLD_RUNS: {e}"))?;
-        if !(scale > 0.0 && scale <= 10.0) || runs == 0 || cold_runs == 0 {
+        let snap_cold_runs: usize = var("BENCH_SNAP_COLD_RUNS")
+            .map_or(Ok(3), |v| v.parse())
+            .map_err(|e| format!("BENCH_SNAP_COLD_RUNS: {e}"))?;
+        if !(scale > 0.0 && scale <= 10.0) || runs == 0 || cold_runs == 0 || snap_cold_runs == 0 {
             return Err(
-                "BENCH_SCALE must be in (0, 10], BENCH_RUNS and BENCH_COLD_RUNS at least 1".into(),
+                "BENCH_SCALE must be in (0, 10], BENCH_RUNS, BENCH_COLD_RUNS and \
+                        BENCH_SNAP_COLD_RUNS at least 1"
+                    .into(),
             );
         }
         // SAFETY: geteuid has no preconditions.
@@ -130,6 +144,7 @@ impl Config {
             scale,
             runs,
             cold_runs,
+            snap_cold_runs,
             drop_caches,
             keep: var("BENCH_KEEP").is_some_and(|v| v != "0"),
             tmp_base: var("BENCH_TMPDIR")
@@ -155,6 +170,8 @@ pub struct Tree {
     pub files: u64,
     /// Their bytes.
     pub bytes: u64,
+    /// Distinct contents among them (what a snapshot store keeps of the tree).
+    pub distinct: u64,
     /// Directories generated.
     pub dirs: u64,
     /// NUL-separated list of those files, relative to `dir` (input of sha256sum).
@@ -177,6 +194,8 @@ pub struct Row {
     pub series: Series,
     /// Whether this is a `ctask` command (its peak RSS counts against the target).
     pub ctask: bool,
+    /// For a `ctask` command: whether it ran with snapshots on (the default settings).
+    pub snapshots: Option<bool>,
 }
 
 /// The whole benchmark: settings, paths and results.
@@ -207,8 +226,13 @@ pub struct Bench {
     pub profiles: Vec<(&'static str, profile::Profile)>,
     /// What the real tree was copied from.
     pub real_sources: Vec<realtree::Copied>,
-    /// Whether the run's `config.yaml` could say `snapshots: false` (the build knows the key).
-    pub snapshots_off: bool,
+    /// Whether the `ctask` commands run now have snapshots on (no `config.yaml`, the default
+    /// settings) or off (`snapshots: false` in the run's `config.yaml`).
+    pub snap_on: bool,
+    /// Issue 17's figures that are not rows, by tree.
+    pub snaps: Vec<(&'static str, snapshots::Figures)>,
+    /// The cold capture's floor, by tree.
+    pub floors: Vec<(&'static str, floor::Floor)>,
     /// Whether the page cache could be dropped.
     pub dropped: bool,
     /// Peak RSS reported for `true`: the floor every RSS figure includes, KiB.
@@ -272,7 +296,9 @@ fn run(args: &[String]) -> Res<()> {
         hash_set_bytes: 0,
         profiles: Vec::new(),
         real_sources: Vec::new(),
-        snapshots_off: false,
+        snap_on: true,
+        snaps: Vec::new(),
+        floors: Vec::new(),
         dropped: false,
         rss_floor_kib: 0,
         started: chrono::Utc::now(),
@@ -383,18 +409,25 @@ impl Bench {
                 "a" | "b" | "real" => {
                     self.captures(i, runs)?;
                     self.profile_tree(i, 3)?;
+                    // Before any edit, while the tree is as listed.
+                    self.floor(i, runs)?;
                     self.reference_tools(i, runs)?;
-                    self.commands(i, runs, true)?;
+                    // Cold begin+end, snapshots on and off in turn (the off runs are
+                    // issue 16's cold row); then the warm rows, on, and warm off.
+                    self.cold_pair(i, runs)?;
+                    self.commands(i, runs, true, None)?;
+                    self.warm_off(i, runs)?;
                     if key == "a" && self.cfg.drop_caches {
                         self.disk_cold(i, runs)?;
                     }
                     self.edited(i, runs)?;
+                    self.undo_rows(i, runs)?;
                 }
                 "c10k" | "c30k" => {
                     self.captures(i, runs)?;
-                    self.commands(i, runs, false)?;
+                    self.commands(i, runs, false, Some(false))?;
                 }
-                _ => self.commands(i, (runs * 3).max(10), false)?,
+                _ => self.commands(i, (runs * 3).max(10), false, Some(true))?,
             }
         }
         self.load("end");
@@ -475,6 +508,13 @@ impl Bench {
         let c =
             manifest::capture(&dir, &CaptureOptions::default(), None).map_err(|e| e.to_string())?;
         let (paths, bytes) = files_of(&c.manifest);
+        let distinct = c
+            .manifest
+            .entries
+            .iter()
+            .filter_map(|e| e.sha256.filter(|_| e.kind == Kind::File))
+            .collect::<std::collections::HashSet<_>>()
+            .len() as u64;
         let list = self.tmp.join(format!("{key}.files0"));
         let mut nul = Vec::new();
         for p in &paths {
@@ -495,6 +535,7 @@ impl Bench {
             dir,
             files: paths.len() as u64,
             bytes,
+            distinct,
             dirs: w.dirs(),
             list,
             manifest: manifest_path,
@@ -502,9 +543,28 @@ impl Bench {
         })
     }
 
+    /// Adds a row; a `ctask` row ran with the snapshot setting in effect now.
     fn add(&mut self, tree: &'static str, key: &'static str, label: &str, s: Series, ctask: bool) {
+        let snapshots = ctask.then_some(self.snap_on);
+        self.push_row(tree, key, label, s, snapshots);
+    }
+
+    /// Adds a row; `snapshots` is `Some` for a `ctask` command (whether they were on).
+    fn push_row(
+        &mut self,
+        tree: &'static str,
+        key: &'static str,
+        label: &str,
+        s: Series,
+        snapshots: Option<bool>,
+    ) {
         say(&format!(
-            "  {label}: {:.3} s wall, {:.3} s CPU, {:.1} MiB",
+            "  {label}{}: {:.3} s wall, {:.3} s CPU, {:.1} MiB",
+            match snapshots {
+                Some(true) => " [snapshots on]",
+                Some(false) => " [snapshots off]",
+                None => "",
+            },
             s.wall(),
             s.cpu(),
             s.rss_mib()
@@ -514,7 +574,8 @@ impl Bench {
             key,
             label: label.to_string(),
             series: s,
-            ctask,
+            ctask: snapshots.is_some(),
+            snapshots,
         });
     }
 

@@ -131,21 +131,35 @@ impl Bench {
         c
     }
 
-    pub(crate) fn commands(&mut self, i: usize, runs: usize, with_diff: bool) -> Res<()> {
+    /// Begin+end cold (with snapshots on or off as `cold` says; `None`: no cold row) and
+    /// with no change, and with `with_diff` a warm `ctask diff`; the warm rows with snapshots
+    /// on (the default settings).
+    pub(crate) fn commands(
+        &mut self,
+        i: usize,
+        runs: usize,
+        with_diff: bool,
+        cold: Option<bool>,
+    ) -> Res<()> {
         let (key, dir) = (self.trees[i].key, self.trees[i].dir.clone());
-        let summary = dir.join(".ctask/last-session-summary.json");
-        let forget = |_| match fs::remove_file(&summary) {
-            Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(format!("{e}")),
-            _ => Ok(()),
-        };
-        let s = self.series(runs, forget, || self.resume(&dir), None)?;
-        self.add(
-            key,
-            "resume_cold",
-            "ctask resume --agent true, cold (no last session)",
-            s,
-            true,
-        );
+        if let Some(on) = cold {
+            self.set_snapshots(on)?;
+            let summary = dir.join(".ctask/last-session-summary.json");
+            let forget = |_| match fs::remove_file(&summary) {
+                Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(format!("{e}")),
+                _ => Ok(()),
+            };
+            let s = self.series(runs, forget, || self.resume(&dir), None)?;
+            self.add(
+                key,
+                "resume_cold",
+                "ctask resume --agent true, cold (no last session)",
+                s,
+                true,
+            );
+        }
+        self.set_snapshots(true)?;
+        // Also the run that fills the store when the runs before had snapshots off.
         self.once(&mut self.resume(&dir), None, Out::Null)?;
         let s = self.series(runs, |_| Ok(()), || self.resume(&dir), None)?;
         self.add(
@@ -180,6 +194,7 @@ impl Bench {
                 .collect();
             trees::edit(&dir, &pick, r as u64).map_err(|e| e.to_string())
         };
+        self.set_snapshots(true)?;
         self.once(&mut self.resume(&dir), None, Out::Null)?;
         let s = self.series(runs, edit, || self.resume(&dir), None)?;
         self.add(
@@ -203,6 +218,8 @@ impl Bench {
             return Ok(());
         }
         self.dropped = true;
+        // The cold row of issue 16 runs with snapshots off.
+        self.set_snapshots(false)?;
         let runs = self.cfg.cold_runs.min(runs);
         let summary = dir.join(".ctask/last-session-summary.json");
         // Every run starts from a dropped page cache, checked on a sample of the tree's files.
@@ -335,22 +352,32 @@ impl Bench {
         Ok(())
     }
 
-    /// Writes the run's `config.yaml` with `snapshots: false` when this `ctask` knows the
-    /// key (an unknown key is an error), else leaves the file out.
+    /// Makes the run's config directory and checks that this `ctask` knows the config key
+    /// `snapshots` (an unknown key is an error), leaving snapshots on.
     pub(crate) fn user_config(&mut self) -> Res<()> {
         let dir = self.tmp.join("config/ctask");
         fs::create_dir_all(&dir).map_err(io_err(&dir))?;
-        let file = dir.join("config.yaml");
-        fs::write(&file, "snapshots: false\n").map_err(io_err(&file))?;
-        let probe = self.once(self.cmd(&self.ctask).arg("list"), None, Out::Null);
-        self.snapshots_off = probe.is_ok();
-        if let Err(e) = probe {
-            if !e.contains("snapshots") {
-                return Err(e);
+        self.set_snapshots(false)?;
+        self.once(self.cmd(&self.ctask).arg("list"), None, Out::Null)
+            .map_err(|e| format!("this ctask does not take `snapshots: false`: {e}"))?;
+        self.set_snapshots(true)
+    }
+
+    /// Snapshots on for the `ctask` commands from now on (no `config.yaml`: the default
+    /// settings) or off (`snapshots: false` in the run's `config.yaml`).
+    pub(crate) fn set_snapshots(&mut self, on: bool) -> Res<()> {
+        let file = self.tmp.join("config/ctask/config.yaml");
+        if on {
+            match fs::remove_file(&file) {
+                Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+                    return Err(format!("{}: {e}", file.display()));
+                }
+                _ => {}
             }
-            fs::remove_file(&file).map_err(io_err(&file))?;
-            say("  this ctask does not know the config key `snapshots`: no config.yaml");
+        } else {
+            fs::write(&file, "snapshots: false\n").map_err(io_err(&file))?;
         }
+        self.snap_on = on;
         Ok(())
     }
 }
