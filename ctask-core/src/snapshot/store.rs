@@ -51,6 +51,8 @@ struct State {
     /// Files this handle made (loose objects and packs), so a failed begin can take them
     /// back.
     made: Vec<String>,
+    /// Packs opened for reading, by their index in the view.
+    open_packs: HashMap<u32, std::fs::File>,
 }
 
 /// The stored objects, as listed from the directory and the packs' indexes.
@@ -327,6 +329,7 @@ impl Store {
                     // place of a cold capture until then would only cost memory.
                     st.in_pack = HashMap::new();
                     st.view = None;
+                    st.open_packs.clear();
                     touched = true;
                     crate::session::crashpoint::hit("store.pack_written");
                 }
@@ -379,7 +382,7 @@ impl Store {
                 let Some((path, frame)) = self.packed_frame(d)? else {
                     return Ok(None);
                 };
-                inflate(&frame[..], cap).ok_or_else(|| corrupt(path))?
+                inflate_frame(&frame, cap).ok_or_else(|| corrupt(path))?
             }
             Err(e) => return Err(Error::io(&loose_path, e)),
         };
@@ -411,18 +414,22 @@ impl Store {
             return Ok(None);
         };
         let slot = place.slot(d);
-        drop(st);
         let path = self.dir.join(&name);
-        let file = match self
-            .dir
-            .open_file(&name, libc::O_RDONLY | libc::O_NONBLOCK, 0)
-        {
-            Ok(f) => f,
-            // Collected since the view was read.
-            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
-            Err(e) => return Err(Error::io(&path, e)),
+        let file = match st.open_packs.entry(place.pack) {
+            std::collections::hash_map::Entry::Occupied(o) => o.into_mut(),
+            std::collections::hash_map::Entry::Vacant(v) => {
+                match self
+                    .dir
+                    .open_file(&name, libc::O_RDONLY | libc::O_NONBLOCK, 0)
+                {
+                    Ok(f) => v.insert(f),
+                    // Collected since the view was read.
+                    Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
+                    Err(e) => return Err(Error::io(&path, e)),
+                }
+            }
         };
-        let frame = pack::read_frame(&file, &slot).map_err(|e| Error::io(&path, e))?;
+        let frame = pack::read_frame(file, &slot).map_err(|e| Error::io(&path, e))?;
         Ok(Some((path, frame)))
     }
 
@@ -490,6 +497,7 @@ impl Store {
         }
         let mut st = self.state();
         st.view = None;
+        st.open_packs.clear();
         Ok(())
     }
 
@@ -538,6 +546,7 @@ impl Store {
         st.in_pack.clear();
         st.unsynced.clear();
         st.view = None;
+        st.open_packs.clear();
         for n in std::mem::take(&mut st.made) {
             let _ = self.dir.unlink(&n);
         }
@@ -568,6 +577,26 @@ impl Store {
         st.unsynced.push(name.clone());
         st.made.push(name);
     }
+}
+
+/// Decompresses one packed frame with this thread's reused context, refusing more than
+/// `cap` bytes; `None` when it is not a valid frame or too long.
+fn inflate_frame(frame: &[u8], cap: u64) -> Option<Vec<u8>> {
+    thread_local! {
+        static DECOMPRESSOR: std::cell::RefCell<Option<zstd::bulk::Decompressor<'static>>> =
+            const { std::cell::RefCell::new(None) };
+    }
+    // `cap` is its recorded size; packed contents are never larger than a frame may be,
+    // so a record claiming more cannot make this allocate it.
+    let room = usize::try_from(cap.saturating_add(1).min(u64::from(pack::MAX_FRAME))).ok()?;
+    DECOMPRESSOR.with(|d| {
+        let mut d = d.borrow_mut();
+        if d.is_none() {
+            *d = zstd::bulk::Decompressor::new().ok();
+        }
+        let out = d.as_mut()?.decompress(frame, room).ok()?;
+        (out.len() as u64 <= cap).then_some(out)
+    })
 }
 
 /// Decompresses a zstd stream, refusing more than `cap` bytes; `None` when it is not a
