@@ -495,7 +495,34 @@ fn a_removed_store_is_filled_again_at_the_next_begin() {
     session(&env, &ws, "printf 'three\\n' > a.txt");
     // b.txt did not change in the second session: its content was stored by its begin.
     assert!(store::stored(&ws).contains(&sha256_hex(b"two\n")));
+    // ...into a pack, like every small content a capture stores: no file of its own.
+    let loose: Vec<_> = fs::read_dir(store::objects_dir(&ws))
+        .unwrap()
+        .flatten()
+        .filter(|e| e.file_name().len() == 64)
+        .collect();
+    assert!(loose.is_empty(), "{loose:?}");
     env.run(&["undo", path_str(&ws)]).ok();
     assert_eq!(fs::read_to_string(ws.join("a.txt")).unwrap(), "one\n");
     assert_eq!(fs::read_to_string(ws.join("b.txt")).unwrap(), "two\n");
+}
+
+/// A session that changed nothing (and found nothing changed) leaves no record: history
+/// lists the session that did change something, and undo gives that one back.
+#[test]
+fn a_session_that_changed_nothing_is_not_recorded_and_undo_goes_past_it() {
+    let env = Env::new();
+    let ws = env.new_ws("noop");
+    session(&env, &ws, "printf 'v1\\n' > f.txt");
+    session(&env, &ws, "printf 'v2\\n' > f.txt");
+    let before = history_json(&env, &ws)["sessions"]
+        .as_array()
+        .unwrap()
+        .len();
+    session(&env, &ws, "true");
+    session(&env, &ws, "true");
+    let h = history_json(&env, &ws);
+    assert_eq!(h["sessions"].as_array().unwrap().len(), before, "{h}");
+    env.run(&["undo", path_str(&ws)]).ok();
+    assert_eq!(fs::read_to_string(ws.join("f.txt")).unwrap(), "v1\n");
 }

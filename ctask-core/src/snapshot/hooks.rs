@@ -136,7 +136,8 @@ pub(crate) fn end_capture(
 }
 
 /// Makes the objects durable, then writes the history record of the session (before its
-/// summary). A failure is a warning: the session is recorded, only not undoable.
+/// summary), unless it is a session that changed nothing and found nothing changed. A
+/// failure is a warning: the session is recorded, only not undoable.
 #[allow(clippy::too_many_arguments)]
 pub(crate) fn record_end(
     ctask: &Dir,
@@ -159,9 +160,17 @@ pub(crate) fn record_end(
         outside: p.outside.clone(),
         changes: history::changes(start, end),
     };
+    // A session that changed nothing, and found nothing changed, has nothing to give
+    // back: no record, so it neither shows in `history` nor pushes an older record out of
+    // retention (an undo session is always recorded).
+    let nothing = r.kind == RecordKind::Session && r.changes.is_empty() && r.outside.is_empty();
     let written = store.sync().and_then(|()| {
         crate::session::crashpoint::hit("snapshot.objects_synced");
-        history::write(ctask, &r)
+        if nothing {
+            Ok(())
+        } else {
+            history::write(ctask, &r)
+        }
     });
     if let Err(e) = written {
         warnings.push(format!("the session's history record was not written: {e}"));

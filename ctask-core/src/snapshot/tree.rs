@@ -6,13 +6,12 @@
 use std::cell::RefCell;
 use std::collections::{HashMap, HashSet};
 use std::fs::File;
-use std::io::{self, Read, Write};
+use std::io::{self, Write};
 use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 use std::path::Path;
 use std::rc::Rc;
 
 use rustix::fs::{AtFlags, FileType, Mode, OFlags};
-use sha2::{Digest, Sha256};
 
 use super::history::State;
 use super::store::Store;
@@ -356,25 +355,9 @@ fn temp_name() -> String {
 }
 
 /// SHA-256 of an open file, read in chunks; with `store`, the content is stored as well.
+/// Hashes the open file `f`, storing its content in `store` when given, the way a capture
+/// does (so a content read whole goes into the store's pack, not a file of its own).
 fn hash_file(f: &mut File, store: Option<&Store>) -> io::Result<[u8; 32]> {
-    let mut buf = vec![0u8; 256 * 1024];
-    let mut h = Sha256::new();
-    let mut w = store.and_then(Store::writer);
-    loop {
-        let n = match f.read(&mut buf) {
-            Ok(0) => break,
-            Ok(n) => n,
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-            Err(e) => return Err(e),
-        };
-        h.update(&buf[..n]);
-        if let Some(wr) = w.as_mut() {
-            wr.write(&buf[..n])?;
-        }
-    }
-    let d: [u8; 32] = h.finalize().into();
-    if let Some(wr) = w {
-        wr.finish(&d)?;
-    }
-    Ok(d)
+    let size = f.metadata()?.len();
+    crate::session::manifest::hash::hash_open(f, size, &mut Vec::new(), store)
 }

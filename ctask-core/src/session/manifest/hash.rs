@@ -141,12 +141,25 @@ pub(crate) fn hash_at(
         profile::time(Phase::Close, || drop(file));
         return Ok(Hashed::NotFile(stat));
     }
-    let digest = match store.filter(|s| stat.size <= s.max_file_bytes()) {
-        Some(store) => digest_stored(&mut file, stat.size, buf, store),
-        None => digest(&mut file, stat.size, buf),
-    };
+    let store = store.filter(|s| stat.size <= s.max_file_bytes());
+    let digest = hash_open(&mut file, stat.size, buf, store);
     profile::time(Phase::Close, || drop(file));
     Ok(Hashed::File(stat, digest?))
+}
+
+/// Hashes the open regular file `file` of `size` bytes (its `fstat` size), reading through
+/// `buf`; with a `store`, stores the content in the same read, as a capture does (a content
+/// read whole into the buffer goes into the store's pack).
+pub(crate) fn hash_open(
+    file: &mut File,
+    size: u64,
+    buf: &mut Vec<u8>,
+    store: Option<&Store>,
+) -> io::Result<[u8; 32]> {
+    match store {
+        Some(store) => digest_stored(file, size, buf, store),
+        None => digest(file, size, buf),
+    }
 }
 
 /// SHA-256 of the file's first `size` bytes (its size at `fstat`), or of all of it when it

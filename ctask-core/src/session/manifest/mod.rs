@@ -9,7 +9,7 @@ pub mod binary;
 mod cache;
 mod dirfd;
 mod entry;
-mod hash;
+pub(crate) mod hash;
 mod listing;
 #[cfg(feature = "profile")]
 pub mod profile;
