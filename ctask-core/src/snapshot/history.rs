@@ -241,6 +241,47 @@ pub fn read_all(ctask: &Dir) -> Result<Vec<(String, Loaded)>> {
     Ok(out)
 }
 
+/// The record of session `id`, or (`None`) the newest record — read whole, with the same
+/// checks as [`read_all`]; the others are read only for their end time (no list of
+/// changes is kept), so picking the newest of many large records costs little memory.
+/// `Ok(None)`: no such record.
+pub fn read_newest(ctask: &Dir, id: Option<&str>) -> Result<Option<(String, Loaded)>> {
+    if ctask.stat(HISTORY_DIR)?.is_none() {
+        return Ok(None);
+    }
+    let dir = ctask.open_sub(HISTORY_DIR, false)?;
+    if let Some(id) = id {
+        let present = valid_id(id) && dir.stat(&format!("{id}.json"))?.is_some();
+        return Ok(present.then(|| (id.to_owned(), read_one(&dir, id))));
+    }
+    /// A record's end time, read without its lists.
+    #[derive(Deserialize)]
+    struct Ended {
+        #[serde(default)]
+        ended_at: Option<DateTime<Utc>>,
+    }
+    let mut best: Option<(Option<DateTime<Utc>>, String)> = None;
+    for name in dir.names()? {
+        let Some(id) = name.strip_suffix(".json").filter(|id| valid_id(id)) else {
+            continue;
+        };
+        let Ok(Some(bytes)) = dir.read_capped(&name, MAX_RECORD_BYTES) else {
+            continue;
+        };
+        let Ok(e) = serde_json::from_slice::<Ended>(&bytes) else {
+            continue;
+        };
+        let key = (e.ended_at, id.to_owned());
+        if best.as_ref().is_none_or(|b| key > *b) {
+            best = Some(key);
+        }
+    }
+    Ok(best.map(|(_, id)| {
+        let loaded = read_one(&dir, &id);
+        (id, loaded)
+    }))
+}
+
 fn read_one(dir: &Dir, id: &str) -> Loaded {
     let name = format!("{id}.json");
     let path = dir.join(&name);

@@ -182,6 +182,8 @@ impl View {
             } else if is_pack_name(&name) {
                 let slots = pack::read_index(dir, &name).ok();
                 let at = v.packs.len();
+                // Grown once, not doubled: a rehash would hold two tables at once.
+                v.packed.reserve(slots.as_ref().map_or(0, Vec::len));
                 for s in slots.iter().flatten() {
                     v.packed.entry(s.hash).or_insert(Place::of(at, s));
                 }

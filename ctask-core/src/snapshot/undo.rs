@@ -115,7 +115,7 @@ pub fn undo(ws: &Path, opts: &UndoOptions, sopts: SessionOptions) -> Result<Undo
     let tree = Tree::open(ws).map_err(|e| Error::io(ws, e))?;
     let max_file = sopts.snapshots.max_file_bytes;
     let store = Store::open(&ctask, false, max_file)?;
-    let items = plan(&list, &tree, store.as_ref(), None);
+    let items = plan(&list, &tree, store.as_ref(), None, true);
     let mut report = UndoReport {
         target: record.session_id.clone(),
         outside: opts.outside,
@@ -141,9 +141,19 @@ pub fn undo(ws: &Path, opts: &UndoOptions, sopts: SessionOptions) -> Result<Undo
     )?;
     report.session_id = Some(session.id());
     crashpoint::hit("undo.begun");
-    // Planned again under the lease; with force, what is overwritten is stored first.
+    // Planned again under the lease; with force, what is overwritten is stored first. The
+    // stored contents were verified above and are never modified: without force they are
+    // looked up, not read again (one collected since fails its staging, which then
+    // changes nothing); with force they are verified again, so that exactly the ones that
+    // cannot be restored are skipped.
     let store = Store::open(&ctask, opts.force, max_file)?;
-    let items = plan(&list, &tree, store.as_ref(), opts.force.then_some(()));
+    let items = plan(
+        &list,
+        &tree,
+        store.as_ref(),
+        opts.force.then_some(()),
+        opts.force,
+    );
     if let Some(s) = &store {
         s.sync()?;
     }
@@ -194,12 +204,7 @@ pub fn undo(ws: &Path, opts: &UndoOptions, sopts: SessionOptions) -> Result<Undo
 
 /// The record to undo: the one named, else the newest.
 fn pick(ctask: &crate::session::dirfd::Dir, id: Option<&str>) -> Result<Record> {
-    let records = history::read_all(ctask)?;
-    let found = match id {
-        Some(id) => records.into_iter().find(|(rid, _)| rid == id),
-        None => records.into_iter().next(),
-    };
-    match found {
+    match history::read_newest(ctask, id)? {
         Some((_, Ok(r))) => Ok(r),
         Some((_, Err(why))) => Err(Error::format(ctask.join(history::HISTORY_DIR), why)),
         None => Err(Error::invalid(match id {
@@ -249,8 +254,15 @@ fn same(a: Option<&State>, b: Option<&State>) -> bool {
 }
 
 /// Judges every change against the tree; with `keep` (force), the current content of a
-/// conflicting file is stored before it is overwritten.
-fn plan(list: &[Change], tree: &Tree, store: Option<&Store>, keep: Option<()>) -> Vec<UndoItem> {
+/// conflicting file is stored before it is overwritten; with `verify`, every old content
+/// is read from the store and checked against its hash.
+fn plan(
+    list: &[Change],
+    tree: &Tree,
+    store: Option<&Store>,
+    keep: Option<()>,
+    verify: bool,
+) -> Vec<UndoItem> {
     list.iter()
         .map(|c| {
             let action = match (&c.before, &c.after) {
@@ -278,7 +290,7 @@ fn plan(list: &[Change], tree: &Tree, store: Option<&Store>, keep: Option<()>) -
             if same(now.as_ref(), c.before.as_ref()) {
                 return item(ItemStatus::Unchanged, None);
             }
-            if let Some(why) = not_restorable(c, store) {
+            if let Some(why) = not_restorable(c, store, verify) {
                 return item(ItemStatus::NotRestorable, Some(why));
             }
             if !same(now.as_ref(), c.after.as_ref()) {
@@ -308,8 +320,9 @@ fn plan(list: &[Change], tree: &Tree, store: Option<&Store>, keep: Option<()>) -
         .collect()
 }
 
-/// Why the old side of `c` cannot be put back, if it cannot.
-fn not_restorable(c: &Change, store: Option<&Store>) -> Option<String> {
+/// Why the old side of `c` cannot be put back, if it cannot (with `verify`: its content is
+/// read and checked, else only looked up).
+fn not_restorable(c: &Change, store: Option<&Store>, verify: bool) -> Option<String> {
     if !restorable(c, store) {
         return Some(match &c.before {
             Some(s) if s.kind == Kind::File => {
@@ -321,6 +334,9 @@ fn not_restorable(c: &Change, store: Option<&Store>) -> Option<String> {
     }
     let s = c.before.as_ref()?;
     let d = s.digest()?;
+    if !verify {
+        return None;
+    }
     match store?.get(&d, s.size) {
         Ok(Some(_)) => None,
         Ok(None) => Some("its old content is not kept".into()),
