@@ -13,6 +13,7 @@ use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use ctask_core::session::manifest::{BUFFER_SIZE, ContentHasher};
 
 use super::*;
+use crate::report::t;
 
 /// The floor of one tree: median wall and CPU seconds of each pass.
 #[derive(Debug, Clone, Default)]
@@ -213,14 +214,6 @@ impl Bench {
             },
         ));
         Ok(())
-    }
-}
-
-fn t(s: f64) -> String {
-    if s < 1.0 {
-        format!("{:.1} ms", s * 1e3)
-    } else {
-        format!("{s:.2} s")
     }
 }
 

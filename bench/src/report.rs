@@ -95,7 +95,8 @@ fn machine(b: &Bench) -> Vec<(&'static str, String)> {
     ]
 }
 
-fn t(s: f64) -> String {
+/// Seconds as `12.3 ms` below one second, else `1.23 s`.
+pub(crate) fn t(s: f64) -> String {
     if s < 1.0 {
         format!("{:.1} ms", s * 1e3)
     } else {

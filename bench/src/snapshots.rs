@@ -13,6 +13,7 @@ use ctask_core::snapshot::history::HISTORY_DIR;
 use ctask_core::snapshot::store::OBJECTS_DIR;
 
 use super::*;
+use crate::report::t;
 
 /// Issue 17's figures of one tree that are not rows.
 #[derive(Debug, Clone, Default)]
@@ -283,14 +284,6 @@ impl Bench {
         f.restored = restored;
         f.untouched = untouched;
         Ok(())
-    }
-}
-
-fn t(s: f64) -> String {
-    if s < 1.0 {
-        format!("{:.1} ms", s * 1e3)
-    } else {
-        format!("{s:.2} s")
     }
 }
 
