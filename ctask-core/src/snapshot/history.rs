@@ -222,17 +222,16 @@ pub type Loaded = std::result::Result<Record, String>;
 /// than its file or a path outside the workspace is returned as an error text naming it.
 /// Sorted newest first (by `ended_at`, then id).
 pub fn read_all(ctask: &Dir) -> Result<Vec<(String, Loaded)>> {
-    if ctask.stat(HISTORY_DIR)?.is_none() {
+    let Some((dir, ids)) = record_ids(ctask)? else {
         return Ok(Vec::new());
-    }
-    let dir = ctask.open_sub(HISTORY_DIR, false)?;
-    let mut out = Vec::new();
-    for name in dir.names()? {
-        let Some(id) = name.strip_suffix(".json").filter(|id| valid_id(id)) else {
-            continue;
-        };
-        out.push((id.to_owned(), read_one(&dir, id)));
-    }
+    };
+    let mut out: Vec<(String, Loaded)> = ids
+        .into_iter()
+        .map(|id| {
+            let loaded = read_one(&dir, &id);
+            (id, loaded)
+        })
+        .collect();
     out.sort_by(|(ia, a), (ib, b)| {
         let ka = a.as_ref().ok().and_then(|r| r.ended_at);
         let kb = b.as_ref().ok().and_then(|r| r.ended_at);
@@ -246,12 +245,11 @@ pub fn read_all(ctask: &Dir) -> Result<Vec<(String, Loaded)>> {
 /// changes is kept), so picking the newest of many large records costs little memory.
 /// `Ok(None)`: no such record.
 pub fn read_newest(ctask: &Dir, id: Option<&str>) -> Result<Option<(String, Loaded)>> {
-    if ctask.stat(HISTORY_DIR)?.is_none() {
+    let Some((dir, ids)) = record_ids(ctask)? else {
         return Ok(None);
-    }
-    let dir = ctask.open_sub(HISTORY_DIR, false)?;
+    };
     if let Some(id) = id {
-        let present = valid_id(id) && dir.stat(&format!("{id}.json"))?.is_some();
+        let present = ids.iter().any(|i| i == id);
         return Ok(present.then(|| (id.to_owned(), read_one(&dir, id))));
     }
     /// A record's end time, read without its lists.
@@ -261,17 +259,14 @@ pub fn read_newest(ctask: &Dir, id: Option<&str>) -> Result<Option<(String, Load
         ended_at: Option<DateTime<Utc>>,
     }
     let mut best: Option<(Option<DateTime<Utc>>, String)> = None;
-    for name in dir.names()? {
-        let Some(id) = name.strip_suffix(".json").filter(|id| valid_id(id)) else {
-            continue;
-        };
-        let Ok(Some(bytes)) = dir.read_capped(&name, MAX_RECORD_BYTES) else {
+    for id in ids {
+        let Ok(Some(bytes)) = dir.read_capped(&format!("{id}.json"), MAX_RECORD_BYTES) else {
             continue;
         };
         let Ok(e) = serde_json::from_slice::<Ended>(&bytes) else {
             continue;
         };
-        let key = (e.ended_at, id.to_owned());
+        let key = (e.ended_at, id);
         if best.as_ref().is_none_or(|b| key > *b) {
             best = Some(key);
         }
@@ -280,6 +275,24 @@ pub fn read_newest(ctask: &Dir, id: Option<&str>) -> Result<Option<(String, Load
         let loaded = read_one(&dir, &id);
         (id, loaded)
     }))
+}
+
+/// The history directory and the session ids its records are named by; `None` when there
+/// is no history.
+fn record_ids(ctask: &Dir) -> Result<Option<(Dir, Vec<String>)>> {
+    if ctask.stat(HISTORY_DIR)?.is_none() {
+        return Ok(None);
+    }
+    let dir = ctask.open_sub(HISTORY_DIR, false)?;
+    let ids = dir
+        .names()?
+        .into_iter()
+        .filter_map(|name| {
+            let id = name.strip_suffix(".json")?;
+            valid_id(id).then(|| id.to_owned())
+        })
+        .collect();
+    Ok(Some((dir, ids)))
 }
 
 fn read_one(dir: &Dir, id: &str) -> Loaded {
