@@ -15,21 +15,30 @@ fn session(env: &Env, ws: &Path, script: &str) {
     env.run(&sh_args(ws, &[], script, &[])).ok();
 }
 
-/// Makes `n` files, changes them all in a session, undoes it: each is given back.
-fn undo_many(n: usize) {
+/// Makes `n` files (with `spread`, each in a directory of its own), changes them all in a
+/// session, undoes it under a limit of 64 open files: each is given back.
+fn undo_many(n: usize, spread: bool) {
     let env = Env::new();
     let ws = env.new_ws("Many");
+    let (dir, mkdir) = if spread {
+        ("d$i/", "mkdir -p d$i; ")
+    } else {
+        ("", "")
+    };
     session(
         &env,
         &ws,
-        &format!("i=0; while [ $i -lt {n} ]; do echo old $i > f$i.txt; i=$((i+1)); done"),
+        &format!(
+            "i=0; while [ $i -lt {n} ]; do {mkdir}echo old $i > {dir}f$i.txt; i=$((i+1)); done"
+        ),
     );
     session(
         &env,
         &ws,
-        &format!("i=0; while [ $i -lt {n} ]; do echo new $i > f$i.txt; i=$((i+1)); done"),
+        &format!("i=0; while [ $i -lt {n} ]; do echo new $i > {dir}f$i.txt; i=$((i+1)); done"),
     );
-    // Under a low limit of open files: files staged in one directory share its descriptor.
+    // Under a low limit of open files: a directory is open only while a file in it is
+    // written or renamed, however many directories the undo writes in.
     let mut sh = std::process::Command::new("sh");
     env.isolate(&mut sh);
     sh.env("NO_COLOR", "1")
@@ -38,25 +47,47 @@ fn undo_many(n: usize) {
         .args(["-c", r#"ulimit -n 64 && exec "$0" undo "$1""#])
         .args([path_str(&common::bin()), path_str(&ws)]);
     env.run_cmd(sh).ok();
+    let dir = |i: usize| {
+        if spread {
+            ws.join(format!("d{i}"))
+        } else {
+            ws.clone()
+        }
+    };
     for i in 0..n {
-        let got = fs::read_to_string(ws.join(format!("f{i}.txt"))).expect("read");
-        assert_eq!(got, format!("old {i}\n"), "f{i}.txt");
+        let f = dir(i).join(format!("f{i}.txt"));
+        let got = fs::read_to_string(&f).expect("read");
+        assert_eq!(got, format!("old {i}\n"), "{}", f.display());
     }
-    let left: Vec<String> = fs::read_dir(&ws)
-        .expect("read_dir")
-        .flatten()
-        .map(|e| e.file_name().to_string_lossy().into_owned())
-        .filter(|n| n.starts_with(".ctask-undo-"))
-        .collect();
-    assert!(left.is_empty(), "temp files left: {left:?}");
+    for d in (0..n).map(dir) {
+        let left: Vec<String> = fs::read_dir(&d)
+            .expect("read_dir")
+            .flatten()
+            .map(|e| e.file_name().to_string_lossy().into_owned())
+            .filter(|n| n.starts_with(".ctask-undo-"))
+            .collect();
+        assert!(
+            left.is_empty(),
+            "temp files left in {}: {left:?}",
+            d.display()
+        );
+    }
 }
 
 /// Up to 256 files each get their own fsync; more, one syncfs: both give every file back,
 /// with at most 64 files open.
 #[test]
 fn undo_gives_back_few_and_many_files() {
-    undo_many(5);
-    undo_many(300);
+    undo_many(5, false);
+    undo_many(300, false);
+}
+
+/// 300 files in 300 directories (one descriptor per directory would be far above the
+/// limit of 64), and 100 (each directory then gets its own fsync).
+#[test]
+fn undo_gives_back_files_spread_over_more_directories_than_open_files_allowed() {
+    undo_many(100, true);
+    undo_many(300, true);
 }
 
 /// Starts a session whose agent runs `script`, then `kill -9`s its owner (and the agent)

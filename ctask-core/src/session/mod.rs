@@ -353,6 +353,11 @@ impl Session {
         self.lock().started_at
     }
 
+    /// Runs `f` on the manifest captured at begin.
+    pub(crate) fn with_start<R>(&self, f: impl FnOnce(&Manifest) -> R) -> R {
+        f(&self.lock().start)
+    }
+
     /// Files changed outside any session since the last one ended (`None`: no baseline).
     pub fn outside_changes(&self) -> Option<Diff> {
         self.lock().outside_changes.clone()

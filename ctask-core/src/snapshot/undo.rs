@@ -2,6 +2,7 @@
 //! all or nothing, as a session of its own (docs/undo.md).
 
 use std::path::Path;
+use std::sync::Mutex;
 
 use serde::Serialize;
 
@@ -11,7 +12,7 @@ use super::store::Store;
 use super::tree::{self, Tree};
 use super::view::{open_ctask, restorable};
 use crate::error::{Error, Result};
-use crate::session::manifest::Kind;
+use crate::session::manifest::{Kind, Manifest};
 use crate::session::{Ending, Session, SessionOptions, crashpoint};
 
 /// The agent label of undo sessions.
@@ -115,7 +116,10 @@ pub fn undo(ws: &Path, opts: &UndoOptions, sopts: SessionOptions) -> Result<Undo
     let tree = Tree::open(ws).map_err(|e| Error::io(ws, e))?;
     let max_file = sopts.snapshots.max_file_bytes;
     let store = Store::open(&ctask, false, max_file)?;
-    let items = plan(&list, &tree, store.as_ref(), None, true);
+    let items = plan(&list, &tree, store.as_ref(), None, None, true);
+    // What the store holds is listed again under the lease: this handle's list goes now,
+    // so that no two are held at the session's captures.
+    drop(store);
     let mut report = UndoReport {
         target: record.session_id.clone(),
         outside: opts.outside,
@@ -141,19 +145,23 @@ pub fn undo(ws: &Path, opts: &UndoOptions, sopts: SessionOptions) -> Result<Undo
     )?;
     report.session_id = Some(session.id());
     crashpoint::hit("undo.begun");
-    // Planned again under the lease; with force, what is overwritten is stored first. The
-    // stored contents were verified above and are never modified: without force they are
-    // looked up, not read again (one collected since fails its staging, which then
+    // Planned again under the lease, against the session's begin capture (taken under the
+    // lease, so what the files are now); with force, what is overwritten is stored first.
+    // The stored contents were verified above and are never modified: without force they
+    // are looked up, not read again (one collected since fails its staging, which then
     // changes nothing); with force they are verified again, so that exactly the ones that
     // cannot be restored are skipped.
     let store = Store::open(&ctask, opts.force, max_file)?;
-    let items = plan(
-        &list,
-        &tree,
-        store.as_ref(),
-        opts.force.then_some(()),
-        opts.force,
-    );
+    let items = session.with_start(|start| {
+        plan(
+            &list,
+            &tree,
+            store.as_ref(),
+            Some(start),
+            opts.force.then_some(()),
+            opts.force,
+        )
+    });
     if let Some(s) = &store {
         s.sync()?;
     }
@@ -184,6 +192,9 @@ pub fn undo(ws: &Path, opts: &UndoOptions, sopts: SessionOptions) -> Result<Undo
             prune_dirs(&tree, &todo, all, &mut report.warnings);
         }
     }
+    // Everything it wrote is durable; its list of what is stored is not held at the end's
+    // capture.
+    drop(store);
     report.items = items;
     let outcome = session.end(Ending::child_exit(if blocked || !failures.is_empty() {
         1
@@ -253,71 +264,79 @@ fn same(a: Option<&State>, b: Option<&State>) -> bool {
     }
 }
 
-/// Judges every change against the tree; with `keep` (force), the current content of a
-/// conflicting file is stored before it is overwritten; with `verify`, every old content
-/// is read from the store and checked against its hash.
+/// Judges every change against the tree (what is there now: read, or, for what `known`
+/// lists with its content's hash, taken from it: the begin capture of the undo's own
+/// session); with `keep` (force), the current content of a conflicting file is stored
+/// before it is overwritten; with `verify`, every old content is read from the store and
+/// checked against its hash.
 fn plan(
     list: &[Change],
     tree: &Tree,
     store: Option<&Store>,
+    known: Option<&Manifest>,
     keep: Option<()>,
     verify: bool,
 ) -> Vec<UndoItem> {
-    list.iter()
-        .map(|c| {
-            let action = match (&c.before, &c.after) {
-                (None, _) => UndoAction::Remove,
-                (_, None) => UndoAction::Recreate,
-                _ => UndoAction::Restore,
-            };
-            let item = |status, reason: Option<String>| UndoItem {
-                path: c.path.clone(),
-                action,
-                status,
-                reason,
-                overwritten_kept: false,
-            };
-            let now = match tree.state(&c.path, None) {
-                Ok(s) => s,
-                Err(e) if tree::blocked(&e) => {
-                    return item(
-                        ItemStatus::Conflict,
-                        Some("a directory on its path is now a symlink or a file".into()),
-                    );
-                }
-                Err(e) => return item(ItemStatus::Conflict, Some(format!("cannot be read: {e}"))),
-            };
-            if same(now.as_ref(), c.before.as_ref()) {
-                return item(ItemStatus::Unchanged, None);
-            }
-            if let Some(why) = not_restorable(c, store, verify) {
-                return item(ItemStatus::NotRestorable, Some(why));
-            }
-            if !same(now.as_ref(), c.after.as_ref()) {
-                let mut it = item(
+    in_parallel(list.iter().collect(), |c| {
+        let action = match (&c.before, &c.after) {
+            (None, _) => UndoAction::Remove,
+            (_, None) => UndoAction::Recreate,
+            _ => UndoAction::Restore,
+        };
+        let item = |status, reason: Option<String>| UndoItem {
+            path: c.path.clone(),
+            action,
+            status,
+            reason,
+            overwritten_kept: false,
+        };
+        let listed = known
+            .and_then(|m| m.get(&c.path))
+            .filter(|e| e.kind != Kind::File || e.sha256.is_some());
+        let now = match listed {
+            Some(e) => Ok(Some(State::of(e))),
+            None => tree.state(&c.path, None),
+        };
+        let now = match now {
+            Ok(s) => s,
+            Err(e) if tree::blocked(&e) => {
+                return item(
                     ItemStatus::Conflict,
-                    Some("changed since the session".into()),
+                    Some("a directory on its path is now a symlink or a file".into()),
                 );
-                if keep.is_some() && now.as_ref().is_some_and(|s| s.kind == Kind::File) {
-                    // The content about to be overwritten is stored first.
-                    let stored = tree.state(&c.path, store).ok().flatten();
-                    it.overwritten_kept = stored.is_some();
-                }
-                if now.as_ref().is_some_and(|s| s.kind == Kind::Other) {
-                    it.status = ItemStatus::NotRestorable;
-                    it.reason = Some("a directory or special file is there now".into());
-                }
-                return it;
+            }
+            Err(e) => return item(ItemStatus::Conflict, Some(format!("cannot be read: {e}"))),
+        };
+        if same(now.as_ref(), c.before.as_ref()) {
+            return item(ItemStatus::Unchanged, None);
+        }
+        if let Some(why) = not_restorable(c, store, verify) {
+            return item(ItemStatus::NotRestorable, Some(why));
+        }
+        if !same(now.as_ref(), c.after.as_ref()) {
+            let mut it = item(
+                ItemStatus::Conflict,
+                Some("changed since the session".into()),
+            );
+            if keep.is_some() && now.as_ref().is_some_and(|s| s.kind == Kind::File) {
+                // The content about to be overwritten is stored first.
+                let stored = tree.state(&c.path, store).ok().flatten();
+                it.overwritten_kept = stored.is_some();
             }
             if now.as_ref().is_some_and(|s| s.kind == Kind::Other) {
-                return item(
-                    ItemStatus::NotRestorable,
-                    Some("a directory or special file is there now".into()),
-                );
+                it.status = ItemStatus::NotRestorable;
+                it.reason = Some("a directory or special file is there now".into());
             }
-            item(ItemStatus::Ok, None)
-        })
-        .collect()
+            return it;
+        }
+        if now.as_ref().is_some_and(|s| s.kind == Kind::Other) {
+            return item(
+                ItemStatus::NotRestorable,
+                Some("a directory or special file is there now".into()),
+            );
+        }
+        item(ItemStatus::Ok, None)
+    })
 }
 
 /// Why the old side of `c` cannot be put back, if it cannot (with `verify`: its content is
@@ -373,45 +392,82 @@ fn apply_all(
         return;
     }
     crashpoint::hit("undo.staged_listed");
+    let each = tree::sync_each(listed.len());
     let mut staged = Vec::new();
-    for (c, tmp) in todo.iter().zip(&temps) {
-        match stage(tree, store, c, tmp.as_deref()) {
+    let temps = temps.iter().map(Option::as_deref);
+    for (c, s) in in_parallel(todo.iter().zip(temps).collect(), |(c, tmp)| {
+        (c, stage(tree, store, c, tmp, each))
+    }) {
+        match s {
             Ok(s) => staged.push((c, s)),
             Err(e) => failures.push(format!("{}: {e}", c.path)),
         }
     }
-    if !failures.is_empty() {
-        for (_, s) in staged {
-            if let Some(s) = s {
-                s.abandon();
-            }
+    let synced = if failures.is_empty() {
+        tree.sync_staged(listed.len())
+            .map_err(|e| format!("cannot make the restored files durable: {e}"))
+    } else {
+        Err(String::new())
+    };
+    if let Err(e) = synced {
+        failures.extend((!e.is_empty()).then_some(e));
+        for s in staged.into_iter().filter_map(|(_, s)| s) {
+            tree.abandon(s);
         }
         return;
     }
-    let files: Vec<&tree::Staged> = staged.iter().filter_map(|(_, s)| s.as_ref()).collect();
-    if let Err(e) = tree.sync_staged(&files) {
-        failures.push(format!("cannot make the restored files durable: {e}"));
-        for (_, s) in staged.into_iter() {
-            if let Some(s) = s {
-                s.abandon();
-            }
-        }
-        return;
-    }
-    for (c, s) in staged {
+    let done = in_parallel(staged, |(c, s)| {
         crashpoint::hit("undo.before_file");
         let done = match s {
             Some(s) => tree.commit(s),
             None => tree.remove(&c.path),
         };
-        if let Err(e) = done {
-            failures.push(format!("{}: {e}", c.path));
-        }
         crashpoint::hit("undo.after_file");
-    }
+        done.map_err(|e| format!("{}: {e}", c.path))
+    });
+    failures.extend(done.into_iter().filter_map(Result::err));
     if let Err(e) = tree.sync_dirs() {
         failures.push(format!("cannot make the restored files durable: {e}"));
     }
+}
+
+/// The most threads [`in_parallel`] runs: putting a file in place frees the old one's
+/// blocks, which some filesystems do while the caller waits, so a few at once overlap
+/// those waits even on two cores.
+const APPLY_THREADS: usize = 4;
+
+/// Each item through `work`, on up to [`APPLY_THREADS`] threads (this one included; fewer
+/// when a thread cannot be started), the results in the items' order.
+fn in_parallel<T: Send, R: Send>(items: Vec<T>, work: impl Fn(T) -> R + Sync) -> Vec<R> {
+    let helpers = APPLY_THREADS
+        .min(items.len().div_ceil(16))
+        .saturating_sub(1);
+    let queue = Mutex::new(items.into_iter().enumerate());
+    let run = || {
+        let mut out = Vec::new();
+        loop {
+            let next = queue.lock().unwrap_or_else(|p| p.into_inner()).next();
+            let Some((i, item)) = next else {
+                return out;
+            };
+            out.push((i, work(item)));
+        }
+    };
+    let mut done: Vec<(usize, R)> = std::thread::scope(|s| {
+        let helpers: Vec<_> = (0..helpers)
+            .filter_map(|_| std::thread::Builder::new().spawn_scoped(s, run).ok())
+            .collect();
+        let mut all = run();
+        for h in helpers {
+            match h.join() {
+                Ok(v) => all.extend(v),
+                Err(p) => std::panic::resume_unwind(p),
+            }
+        }
+        all
+    });
+    done.sort_by_key(|(i, _)| *i);
+    done.into_iter().map(|(_, r)| r).collect()
 }
 
 /// Removes the directories the removals of `todo` left empty, deepest first, while no
@@ -452,19 +508,20 @@ fn prune_dirs(tree: &Tree, todo: &[&Change], all: &[Change], warnings: &mut Vec<
 }
 
 /// Writes the old side of `c` beside it, at temp path `tmp` (`None`: the path is to be
-/// removed).
+/// removed); with `sync`, made durable.
 fn stage(
     tree: &Tree,
     store: Option<&Store>,
     c: &Change,
     tmp: Option<&str>,
+    sync: bool,
 ) -> std::io::Result<Option<tree::Staged>> {
     let (Some(s), Some(tmp)) = (&c.before, tmp) else {
         return Ok(None);
     };
     match s {
         s if s.kind == Kind::Symlink => tree
-            .stage_symlink(&c.path, tmp, s.target.as_deref().unwrap_or_default())
+            .stage_symlink(&c.path, tmp, s.target.as_deref().unwrap_or_default(), sync)
             .map(Some),
         s => {
             let d = s
@@ -473,8 +530,34 @@ fn stage(
             let bytes = store
                 .and_then(|st| st.get(&d, s.size).ok().flatten())
                 .ok_or_else(|| std::io::Error::other("stored content vanished"))?;
-            tree.stage_file(&c.path, tmp, &bytes, s.mode.unwrap_or(0o644))
+            tree.stage_file(&c.path, tmp, &bytes, s.mode.unwrap_or(0o644), sync)
                 .map(Some)
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::HashSet;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    use super::*;
+
+    #[test]
+    fn in_parallel_runs_each_item_once_and_keeps_their_order() {
+        let runs = AtomicUsize::new(0);
+        let threads = Mutex::new(HashSet::new());
+        let out = in_parallel((0..1000).collect(), |i: usize| {
+            runs.fetch_add(1, Ordering::Relaxed);
+            threads.lock().unwrap().insert(std::thread::current().id());
+            i * 2
+        });
+        assert_eq!(out, (0..1000).map(|i| i * 2).collect::<Vec<_>>());
+        assert_eq!(runs.load(Ordering::Relaxed), 1000);
+        assert!(threads.lock().unwrap().len() <= APPLY_THREADS);
+        // Few items: this thread alone.
+        let one = in_parallel(vec![1, 2, 3], |i| (i, std::thread::current().id()));
+        assert!(one.iter().all(|(_, t)| *t == std::thread::current().id()));
+        assert!(in_parallel(Vec::<u8>::new(), |i| i).is_empty());
     }
 }
