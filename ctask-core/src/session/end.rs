@@ -173,6 +173,8 @@ fn end_inner(inner: &mut Inner, ending: Ending) -> Result<Outcome> {
             &mut warnings,
         );
     }
+    // The start manifest has served (diff, record): not held while the rest is written.
+    inner.start.entries = Vec::new();
     let summary = build_summary(inner, &ending, ended_at, &changes, capture.manifest);
     let brief = summary.brief();
     // 4. Under write.lock: summary, end line, start manifest, lease.

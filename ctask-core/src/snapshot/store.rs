@@ -63,8 +63,40 @@ struct View {
     /// Loose objects, with their sizes when read for collection (else 0).
     loose: HashMap<[u8; 32], u64>,
     /// Each object's first place in a pack.
-    packed: HashMap<[u8; 32], Place>,
+    packed: Packed,
     packs: Vec<PackFile>,
+}
+
+/// Where each packed object lies, sorted by hash: 48 bytes an object, searched by
+/// bisection (a hash table would take about twice that).
+#[derive(Debug, Default)]
+struct Packed(Vec<([u8; 32], Place)>);
+
+impl Packed {
+    /// The place of object `d`, if a pack holds it.
+    fn get(&self, d: &[u8; 32]) -> Option<&Place> {
+        let i = self.0.binary_search_by(|(h, _)| h.cmp(d)).ok()?;
+        Some(&self.0[i].1)
+    }
+
+    fn contains(&self, d: &[u8; 32]) -> bool {
+        self.get(d).is_some()
+    }
+
+    /// Adds the objects of pack number `pack`; [`Packed::finish`] puts them in order.
+    fn add(&mut self, pack: usize, slots: &[Slot]) {
+        self.0.reserve_exact(slots.len());
+        self.0
+            .extend(slots.iter().map(|s| (s.hash, Place::of(pack, s))));
+    }
+
+    /// Sorts by hash, keeping one place per object: that in the first pack added.
+    fn finish(&mut self) {
+        self.0
+            .sort_unstable_by(|(a, pa), (b, pb)| a.cmp(b).then(pa.pack.cmp(&pb.pack)));
+        self.0.dedup_by(|later, first| later.0 == first.0);
+        self.0.shrink_to_fit();
+    }
 }
 
 /// Where a packed object lies: its pack (index into [`View::packs`]), frame offset and
@@ -182,11 +214,7 @@ impl View {
             } else if is_pack_name(&name) {
                 let slots = pack::read_index(dir, &name).ok();
                 let at = v.packs.len();
-                // Grown once, not doubled: a rehash would hold two tables at once.
-                v.packed.reserve(slots.as_ref().map_or(0, Vec::len));
-                for s in slots.iter().flatten() {
-                    v.packed.entry(s.hash).or_insert(Place::of(at, s));
-                }
+                v.packed.add(at, slots.as_deref().unwrap_or_default());
                 let usable = slots.is_some();
                 let slots = slots.filter(|_| keep_slots).unwrap_or_default();
                 v.packs.push(PackFile {
@@ -196,11 +224,12 @@ impl View {
                 });
             }
         }
+        v.packed.finish();
         Ok(v)
     }
 
     fn has(&self, d: &[u8; 32]) -> bool {
-        self.loose.contains_key(d) || self.packed.contains_key(d)
+        self.loose.contains_key(d) || self.packed.contains(d)
     }
 }
 
@@ -676,6 +705,28 @@ mod tests {
 
     fn sha(data: &[u8]) -> [u8; 32] {
         Sha256::digest(data).into()
+    }
+
+    #[test]
+    fn the_packed_list_finds_each_object_at_its_first_pack() {
+        let slot = |data: &[u8], offset| Slot {
+            hash: sha(data),
+            offset,
+            len: 7,
+        };
+        let mut p = Packed::default();
+        p.add(0, &[slot(b"b", 10), slot(b"a", 20)]);
+        p.add(1, &[slot(b"c", 30), slot(b"a", 40)]);
+        p.finish();
+        assert_eq!(p.0.len(), 3, "an object in two packs is listed once");
+        assert!(p.0.is_sorted_by(|x, y| x.0 < y.0));
+        let a = p.get(&sha(b"a")).unwrap();
+        assert_eq!((a.pack, a.offset), (0, 20));
+        let c = p.get(&sha(b"c")).unwrap();
+        assert_eq!((c.pack, c.offset), (1, 30));
+        assert!(p.contains(&sha(b"b")));
+        assert!(!p.contains(&sha(b"d")));
+        assert!(Packed::default().get(&sha(b"a")).is_none());
     }
 
     /// The packs in the store directory.
