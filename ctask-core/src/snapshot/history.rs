@@ -222,19 +222,43 @@ pub type Loaded = std::result::Result<Record, String>;
 /// than its file or a path outside the workspace is returned as an error text naming it.
 /// Sorted newest first (by `ended_at`, then id).
 pub fn read_all(ctask: &Dir) -> Result<Vec<(String, Loaded)>> {
+    read_all_with(ctask, read_one, |r| r.ended_at)
+}
+
+/// The contents a record names, and its end time: what collection needs of it.
+#[derive(Debug)]
+pub struct Named {
+    /// When its session ended.
+    pub ended_at: Option<DateTime<Utc>>,
+    /// The SHA-256 of every content on either side of its changes and outside changes.
+    pub hashes: Vec<[u8; 32]>,
+}
+
+/// Like [`read_all`], each record kept only as the contents it names: a record is an error
+/// exactly when [`read_all`] would make it one, and its paths and states are not held.
+pub fn read_all_named(ctask: &Dir) -> Result<Vec<(String, std::result::Result<Named, String>)>> {
+    read_all_with(ctask, read_named, |n| n.ended_at)
+}
+
+/// Every record read by `read`, newest first (by the end time `ended`, then id).
+fn read_all_with<T>(
+    ctask: &Dir,
+    read: impl Fn(&Dir, &str) -> std::result::Result<T, String>,
+    ended: impl Fn(&T) -> Option<DateTime<Utc>>,
+) -> Result<Vec<(String, std::result::Result<T, String>)>> {
     let Some((dir, ids)) = record_ids(ctask)? else {
         return Ok(Vec::new());
     };
-    let mut out: Vec<(String, Loaded)> = ids
+    let mut out: Vec<_> = ids
         .into_iter()
         .map(|id| {
-            let loaded = read_one(&dir, &id);
+            let loaded = read(&dir, &id);
             (id, loaded)
         })
         .collect();
     out.sort_by(|(ia, a), (ib, b)| {
-        let ka = a.as_ref().ok().and_then(|r| r.ended_at);
-        let kb = b.as_ref().ok().and_then(|r| r.ended_at);
+        let ka = a.as_ref().ok().and_then(&ended);
+        let kb = b.as_ref().ok().and_then(&ended);
         kb.cmp(&ka).then_with(|| ib.cmp(ia))
     });
     Ok(out)
@@ -296,35 +320,112 @@ fn record_ids(ctask: &Dir) -> Result<Option<(Dir, Vec<String>)>> {
 }
 
 fn read_one(dir: &Dir, id: &str) -> Loaded {
-    let name = format!("{id}.json");
-    let path = dir.join(&name);
-    let bytes = match dir.read_capped(&name, MAX_RECORD_BYTES) {
-        Ok(Some(b)) => b,
-        Ok(None) => return Err(format!("{}: vanished", path.display())),
-        Err(e) => return Err(e.to_string()),
-    };
+    let (path, bytes) = record_bytes(dir, id)?;
     let r: Record = serde_json::from_slice(&bytes)
         .map_err(|e| format!("{}: not a valid history record: {e}", path.display()))?;
-    if r.session_id != id {
-        return Err(format!(
-            "{}: names session {:?}, not {id:?}",
-            path.display(),
-            r.session_id
-        ));
-    }
-    if let Some(bad) = r
-        .changes
-        .iter()
-        .chain(&r.outside)
-        .find(|c| !valid_path(&c.path))
-    {
-        return Err(format!(
-            "{}: path {:?} leaves the workspace or names a file ctask keeps",
-            path.display(),
-            bad.path
-        ));
-    }
+    check(
+        &path,
+        id,
+        &r.session_id,
+        r.changes.iter().chain(&r.outside).map(|c| &*c.path),
+    )?;
     Ok(r)
+}
+
+/// The path and bytes of the record of `id`.
+fn record_bytes(dir: &Dir, id: &str) -> std::result::Result<(std::path::PathBuf, Vec<u8>), String> {
+    let name = format!("{id}.json");
+    let path = dir.join(&name);
+    match dir.read_capped(&name, MAX_RECORD_BYTES) {
+        Ok(Some(b)) => Ok((path, b)),
+        Ok(None) => Err(format!("{}: vanished", path.display())),
+        Err(e) => Err(e.to_string()),
+    }
+}
+
+/// The checks of a parsed record at `path`: it names session `id`, and every path stays in
+/// the workspace.
+fn check<'p>(
+    path: &std::path::Path,
+    id: &str,
+    session_id: &str,
+    mut paths: impl Iterator<Item = &'p str>,
+) -> std::result::Result<(), String> {
+    if session_id != id {
+        return Err(format!(
+            "{}: names session {session_id:?}, not {id:?}",
+            path.display()
+        ));
+    }
+    if let Some(bad) = paths.find(|p| !valid_path(p)) {
+        return Err(format!(
+            "{}: path {bad:?} leaves the workspace or names a file ctask keeps",
+            path.display()
+        ));
+    }
+    Ok(())
+}
+
+/// A record as [`read_named`] parses it: every field a [`Record`] has, with the same types
+/// (so the same records fail), strings borrowed from the file's bytes where they can be.
+#[derive(Deserialize)]
+#[allow(dead_code)] // Fields parsed for their checks only.
+struct LeanRecord<'a> {
+    #[serde(borrow)]
+    session_id: std::borrow::Cow<'a, str>,
+    #[serde(default)]
+    kind: RecordKind,
+    #[serde(default)]
+    started_at: Option<DateTime<Utc>>,
+    #[serde(default)]
+    ended_at: Option<DateTime<Utc>>,
+    #[serde(default, borrow)]
+    agent: std::borrow::Cow<'a, str>,
+    #[serde(default, borrow)]
+    outside: Vec<LeanChange<'a>>,
+    #[serde(default, borrow)]
+    changes: Vec<LeanChange<'a>>,
+}
+
+#[derive(Deserialize)]
+struct LeanChange<'a> {
+    #[serde(borrow)]
+    path: std::borrow::Cow<'a, str>,
+    #[serde(borrow)]
+    before: Option<LeanState<'a>>,
+    #[serde(borrow)]
+    after: Option<LeanState<'a>>,
+}
+
+#[derive(Deserialize)]
+#[allow(dead_code)] // Fields parsed for their checks only.
+struct LeanState<'a> {
+    kind: Kind,
+    #[serde(default, borrow)]
+    sha256: Option<std::borrow::Cow<'a, str>>,
+    #[serde(default, borrow)]
+    target: Option<std::borrow::Cow<'a, str>>,
+    #[serde(default)]
+    mode: Option<u32>,
+    #[serde(default)]
+    size: u64,
+}
+
+fn read_named(dir: &Dir, id: &str) -> std::result::Result<Named, String> {
+    let (path, bytes) = record_bytes(dir, id)?;
+    let r: LeanRecord<'_> = serde_json::from_slice(&bytes)
+        .map_err(|e| format!("{}: not a valid history record: {e}", path.display()))?;
+    let all = || r.changes.iter().chain(&r.outside);
+    check(&path, id, &r.session_id, all().map(|c| &*c.path))?;
+    let hashes = all()
+        .flat_map(|c| [c.before.as_ref(), c.after.as_ref()])
+        .flatten()
+        .filter_map(|s| s.sha256.as_deref().and_then(super::store::unhex))
+        .collect();
+    Ok(Named {
+        ended_at: r.ended_at,
+        hashes,
+    })
 }
 
 /// Removes the record of session `id`.
@@ -410,6 +511,94 @@ mod tests {
             "line\nbreak",
         ] {
             assert!(valid_path(good), "{good:?}");
+        }
+    }
+
+    #[test]
+    fn records_read_for_their_contents_fail_and_name_exactly_as_whole_reads() {
+        let t = tempfile::tempdir().unwrap();
+        std::fs::create_dir(t.path().join(HISTORY_DIR)).unwrap();
+        let h = |c: char| c.to_string().repeat(64);
+        let state = |c: char| {
+            format!(
+                r#"{{"kind":"file","sha256":"{}","mode":420,"size":3}}"#,
+                h(c)
+            )
+        };
+        let rec = |id: &str, sid: &str, path: &str, extra: &str| {
+            format!(
+                r#"{{"session_id":"{sid}","kind":"session","ended_at":"2026-12-0{}T10:00:00Z","agent":"a","outside":[{{"path":"o\u0020x","before":null,"after":{}}}],"changes":[{{"path":{path},"before":{},"after":{}}},{{"path":"l","before":{{"kind":"symlink","target":"t\n","size":2}},"after":null}}]{extra}}}"#,
+                id.len() % 9 + 1,
+                state('a'),
+                state('b'),
+                state('c')
+            )
+        };
+        let files = [
+            ("s-good-1", rec("s-good-1", "s-good-1", r#""a b.txt""#, "")),
+            (
+                "s-good-22",
+                rec("s-good-22", "s-good-22", r#""esc\"aped""#, r#","more":1"#),
+            ),
+            ("s-other", rec("s-other", "s-else", r#""a""#, "")),
+            ("s-escape", rec("s-escape", "s-escape", r#""../x""#, "")),
+            (
+                "s-kind",
+                rec("s-kind", "s-kind", r#""a""#, "")
+                    .replace(r#""kind":"symlink""#, r#""kind":"dir""#),
+            ),
+            (
+                "s-target",
+                rec("s-target", "s-target", r#""a""#, "")
+                    .replace(r#""target":"t\n""#, r#""target":7"#),
+            ),
+            (
+                "s-cut",
+                rec("s-cut", "s-cut", r#""a""#, "")[..90].to_owned(),
+            ),
+        ];
+        for (id, text) in &files {
+            std::fs::write(t.path().join(HISTORY_DIR).join(format!("{id}.json")), text).unwrap();
+        }
+        let dir = Dir::open(t.path()).unwrap();
+        let whole = read_all(&dir).unwrap();
+        let named = read_all_named(&dir).unwrap();
+        assert_eq!(whole.len(), files.len());
+        fn ids<T>(v: &[(String, std::result::Result<T, String>)]) -> Vec<(String, bool)> {
+            v.iter().map(|(id, r)| (id.clone(), r.is_ok())).collect()
+        }
+        assert_eq!(
+            ids(&whole),
+            ids(&named),
+            "the same records fail, in the same order"
+        );
+        let ok: Vec<&str> = whole
+            .iter()
+            .filter(|(_, r)| r.is_ok())
+            .map(|(i, _)| i.as_str())
+            .collect();
+        assert_eq!(ok, ["s-good-1", "s-good-22"], "newest first");
+        for ((_, w), (_, n)) in whole.iter().zip(&named) {
+            match (w, n) {
+                (Ok(r), Ok(n)) => {
+                    let mut expect: Vec<[u8; 32]> = r
+                        .changes
+                        .iter()
+                        .chain(&r.outside)
+                        .flat_map(|c| [c.before.as_ref(), c.after.as_ref()])
+                        .flatten()
+                        .filter_map(State::digest)
+                        .collect();
+                    let mut got = n.hashes.clone();
+                    expect.sort();
+                    got.sort();
+                    assert_eq!(got, expect);
+                    assert_eq!(got.len(), 3);
+                    assert_eq!(n.ended_at, r.ended_at);
+                }
+                (Err(a), Err(b)) => assert_eq!(a, b),
+                _ => unreachable!(),
+            }
         }
     }
 }

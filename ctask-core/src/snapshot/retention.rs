@@ -5,8 +5,8 @@
 use std::collections::HashSet;
 
 use super::Settings;
-use super::history::{self, Record};
-use super::store::{Store, unhex};
+use super::history;
+use super::store::Store;
 use crate::error::Result;
 use crate::session::dirfd::Dir;
 use crate::session::manifest::Entry;
@@ -30,7 +30,7 @@ pub(crate) fn collect(ctask: &Dir, store: &Store, s: &Settings, baseline: &[Entr
     }
     let _guard = WriteLock::acquire_in(ctask, WRITE_LOCK, writelock::OUTLAST)?;
     store.sweep_temp();
-    let records = history::read_all(ctask)?;
+    let records = history::read_all_named(ctask)?;
     let cat = store.catalog()?;
     let mut live: HashSet<[u8; 32]> = baseline.iter().filter_map(|e| e.sha256).collect();
     let base_bytes: u64 = live.iter().filter_map(|h| cat.size(h)).sum();
@@ -49,7 +49,12 @@ pub(crate) fn collect(ctask: &Dir, store: &Store, s: &Settings, baseline: &[Entr
             drop_ids.push(id.clone());
             continue;
         }
-        let new: Vec<[u8; 32]> = hashes(r).filter(|h| !live.contains(h)).collect();
+        let new: Vec<[u8; 32]> = r
+            .hashes
+            .iter()
+            .filter(|h| !live.contains(*h))
+            .copied()
+            .collect();
         let extra: u64 = new.iter().filter_map(|h| cat.size(h)).sum();
         if used + extra > s.max_bytes && kept > 0 {
             drop_ids.push(id.clone());
@@ -64,13 +69,4 @@ pub(crate) fn collect(ctask: &Dir, store: &Store, s: &Settings, baseline: &[Entr
         history::remove(ctask, id)?;
     }
     store.retain(&cat, &live)
-}
-
-fn hashes(r: &Record) -> impl Iterator<Item = [u8; 32]> + '_ {
-    r.changes
-        .iter()
-        .chain(&r.outside)
-        .flat_map(|c| [c.before.as_ref(), c.after.as_ref()])
-        .flatten()
-        .filter_map(|s| s.sha256.as_deref().and_then(unhex))
 }
