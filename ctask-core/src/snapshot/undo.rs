@@ -403,14 +403,12 @@ fn apply_all(
             Err(e) => failures.push(format!("{}: {e}", c.path)),
         }
     }
-    let synced = if failures.is_empty() {
-        tree.sync_staged(listed.len())
-            .map_err(|e| format!("cannot make the restored files durable: {e}"))
-    } else {
-        Err(String::new())
-    };
-    if let Err(e) = synced {
-        failures.extend((!e.is_empty()).then_some(e));
+    if failures.is_empty()
+        && let Err(e) = tree.sync_staged(listed.len())
+    {
+        failures.push(format!("cannot make the restored files durable: {e}"));
+    }
+    if !failures.is_empty() {
         for s in staged.into_iter().filter_map(|(_, s)| s) {
             tree.abandon(s);
         }
@@ -431,9 +429,9 @@ fn apply_all(
     }
 }
 
-/// The most threads [`in_parallel`] runs: putting a file in place frees the old one's
-/// blocks, which some filesystems do while the caller waits, so a few at once overlap
-/// those waits even on two cores.
+/// The most threads [`in_parallel`] runs: creating, renaming over and freeing files are
+/// work the filesystem does while the caller waits (and planning hashes files), so a few
+/// at once overlap those waits even on two cores.
 const APPLY_THREADS: usize = 4;
 
 /// Each item through `work`, on up to [`APPLY_THREADS`] threads (this one included; fewer
