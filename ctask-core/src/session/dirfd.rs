@@ -34,13 +34,19 @@ fn check_name(name: &str) -> Result<()> {
 /// The most files [`sync_files`] makes durable one by one; past it, one `syncfs` is cheaper.
 pub const SYNC_EACH_MAX: usize = 256;
 
+/// Whether `n` files are made durable each by its own `fsync` (else by one `syncfs`): the
+/// rule of [`sync_files`], for a caller that syncs each file as it writes it.
+pub fn sync_each(n: usize) -> bool {
+    n <= SYNC_EACH_MAX
+}
+
 /// Makes `files` durable — each a directory and a name in it (`"."`: the directory
 /// itself) — by an `fsync` of each when there are at most [`SYNC_EACH_MAX`], else by one
 /// `syncfs` of the filesystem `fs` is on (which also waits for every other program's
 /// pending writes there). A name is opened without following a symlink; an error names
 /// the file it concerns.
 pub fn sync_files(fs: BorrowedFd<'_>, files: &[(BorrowedFd<'_>, &str)]) -> io::Result<()> {
-    if files.len() > SYNC_EACH_MAX {
+    if !sync_each(files.len()) {
         return Ok(rustix::fs::syncfs(fs)?);
     }
     for (dir, name) in files {

@@ -284,7 +284,7 @@ pub fn read_newest(ctask: &Dir, id: Option<&str>) -> Result<Option<(String, Load
     }
     let mut best: Option<(Option<DateTime<Utc>>, String)> = None;
     for id in ids {
-        let Ok(Some(bytes)) = dir.read_capped(&format!("{id}.json"), MAX_RECORD_BYTES) else {
+        let Ok((_, bytes)) = record_bytes(&dir, &id) else {
             continue;
         };
         let Ok(e) = serde_json::from_slice::<Ended>(&bytes) else {

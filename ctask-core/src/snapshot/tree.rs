@@ -16,7 +16,7 @@ use rustix::fs::{AtFlags, FileType, Mode, OFlags};
 
 use super::history::State;
 use super::store::Store;
-use crate::session::dirfd::SYNC_EACH_MAX;
+use crate::session::dirfd::{SYNC_EACH_MAX, sync_each};
 use crate::session::manifest::Kind;
 
 const DIR_FLAGS: OFlags = OFlags::RDONLY
@@ -50,13 +50,6 @@ struct Touched {
 /// Why a path cannot be reached: a component on its way is a symlink or not a directory.
 pub fn blocked(e: &io::Error) -> bool {
     matches!(e.raw_os_error(), Some(libc::ELOOP | libc::ENOTDIR))
-}
-
-/// Whether the files of an undo staging `n` of them are each made durable as they are
-/// written (else by one `syncfs` once all are: [`Tree::sync_staged`]), by the rule of
-/// [`crate::session::dirfd::sync_files`].
-pub fn sync_each(n: usize) -> bool {
-    n <= SYNC_EACH_MAX
 }
 
 impl Tree {
@@ -250,8 +243,8 @@ impl Tree {
         })
     }
 
-    /// Makes `n` staged files durable when [`sync_each`] says their staging did not: one
-    /// `syncfs`.
+    /// Makes `n` staged files durable when [`sync_each`] says their staging did not (each
+    /// staged with `sync` when it says they are synced one by one): one `syncfs`.
     pub fn sync_staged(&self, n: usize) -> io::Result<()> {
         if sync_each(n) {
             return Ok(());

@@ -392,7 +392,7 @@ fn apply_all(
         return;
     }
     crashpoint::hit("undo.staged_listed");
-    let each = tree::sync_each(listed.len());
+    let each = crate::session::dirfd::sync_each(listed.len());
     let mut staged = Vec::new();
     let temps = temps.iter().map(Option::as_deref);
     for (c, s) in in_parallel(todo.iter().zip(temps).collect(), |(c, tmp)| {
